@@ -1,0 +1,38 @@
+/**
+ * The record hash of the reference chain (REFERENCE.md §2.2-2.3):
+ * `HMAC-SHA256(utf8(secret), canonical({"prev_hash", "seq", "trace"}))`, lowercase hex.
+ */
+import { createHmac, createSecretKey, type KeyObject, timingSafeEqual } from "node:crypto";
+
+/** prev_hash of the first record: 64 ASCII zeros. */
+export const GENESIS_HASH = "0".repeat(64);
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** Computes the record hash of (seq, prev_hash, payload); bound to one secret. */
+export type RecordHasher = (seq: number, prevHash: string, payload: string) => string;
+
+/**
+ * The exact message the reference hashes. Keys sort as prev_hash < seq < trace, and since
+ * `payload` is already canonical JSON and prev_hash is hex (nothing to escape), plain
+ * concatenation yields the canonical form without re-serialising the trace.
+ */
+export function chainMessage(seq: number, prevHash: string, payload: string): string {
+  if (!Number.isSafeInteger(seq) || seq < 0) throw new RangeError(`seq must be a non-negative integer, got ${seq}`);
+  if (!HEX64.test(prevHash)) throw new RangeError("prev_hash must be 64 lowercase hex characters");
+  return `{"prev_hash":"${prevHash}","seq":${seq},"trace":${payload}}`;
+}
+
+/** A hasher for one secret (the secret string is UTF-8 encoded, as the reference does). */
+export function createRecordHasher(secret: string): RecordHasher {
+  if (secret.length === 0) throw new RangeError("The chain secret must not be empty.");
+  const key: KeyObject = createSecretKey(Buffer.from(secret, "utf8"));
+  return (seq, prevHash, payload) =>
+    createHmac("sha256", key).update(chainMessage(seq, prevHash, payload), "utf8").digest("hex");
+}
+
+/** Constant-time comparison of two hex digests (false when lengths differ). */
+export function hashesEqual(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  return timingSafeEqual(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+}

@@ -1,0 +1,165 @@
+/**
+ * Streaming chain verification (REFERENCE.md §2.4, extended per DESIGN.md §2).
+ *
+ * Records are checked one at a time, in chain order, in constant memory. For each record the
+ * reference's three checks run in its order - contiguous seq, link to the previous hash,
+ * recomputed HMAC - and then tracegate's own: the indexed filter columns must agree with the
+ * hashed payload (an edited index column would otherwise silently change query results).
+ * The first failure ends the walk; its kind and the record's seq are reported.
+ */
+import { hashesEqual, type RecordHasher } from "./hash.js";
+import { columnsFromPayload, CorruptPayloadError, mismatchedColumns, type TraceColumns } from "./trace.js";
+
+/** Why verification failed; a closed set, exposed as a GraphQL enum. */
+export type VerificationFailureKind =
+  | "NON_CONTIGUOUS"
+  | "BROKEN_LINK"
+  | "MUTATED"
+  | "COLUMN_MISMATCH"
+  | "TRUNCATED"
+  | "CHECKPOINT_INVALID";
+
+/** One stored chain record; `columns` are the indexed copies, checked when present. */
+export interface ChainRecord {
+  seq: number;
+  prevHash: string;
+  recordHash: string;
+  payload: string;
+  columns?: TraceColumns;
+}
+
+/** The outcome of a verification, in the reference's terms plus a failure kind. */
+export interface ChainVerification {
+  ok: boolean;
+  /** Records checked; on failure, the 1-based position of the failing record. */
+  checked: number;
+  firstBadSeq: number | null;
+  kind: VerificationFailureKind | null;
+  detail: string;
+}
+
+export interface VerifyOptions {
+  hash: RecordHasher;
+  /** prev_hash the first record must carry (GENESIS_HASH, or a checkpoint's hash). */
+  expectedPrevHash: string;
+  /** seq the first record must carry; by default the first record's own seq (as the reference). */
+  expectedFirstSeq?: number;
+}
+
+/** An incremental verifier: feed records in chain order with `check`, then read `result`. */
+export class ChainVerifier {
+  #expectedPrev: string;
+  #expectedSeq: number | undefined;
+  #checked = 0;
+  #failure: ChainVerification | null = null;
+
+  constructor(private readonly options: VerifyOptions) {
+    this.#expectedPrev = options.expectedPrevHash;
+    this.#expectedSeq = options.expectedFirstSeq;
+  }
+
+  /** The failure so far, if any. Once failed, further records are ignored. */
+  get failure(): ChainVerification | null {
+    return this.#failure;
+  }
+
+  /** The hash the next record must link to (the last verified record's hash). */
+  get lastHash(): string {
+    return this.#expectedPrev;
+  }
+
+  /** seq the next record must carry, once at least one record was seen. */
+  get nextSeq(): number | undefined {
+    return this.#expectedSeq;
+  }
+
+  /** Number of records verified so far. */
+  get checked(): number {
+    return this.#checked;
+  }
+
+  /** Check the next record. Returns false once the chain has failed. */
+  check(record: ChainRecord): boolean {
+    if (this.#failure) return false;
+    const position = this.#checked + 1;
+    const expectedSeq = this.#expectedSeq ?? record.seq;
+    if (record.seq !== expectedSeq) {
+      return this.fail(
+        position,
+        record.seq,
+        "NON_CONTIGUOUS",
+        `Non-contiguous sequence at position ${position}: expected seq ${expectedSeq}, found ${record.seq} (insertion, deletion, or reorder).`,
+      );
+    }
+    if (!hashesEqual(record.prevHash, this.#expectedPrev)) {
+      return this.fail(
+        position,
+        record.seq,
+        "BROKEN_LINK",
+        `Broken link at seq ${record.seq}: prev_hash does not match the preceding record's hash (insertion, deletion, or reorder).`,
+      );
+    }
+    const recomputed = this.options.hash(record.seq, record.prevHash, record.payload);
+    if (!hashesEqual(recomputed, record.recordHash)) {
+      return this.fail(
+        position,
+        record.seq,
+        "MUTATED",
+        `Tampered record at seq ${record.seq}: content does not match its stored hash (mutation, or wrong secret).`,
+      );
+    }
+    if (record.columns) {
+      let mismatched: string[];
+      try {
+        mismatched = mismatchedColumns(record.columns, columnsFromPayload(record.payload));
+      } catch (e) {
+        if (!(e instanceof CorruptPayloadError)) throw e;
+        // The HMAC matched, so the secret holder wrote this payload; still unreadable as a trace.
+        mismatched = [`payload (${e.message})`];
+      }
+      if (mismatched.length > 0) {
+        return this.fail(
+          position,
+          record.seq,
+          "COLUMN_MISMATCH",
+          `Column mismatch at seq ${record.seq}: ${mismatched.join(", ")} differ from the hashed payload (index columns edited).`,
+        );
+      }
+    }
+    this.#checked = position;
+    this.#expectedPrev = record.recordHash;
+    this.#expectedSeq = record.seq + 1;
+    return true;
+  }
+
+  /** Record a failure found outside the per-record checks (e.g. a truncated tail). */
+  fail(position: number, seq: number, kind: VerificationFailureKind, detail: string): false {
+    this.#failure ??= { ok: false, checked: position, firstBadSeq: seq, kind, detail };
+    return false;
+  }
+
+  /** The verification result: the first failure, or success over every record checked. */
+  result(): ChainVerification {
+    return (
+      this.#failure ?? {
+        ok: true,
+        checked: this.#checked,
+        firstBadSeq: null,
+        kind: null,
+        detail: `Verified ${this.#checked} record(s).`,
+      }
+    );
+  }
+}
+
+/** Verify a whole sequence of records (sync or async iterable) in constant memory. */
+export async function verifyRecords(
+  records: Iterable<ChainRecord> | AsyncIterable<ChainRecord>,
+  options: VerifyOptions,
+): Promise<ChainVerification> {
+  const verifier = new ChainVerifier(options);
+  for await (const record of records) {
+    if (!verifier.check(record)) break;
+  }
+  return verifier.result();
+}

@@ -1,0 +1,39 @@
+/**
+ * The `tracegate` command line. Subcommands: serve (default), migrate.
+ * Errors print `error: <message>` on stderr and exit 1 (the reference CLI's convention).
+ */
+import { Command } from "commander";
+import { ConfigError, loadConfig } from "../config.js";
+import { migrateDatabase, MigrationError } from "../stores/prisma/migrate.js";
+import { serve } from "./serve.js";
+
+function fail(e: unknown): never {
+  const message = e instanceof ConfigError || e instanceof MigrationError ? e.message : String((e as Error)?.stack ?? e);
+  process.stderr.write(`error: ${message}\n`);
+  process.exit(1);
+}
+
+const program = new Command()
+  .name("tracegate")
+  .description("GraphQL audit query gateway over a tamper-evident HMAC hash chain");
+
+program
+  .command("serve", { isDefault: true })
+  .description("migrate the database and serve GraphQL (PORT, HOST, DATABASE_URL, TRACEGATE_HMAC_SECRET)")
+  .action(async () => {
+    const stop = await serve(loadConfig());
+    const shutdown = () => void stop().then(() => process.exit(0), fail);
+    process.once("SIGINT", shutdown);
+    process.once("SIGTERM", shutdown);
+  });
+
+program
+  .command("migrate")
+  .description("apply pending database migrations and exit")
+  .action(async () => {
+    const config = loadConfig();
+    await migrateDatabase(config.databaseUrl);
+    process.stdout.write(`Migrated ${config.databaseProvider} database.\n`);
+  });
+
+await program.parseAsync(process.argv).catch(fail);

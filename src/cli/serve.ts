@@ -1,0 +1,37 @@
+/**
+ * `tracegate serve`: validate the configuration, migrate the database, open the stores and
+ * serve GraphQL until SIGINT/SIGTERM.
+ */
+import { createRecordHasher } from "../chain/hash.js";
+import { type Config, resolveHmacSecret } from "../config.js";
+import { buildApp } from "../server/app.js";
+import { createLogger } from "../server/logger.js";
+import { openStores } from "../stores/index.js";
+import { migrateDatabase } from "../stores/prisma/migrate.js";
+
+/** Start the gateway; resolves once it listens. Returns a function that stops it. */
+export async function serve(config: Config): Promise<() => Promise<void>> {
+  const logger = createLogger(config.logLevel);
+  const secret = resolveHmacSecret(config, (path, created) => {
+    const message = created
+      ? `TRACEGATE_HMAC_SECRET is not set: generated a development secret and kept it in ${path}. ` +
+        "Anyone who can read that file can forge the chain; set TRACEGATE_HMAC_SECRET in production."
+      : `TRACEGATE_HMAC_SECRET is not set: using the development secret kept in ${path}.`;
+    logger.warn(message);
+    process.stderr.write(`tracegate: WARNING: ${message}\n`);
+  });
+  await migrateDatabase(config.databaseUrl);
+  const hash = createRecordHasher(secret);
+  const stores = await openStores(config, hash);
+  const app = buildApp({ stores, hash, logger, graphiql: config.env !== "production" });
+  const address = await app.start(config.port, config.host);
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  process.stdout.write(`tracegate: serving GraphQL at http://${host}:${address.port}/graphql (${config.databaseProvider})\n`);
+  let stopping: Promise<void> | undefined;
+  return () =>
+    (stopping ??= (async () => {
+      await app.stop();
+      await stores.close();
+      logger.flush();
+    })());
+}

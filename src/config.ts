@@ -1,0 +1,140 @@
+/**
+ * Environment -> validated configuration, in one place (DESIGN.md §1).
+ *
+ * Everything the gateway reads from the environment is parsed here with zod; the rest of
+ * the code receives a typed `Config` and never touches `process.env`.
+ */
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import { z } from "zod";
+
+/** Default and largest page size of every connection field. */
+export const PAGE_SIZE = { default: 20, max: 500 } as const;
+
+/** Smallest secret accepted in production: 32 bytes of key material for HMAC-SHA256. */
+export const MIN_PRODUCTION_SECRET_LENGTH = 32;
+
+const DEFAULT_DATA_DIR = "data";
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  DATABASE_URL: z.string().min(1).optional(),
+  TRACEGATE_DATA_DIR: z.string().min(1).default(DEFAULT_DATA_DIR),
+  TRACEGATE_HMAC_SECRET: z.string().min(1).optional(),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+/** Which database engine a DATABASE_URL selects. */
+export type DatabaseProvider = "sqlite";
+
+/** The validated configuration of one gateway process. */
+export interface Config {
+  env: "development" | "production" | "test";
+  port: number;
+  host: string;
+  /** Absolute path of the data directory (SQLite file, generated dev secret). */
+  dataDir: string;
+  databaseUrl: string;
+  databaseProvider: DatabaseProvider;
+  /** HMAC key of the chain; undefined until `resolveHmacSecret` has run. */
+  hmacSecret: string | undefined;
+  logLevel: z.infer<typeof EnvSchema>["LOG_LEVEL"];
+}
+
+/** A configuration problem the operator must fix; the CLI prints it and exits 1. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/**
+ * The database URL the environment selects: DATABASE_URL, or the embedded SQLite file
+ * `<TRACEGATE_DATA_DIR>/tracegate.db`. Side-effect free, so prisma.config.ts can share it.
+ */
+export function resolveDatabaseUrl(env: NodeJS.ProcessEnv): string {
+  if (env.DATABASE_URL) return env.DATABASE_URL;
+  const dataDir = resolve(env.TRACEGATE_DATA_DIR || DEFAULT_DATA_DIR);
+  return `file:${join(dataDir, "tracegate.db")}`;
+}
+
+/** The absolute file path of a `file:` SQLite URL (relative paths resolve against cwd). */
+export function sqliteFilePath(url: string): string {
+  if (!url.startsWith("file:")) throw new ConfigError(`Not a SQLite file URL: ${url}`);
+  const path = url.slice("file:".length).replace(/\?.*$/, "");
+  if (path === "") throw new ConfigError("DATABASE_URL 'file:' names no file.");
+  return isAbsolute(path) ? path : resolve(path);
+}
+
+function providerOf(url: string): DatabaseProvider {
+  if (url.startsWith("file:")) return "sqlite";
+  throw new ConfigError(
+    `Unsupported DATABASE_URL scheme in '${url.replace(/\/\/[^@]*@/, "//***@")}': use file:<path> (SQLite).`,
+  );
+}
+
+/** Parse and validate the environment. Throws ConfigError with every problem listed. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n  ${problems.join("\n  ")}`);
+  }
+  const e = parsed.data;
+  const databaseUrl = resolveDatabaseUrl(env);
+  const config: Config = {
+    env: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: resolve(e.TRACEGATE_DATA_DIR),
+    databaseUrl,
+    databaseProvider: providerOf(databaseUrl),
+    hmacSecret: e.TRACEGATE_HMAC_SECRET,
+    logLevel: e.LOG_LEVEL,
+  };
+  if (config.env === "production") {
+    if (!config.hmacSecret) {
+      throw new ConfigError("TRACEGATE_HMAC_SECRET is required when NODE_ENV=production.");
+    }
+    if (config.hmacSecret.length < MIN_PRODUCTION_SECRET_LENGTH) {
+      throw new ConfigError(
+        `TRACEGATE_HMAC_SECRET must be at least ${MIN_PRODUCTION_SECRET_LENGTH} characters in production.`,
+      );
+    }
+  }
+  return config;
+}
+
+/** Where the development secret is kept when TRACEGATE_HMAC_SECRET is not set. */
+export function devSecretPath(config: Pick<Config, "dataDir">): string {
+  return join(config.dataDir, "hmac-secret");
+}
+
+/**
+ * The chain's HMAC secret. Outside production, when none is configured, a random one is
+ * generated once and kept (mode 0600) in the data directory so that restarts keep
+ * verifying; `onGenerated` is called so the caller can warn loudly.
+ */
+export function resolveHmacSecret(
+  config: Config,
+  onGenerated: (path: string, created: boolean) => void,
+): string {
+  if (config.hmacSecret) return config.hmacSecret;
+  if (config.env === "production") {
+    throw new ConfigError("TRACEGATE_HMAC_SECRET is required when NODE_ENV=production.");
+  }
+  const path = devSecretPath(config);
+  if (existsSync(path)) {
+    const secret = readFileSync(path, "utf8").trim();
+    if (secret === "") throw new ConfigError(`The development secret file ${path} is empty.`);
+    onGenerated(path, false);
+    return secret;
+  }
+  mkdirSync(dirname(path), { recursive: true });
+  const secret = randomBytes(32).toString("hex");
+  writeFileSync(path, `${secret}\n`, { mode: 0o600, flag: "wx" });
+  chmodSync(path, 0o600);
+  onGenerated(path, true);
+  return secret;
+}

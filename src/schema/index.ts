@@ -1,0 +1,8 @@
+/** The GraphQL schema: imports every type module, exports `schema`. Nothing else. */
+import { builder } from "./builder.js";
+import "./types/scalars.js";
+import "./types/enums.js";
+import "./types/Trace.js";
+import "./types/Chain.js";
+
+export const schema = builder.toSchema({ sortSchema: true });

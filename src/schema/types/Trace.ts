@@ -1,0 +1,132 @@
+/**
+ * Trace: one record of the audit chain (Relay node), with its query fields
+ * `trace(actionId)` and `traces(...)` and the ingest mutation `recordTraces`.
+ */
+import { TracegateError } from "../../errors.js";
+import { recordTraces } from "../../resolvers/recordTraces.js";
+import { payloadNullableString, payloadOf, payloadString } from "../../resolvers/trace-view.js";
+import { type TraceConnectionResult, traces } from "../../resolvers/traces.js";
+import type { TraceRow } from "../../stores/trace-store.js";
+import { builder } from "../builder.js";
+import {
+  EventTypeEnum,
+  OutcomeEnum,
+  ResponseModeEnum,
+  SensitivityEnum,
+  TraceOrderEnum,
+} from "./enums.js";
+import type { ResponseMode, Sensitivity } from "../../chain/trace.js";
+
+const SEQ_ID = /^\d{1,16}$/;
+
+export const TraceRef = builder.objectRef<TraceRow>("Trace");
+
+builder.node(TraceRef, {
+  description: "One audit trace and its place in the HMAC hash chain.",
+  id: {
+    resolve: (row) => String(row.seq),
+    parse: (id) => {
+      if (!SEQ_ID.test(id)) throw new TracegateError("NOT_FOUND", "No trace has this id.");
+      return Number(id);
+    },
+  },
+  loadMany: (seqs: number[], ctx) => ctx.stores.traces.findBySeqs(seqs),
+  fields: (t) => ({
+    seq: t.field({ type: "SafeInt", description: "Position in the chain, gapless from 0.", resolve: (r) => r.seq }),
+    actionId: t.exposeString("actionId"),
+    capabilityId: t.exposeString("capabilityId"),
+    principalId: t.exposeString("principalId", { description: "Empty for an expand with no principal." }),
+    tokenId: t.string({ description: "Empty for deny and expand events.", resolve: (r) => payloadString(r, "token_id") }),
+    invokedAt: t.field({ type: "DateTime", resolve: (r) => r.invokedAtUs }),
+    responseMode: t.field({ type: ResponseModeEnum, resolve: (r) => payloadString(r, "response_mode") as ResponseMode }),
+    driverId: t.string({ resolve: (r) => payloadString(r, "driver_id") }),
+    handleId: t.string({ nullable: true, resolve: (r) => payloadNullableString(r, "handle_id") }),
+    sensitivity: t.field({ type: SensitivityEnum, resolve: (r) => (payloadString(r, "sensitivity") || "NONE") as Sensitivity }),
+    outcome: t.field({ type: OutcomeEnum, resolve: (r) => r.status }),
+    eventType: t.field({ type: EventTypeEnum, resolve: (r) => r.eventType }),
+    reasonCode: t.exposeString("reasonCode", { nullable: true }),
+    error: t.string({ nullable: true, resolve: (r) => payloadNullableString(r, "error") }),
+    args: t.field({ type: "JSONObject", resolve: (r) => payloadOf(r).args ?? {} }),
+    resultSummary: t.field({ type: "JSONObject", nullable: true, resolve: (r) => payloadOf(r).result_summary ?? null }),
+    prevHash: t.exposeString("prevHash"),
+    recordHash: t.exposeString("recordHash"),
+    payload: t.exposeString("payload", {
+      description:
+        "The trace's canonical JSON, byte for byte what recordHash covers: " +
+        "HMAC-SHA256(secret, '{\"prev_hash\":\"<prevHash>\",\"seq\":<seq>,\"trace\":' + payload + '}').",
+    }),
+  }),
+});
+
+const TraceFilterInput = builder.inputType("TraceFilter", {
+  description: "Filters AND-ed together. The time window is [since, until).",
+  fields: (t) => ({
+    principalId: t.string(),
+    capabilityId: t.string(),
+    eventType: t.field({ type: EventTypeEnum }),
+    outcome: t.field({ type: OutcomeEnum }),
+    reasonCode: t.string(),
+    since: t.field({ type: "DateTime", description: "Inclusive lower bound of invokedAt." }),
+    until: t.field({ type: "DateTime", description: "Exclusive upper bound of invokedAt." }),
+  }),
+});
+
+const TraceInput = builder.inputType("TraceInput", {
+  description: "One trace as the agent kernel reports it (the reference's ActionTrace).",
+  fields: (t) => ({
+    actionId: t.string({ required: true }),
+    capabilityId: t.string({ required: true }),
+    principalId: t.string({ required: true }),
+    tokenId: t.string({ description: 'Default "".' }),
+    invokedAt: t.field({ type: "DateTime", required: true }),
+    responseMode: t.field({ type: ResponseModeEnum, required: true }),
+    driverId: t.string({ description: 'Default "".' }),
+    handleId: t.string(),
+    sensitivity: t.field({ type: SensitivityEnum, description: "Default NONE." }),
+    eventType: t.field({ type: EventTypeEnum, description: "Default INVOKE." }),
+    reasonCode: t.string(),
+    error: t.string({ description: "Non-null (even empty) makes the outcome FAILED." }),
+    args: t.field({ type: "JSONObject", description: "Redacted invocation args. Default {}." }),
+    resultSummary: t.field({ type: "JSONObject" }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  trace: t.field({
+    type: TraceRef,
+    nullable: true,
+    description: "The trace with this action id, or null.",
+    args: { actionId: t.arg.string({ required: true }) },
+    resolve: (_root, args, ctx) => ctx.stores.traces.findByActionId(args.actionId),
+  }),
+  traces: t.connection(
+    {
+      type: TraceRef,
+      description: "Traces matching a filter, in chain or time order, as keyset pages (default 20, max 500).",
+      args: {
+        filter: t.arg({ type: TraceFilterInput }),
+        orderBy: t.arg({ type: TraceOrderEnum, defaultValue: "SEQ_ASC" }),
+      },
+      resolve: (_root, args, ctx) => traces(args, ctx),
+    },
+    {
+      name: "TraceConnection",
+      fields: (c) => ({
+        totalCount: c.field({
+          type: "SafeInt",
+          description: "Traces matching the filter (one COUNT query, run only when selected).",
+          resolve: (connection) => (connection as unknown as TraceConnectionResult).totalCount(),
+        }),
+      }),
+    },
+  ),
+}));
+
+builder.mutationFields((t) => ({
+  recordTraces: t.field({
+    type: [TraceRef],
+    description: "Append a batch of traces to the chain, all or nothing. Returns them with seq and hashes.",
+    args: { input: t.arg({ type: [TraceInput], required: true }) },
+    resolve: (_root, args, ctx) => recordTraces(args.input, ctx),
+  }),
+}));

@@ -1,0 +1,66 @@
+/**
+ * Error masking (STYLE.md 5-6). A client sees a tracegate code and message, a GraphQL
+ * parse/validation error, or "Unexpected error." with INTERNAL_SERVER_ERROR and an errorId;
+ * the original of a masked error is logged under the same errorId.
+ */
+import { randomUUID } from "node:crypto";
+import { GraphQLError } from "graphql";
+import { ERROR_CODES, type ErrorCode, TracegateError } from "../errors.js";
+import type { Logger } from "./logger.js";
+
+const KNOWN_CODES = new Set<string>(ERROR_CODES);
+
+function tracegateCause(error: unknown): TracegateError | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current; depth++) {
+    if (current instanceof TracegateError) return current;
+    current = (current as { originalError?: unknown }).originalError;
+  }
+  return undefined;
+}
+
+/** Build yoga's `maskError`, logging masked originals through `logger`. */
+export function createErrorMasker(logger: Logger) {
+  return (error: unknown, message: string): Error => {
+    const cause = tracegateCause(error);
+    if (error instanceof GraphQLError) {
+      if (cause) {
+        // Keep graphql-js's message (it names the variable or field) and our code.
+        return new GraphQLError(error.message, {
+          nodes: error.nodes,
+          source: error.source,
+          positions: error.positions,
+          path: error.path,
+          extensions: { ...error.extensions, ...cause.extensions },
+        });
+      }
+      if (!error.originalError) {
+        // Parse, validation and variable-coercion errors from graphql-js / yoga.
+        const code = error.extensions.code;
+        if (typeof code === "string" && KNOWN_CODES.has(code)) return error;
+        const fallback: ErrorCode = error.message.startsWith("Syntax Error") ? "GRAPHQL_PARSE_FAILED" : "GRAPHQL_VALIDATION_FAILED";
+        return new GraphQLError(error.message, {
+          nodes: error.nodes,
+          source: error.source,
+          positions: error.positions,
+          path: error.path,
+          extensions: { ...error.extensions, code: variableError(error) ? "BAD_USER_INPUT" : fallback },
+        });
+      }
+    }
+    const errorId = randomUUID();
+    const original = error instanceof GraphQLError && error.originalError ? error.originalError : error;
+    logger.error({ errorId, err: original }, "unexpected error");
+    return new GraphQLError(message, {
+      ...(error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {}),
+      extensions: { code: "INTERNAL_SERVER_ERROR", errorId },
+    });
+  };
+}
+
+/** graphql-js reports bad variable values and bad argument values without a code. */
+function variableError(error: GraphQLError): boolean {
+  return /^Variable "\$[^"]+" (got invalid value|of required type|of non-null type)/.test(error.message) ||
+    /^Argument "[^"]+" has invalid value/.test(error.message) ||
+    /^Expected value of type/.test(error.message);
+}

@@ -1,0 +1,25 @@
+/**
+ * Opening the stores a Config selects. The only place that knows which backends exist.
+ */
+import type { RecordHasher } from "../chain/hash.js";
+import { type Config, sqliteFilePath } from "../config.js";
+import { PrismaTraceStore } from "./prisma/prisma-trace-store.js";
+import { openSqliteClient } from "./prisma/sqlite.js";
+import type { TraceStore } from "./trace-store.js";
+
+/** Every store of one gateway process. */
+export interface Stores {
+  traces: TraceStore;
+  close(): Promise<void>;
+}
+
+/** Open the stores on an already migrated database. */
+export async function openStores(
+  config: Pick<Config, "databaseUrl" | "databaseProvider">,
+  hash: RecordHasher,
+): Promise<Stores> {
+  const file = sqliteFilePath(config.databaseUrl);
+  const [writer, reader] = await Promise.all([openSqliteClient(file), openSqliteClient(file)]);
+  const traces = new PrismaTraceStore({ writer, reader, hash });
+  return { traces, close: () => traces.close() };
+}

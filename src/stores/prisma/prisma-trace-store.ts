@@ -1,0 +1,243 @@
+/**
+ * TraceStore on Prisma. Hot paths use raw SQL through Prisma (`$queryRaw`/`$executeRaw`),
+ * which measured 5-7x faster than the typed client for batch inserts (TOOLCHAIN.md §7) and
+ * lets keyset conditions use row values that indexes serve directly.
+ *
+ * Two clients: `writer` runs appends, `reader` runs queries. On SQLite they are separate
+ * connections, so a query never runs inside an open append transaction and never sees rows
+ * that may still roll back (WAL readers see committed data only).
+ */
+import { empty, join, sqltag as sql, type Sql } from "@prisma/client/runtime/client";
+import { GENESIS_HASH, type RecordHasher } from "../../chain/hash.js";
+import type { EncodedTrace, EventType, TraceStatus } from "../../chain/trace.js";
+import {
+  type ChainHead,
+  DuplicateActionIdError,
+  type Keyset,
+  type PageQuery,
+  type SeqRange,
+  type TraceFilter,
+  type TraceOrder,
+  type TraceRow,
+  type TraceStore,
+} from "../trace-store.js";
+import { type RawSqlClient, type RawSqlRunner, toNumber } from "./sql-client.js";
+
+/** Rows per INSERT statement: 11 parameters each stays far below SQLite's 32,766 limit. */
+const INSERT_CHUNK = 500;
+/** Default rows per scan batch. */
+const SCAN_BATCH = 2_000;
+
+const COLUMNS = sql`"seq", "actionId", "principalId", "capabilityId", "eventType", "status", "reasonCode", "invokedAtUs", "prevHash", "recordHash", "payload"`;
+
+interface RawTraceRow {
+  seq: unknown;
+  actionId: string;
+  principalId: string;
+  capabilityId: string;
+  eventType: string;
+  status: string;
+  reasonCode: string | null;
+  invokedAtUs: unknown;
+  prevHash: string;
+  recordHash: string;
+  payload: string;
+}
+
+function toTraceRow(r: RawTraceRow): TraceRow {
+  return {
+    seq: toNumber(r.seq),
+    actionId: r.actionId,
+    principalId: r.principalId,
+    capabilityId: r.capabilityId,
+    eventType: r.eventType as EventType,
+    status: r.status as TraceStatus,
+    reasonCode: r.reasonCode,
+    invokedAtUs: toNumber(r.invokedAtUs),
+    prevHash: r.prevHash,
+    recordHash: r.recordHash,
+    payload: r.payload,
+  };
+}
+
+const isTimeOrder = (order: TraceOrder) => order === "INVOKED_AT_ASC" || order === "INVOKED_AT_DESC";
+const isAscending = (order: TraceOrder) => order === "SEQ_ASC" || order === "INVOKED_AT_ASC";
+
+function keyOf(order: TraceOrder, k: Keyset): Sql {
+  if (!isTimeOrder(order)) return sql`${k.seq}`;
+  if (k.invokedAtUs === undefined) throw new RangeError("a time-order keyset needs invokedAtUs");
+  return sql`(${k.invokedAtUs}, ${k.seq})`;
+}
+
+/** WHERE conditions of a filter (without keyset). */
+function filterConditions(f: TraceFilter): Sql[] {
+  const c: Sql[] = [];
+  if (f.principalId !== undefined) c.push(sql`"principalId" = ${f.principalId}`);
+  if (f.capabilityId !== undefined) c.push(sql`"capabilityId" = ${f.capabilityId}`);
+  if (f.eventType !== undefined) c.push(sql`"eventType" = ${f.eventType}`);
+  if (f.status !== undefined) c.push(sql`"status" = ${f.status}`);
+  if (f.reasonCode !== undefined) c.push(sql`"reasonCode" = ${f.reasonCode}`);
+  if (f.sinceUs !== undefined) c.push(sql`"invokedAtUs" >= ${f.sinceUs}`);
+  if (f.untilUs !== undefined) c.push(sql`"invokedAtUs" < ${f.untilUs}`);
+  return c;
+}
+
+function where(conditions: Sql[]): Sql {
+  return conditions.length === 0 ? empty : sql`WHERE ${join(conditions, " AND ")}`;
+}
+
+/** Options of the Prisma trace store. */
+export interface PrismaTraceStoreOptions {
+  writer: RawSqlClient;
+  reader: RawSqlClient;
+  hash: RecordHasher;
+  /** Called after the clients are closed (e.g. to release files). */
+  onClose?: () => Promise<void>;
+}
+
+/** TraceStore over Prisma raw SQL; the SQL is portable between SQLite and PostgreSQL. */
+export class PrismaTraceStore implements TraceStore {
+  readonly #writer: RawSqlClient;
+  readonly #reader: RawSqlClient;
+  readonly #hash: RecordHasher;
+  readonly #onClose: (() => Promise<void>) | undefined;
+  /** Serializes appends within this process; the database lock serializes processes. */
+  #appendQueue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: PrismaTraceStoreOptions) {
+    this.#writer = options.writer;
+    this.#reader = options.reader;
+    this.#hash = options.hash;
+    this.#onClose = options.onClose;
+  }
+
+  append(traces: readonly EncodedTrace[]): Promise<TraceRow[]> {
+    if (traces.length === 0) return Promise.resolve([]);
+    const run = this.#appendQueue.then(() => this.#appendLocked(traces));
+    this.#appendQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #appendLocked(traces: readonly EncodedTrace[]): Promise<TraceRow[]> {
+    return this.#writer.$transaction(
+      async (tx) => {
+        // A write as the first statement takes the database write lock at once (SQLite) or
+        // locks the head row (PostgreSQL), so no other writer can read the same head.
+        const heads = await tx.$queryRaw<{ nextSeq: unknown; headHash: string }[]>(
+          sql`UPDATE "ChainHead" SET "nextSeq" = "nextSeq" WHERE "id" = 1 RETURNING "nextSeq", "headHash"`,
+        );
+        const head = heads[0];
+        if (!head) throw new Error("ChainHead row is missing: the database was not migrated by tracegate.");
+        await this.#rejectStoredDuplicates(tx, traces);
+        let seq = toNumber(head.nextSeq);
+        let prevHash = head.headHash;
+        const rows: TraceRow[] = traces.map(({ payload, columns }) => {
+          const recordHash = this.#hash(seq, prevHash, payload);
+          const row: TraceRow = { ...columns, seq, prevHash, recordHash, payload };
+          seq += 1;
+          prevHash = recordHash;
+          return row;
+        });
+        for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+          const values = rows
+            .slice(i, i + INSERT_CHUNK)
+            .map(
+              (r) =>
+                sql`(${r.seq}, ${r.actionId}, ${r.principalId}, ${r.capabilityId}, ${r.eventType}, ${r.status}, ${r.reasonCode}, ${r.invokedAtUs}, ${r.prevHash}, ${r.recordHash}, ${r.payload})`,
+            );
+          await tx.$executeRaw(sql`INSERT INTO "Trace" (${COLUMNS}) VALUES ${join(values)}`);
+        }
+        await tx.$executeRaw(
+          sql`UPDATE "ChainHead" SET "nextSeq" = ${seq}, "headHash" = ${prevHash} WHERE "id" = 1`,
+        );
+        return rows;
+      },
+      { maxWait: 30_000, timeout: 120_000 },
+    );
+  }
+
+  async #rejectStoredDuplicates(tx: RawSqlRunner, traces: readonly EncodedTrace[]): Promise<void> {
+    const ids = traces.map((t) => t.columns.actionId);
+    const found: string[] = [];
+    for (let i = 0; i < ids.length; i += INSERT_CHUNK) {
+      const chunk = ids.slice(i, i + INSERT_CHUNK);
+      const rows = await tx.$queryRaw<{ actionId: string }[]>(
+        sql`SELECT "actionId" FROM "Trace" WHERE "actionId" IN (${join(chunk)})`,
+      );
+      found.push(...rows.map((r) => r.actionId));
+    }
+    if (found.length > 0) throw new DuplicateActionIdError(found);
+  }
+
+  async page(q: PageQuery): Promise<TraceRow[]> {
+    const conditions = filterConditions(q.filter);
+    const asc = isAscending(q.order);
+    const key = isTimeOrder(q.order) ? sql`("invokedAtUs", "seq")` : sql`"seq"`;
+    if (q.after) conditions.push(asc ? sql`${key} > ${keyOf(q.order, q.after)}` : sql`${key} < ${keyOf(q.order, q.after)}`);
+    if (q.before) conditions.push(asc ? sql`${key} < ${keyOf(q.order, q.before)}` : sql`${key} > ${keyOf(q.order, q.before)}`);
+    const forward = asc !== Boolean(q.inverted);
+    const dir = forward ? sql`ASC` : sql`DESC`;
+    const orderBy = isTimeOrder(q.order) ? sql`"invokedAtUs" ${dir}, "seq" ${dir}` : sql`"seq" ${dir}`;
+    const rows = await this.#reader.$queryRaw<RawTraceRow[]>(
+      sql`SELECT ${COLUMNS} FROM "Trace" ${where(conditions)} ORDER BY ${orderBy} LIMIT ${q.limit}`,
+    );
+    return rows.map(toTraceRow);
+  }
+
+  async count(filter: TraceFilter): Promise<number> {
+    const rows = await this.#reader.$queryRaw<{ n: unknown }[]>(
+      sql`SELECT COUNT(*) AS "n" FROM "Trace" ${where(filterConditions(filter))}`,
+    );
+    return toNumber(rows[0]?.n ?? 0);
+  }
+
+  async findByActionId(actionId: string): Promise<TraceRow | null> {
+    const rows = await this.#reader.$queryRaw<RawTraceRow[]>(
+      sql`SELECT ${COLUMNS} FROM "Trace" WHERE "actionId" = ${actionId}`,
+    );
+    return rows[0] ? toTraceRow(rows[0]) : null;
+  }
+
+  async findBySeqs(seqs: readonly number[]): Promise<TraceRow[]> {
+    if (seqs.length === 0) return [];
+    const rows = await this.#reader.$queryRaw<RawTraceRow[]>(
+      sql`SELECT ${COLUMNS} FROM "Trace" WHERE "seq" IN (${join([...seqs])})`,
+    );
+    return rows.map(toTraceRow);
+  }
+
+  async head(): Promise<ChainHead> {
+    const rows = await this.#reader.$queryRaw<{ nextSeq: unknown; headHash: string }[]>(
+      sql`SELECT "nextSeq", "headHash" FROM "ChainHead" WHERE "id" = 1`,
+    );
+    const row = rows[0];
+    return row ? { nextSeq: toNumber(row.nextSeq), headHash: row.headHash } : { nextSeq: 0, headHash: GENESIS_HASH };
+  }
+
+  async firstSeq(): Promise<number | null> {
+    const rows = await this.#reader.$queryRaw<{ seq: unknown }[]>(
+      sql`SELECT "seq" FROM "Trace" ORDER BY "seq" ASC LIMIT 1`,
+    );
+    return rows[0] ? toNumber(rows[0].seq) : null;
+  }
+
+  async *scan(range: SeqRange, batchSize = SCAN_BATCH): AsyncIterable<TraceRow> {
+    let from = range.fromSeq ?? 0;
+    const upper = range.toSeq === undefined ? empty : sql`AND "seq" <= ${range.toSeq}`;
+    for (;;) {
+      const rows = await this.#reader.$queryRaw<RawTraceRow[]>(
+        sql`SELECT ${COLUMNS} FROM "Trace" WHERE "seq" >= ${from} ${upper} ORDER BY "seq" ASC LIMIT ${batchSize}`,
+      );
+      for (const r of rows) yield toTraceRow(r);
+      const last = rows[rows.length - 1];
+      if (rows.length < batchSize || !last) return;
+      from = toNumber(last.seq) + 1;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#appendQueue;
+    await Promise.all([this.#writer.$disconnect(), this.#reader.$disconnect()]);
+    await this.#onClose?.();
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * Opening the embedded SQLite database through Prisma + better-sqlite3.
+ */
+import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
+import { PrismaClient } from "../../generated/sqlite/client.js";
+import type { RawSqlClient } from "./sql-client.js";
+
+/** How long a writer waits for another process's write lock before failing (ms). */
+export const SQLITE_BUSY_TIMEOUT_MS = 10_000;
+
+/**
+ * A Prisma client on one SQLite file, with the connection settings tracegate relies on:
+ * WAL (readers never block the writer and see committed data only), synchronous=FULL (an
+ * acknowledged append survives a power loss, not just a process crash) and a busy timeout
+ * so several processes can share the file.
+ */
+export async function openSqliteClient(filePath: string): Promise<RawSqlClient & PrismaClient> {
+  const adapter = new PrismaBetterSQLite3({ url: `file:${filePath}`, timeout: SQLITE_BUSY_TIMEOUT_MS });
+  const client = new PrismaClient({ adapter });
+  await client.$queryRawUnsafe("PRAGMA journal_mode = WAL");
+  await client.$executeRawUnsafe("PRAGMA synchronous = FULL");
+  return client;
+}

@@ -1,0 +1,92 @@
+/**
+ * The persistence contract for the hash chain. Implementations: Prisma on SQLite (and on
+ * PostgreSQL), each in src/stores/prisma/. Schema code never sees an implementation: it
+ * receives a TraceStore through the GraphQL context.
+ */
+import type { EncodedTrace, EventType, TraceColumns, TraceStatus } from "../chain/trace.js";
+import type { EpochMicros } from "../chain/time.js";
+
+/** One stored chain record with its filter columns. */
+export interface TraceRow extends TraceColumns {
+  seq: number;
+  prevHash: string;
+  recordHash: string;
+  /** Canonical JSON of the trace, exactly as hashed. */
+  payload: string;
+}
+
+/** Equality filters AND-ed together; the time window is [sinceUs, untilUs). */
+export interface TraceFilter {
+  principalId?: string;
+  capabilityId?: string;
+  eventType?: EventType;
+  status?: TraceStatus;
+  reasonCode?: string;
+  sinceUs?: EpochMicros;
+  untilUs?: EpochMicros;
+}
+
+/** Chain order (seq) or time order ((invokedAtUs, seq) keyset). */
+export type TraceOrder = "SEQ_ASC" | "SEQ_DESC" | "INVOKED_AT_ASC" | "INVOKED_AT_DESC";
+
+/** A position in an order: seq, plus invokedAtUs for the time orders. */
+export interface Keyset {
+  seq: number;
+  invokedAtUs?: EpochMicros;
+}
+
+/** One keyset page request. */
+export interface PageQuery {
+  filter: TraceFilter;
+  order: TraceOrder;
+  /** Only rows strictly after this position in `order`. */
+  after?: Keyset;
+  /** Only rows strictly before this position in `order`. */
+  before?: Keyset;
+  limit: number;
+  /** Walk backwards from `before` (rows come back in reverse `order`). */
+  inverted?: boolean;
+}
+
+/** The chain head: what the next append links to. */
+export interface ChainHead {
+  nextSeq: number;
+  headHash: string;
+}
+
+/** Inclusive seq range for scans; open ends mean "from the first" / "to the last". */
+export interface SeqRange {
+  fromSeq?: number;
+  toSeq?: number;
+}
+
+/** An append refused because these action ids are already stored. Nothing was written. */
+export class DuplicateActionIdError extends Error {
+  override name = "DuplicateActionIdError";
+  constructor(readonly actionIds: string[]) {
+    super(`action_id already present in the store: ${actionIds.slice(0, 10).join(", ")}`);
+  }
+}
+
+/** The hash-chained trace store. */
+export interface TraceStore {
+  /**
+   * Append a batch in one transaction: seqs and hashes are assigned under the chain lock,
+   * so concurrent appends never fork the chain. All or nothing.
+   * @throws DuplicateActionIdError when an action id is already stored.
+   */
+  append(traces: readonly EncodedTrace[]): Promise<TraceRow[]>;
+  /** One keyset page, index-backed for every filter and order. */
+  page(query: PageQuery): Promise<TraceRow[]>;
+  /** Number of traces matching a filter. */
+  count(filter: TraceFilter): Promise<number>;
+  findByActionId(actionId: string): Promise<TraceRow | null>;
+  findBySeqs(seqs: readonly number[]): Promise<TraceRow[]>;
+  /** The current head (nextSeq 0 and the genesis hash when empty). */
+  head(): Promise<ChainHead>;
+  /** The lowest stored seq, or null when the chain has no records. */
+  firstSeq(): Promise<number | null>;
+  /** Records in seq order, fetched in batches so memory stays constant. */
+  scan(range: SeqRange, batchSize?: number): AsyncIterable<TraceRow>;
+  close(): Promise<void>;
+}

@@ -4,7 +4,7 @@
  * The reference's `invoked_at` is Python `datetime.isoformat()` of an aware UTC datetime:
  * `YYYY-MM-DDTHH:MM:SS[.ffffff]+00:00`, microseconds only when non-zero. JS `Date` keeps
  * milliseconds, so tracegate carries instants as integer microseconds since the Unix epoch
- * (exact in a double up to the year 2255) and formats them itself.
+ * (exact in a double from 1685 to 2255; instants outside are refused) and formats them itself.
  */
 
 /** An instant as whole microseconds since 1970-01-01T00:00:00Z. */
@@ -69,7 +69,11 @@ export function parseTimestamp(input: string): EpochMicros {
     offsetMinutes = sign * (oh * 60 + om);
   }
   const epochMs = ms - offsetMinutes * 60_000;
-  return epochMs * 1000 + micros;
+  const us = epochMs * 1000 + micros;
+  if (!Number.isSafeInteger(us)) {
+    throw new TimestampError(`'${truncate(input)}' is outside the supported range (years 1685 to 2255).`);
+  }
+  return us;
 }
 
 /**

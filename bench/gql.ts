@@ -1,0 +1,41 @@
+/** In-process GraphQL over yoga.fetch, plus an explicit GC for stable memory baselines. */
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { buildApp, type App } from "../src/server/app.js";
+import { createLogger } from "../src/server/logger.js";
+import type { Stores } from "../src/stores/index.js";
+import { hash } from "./db.js";
+
+export interface GraphQLResponse<T> {
+  data?: T | null;
+  errors?: { message: string; extensions?: Record<string, unknown> }[];
+}
+
+export function app(stores: Stores): App {
+  return buildApp({ stores, hash, logger: createLogger("silent") });
+}
+
+/** POST an already serialised body; returns the parsed JSON response. */
+export async function post<T>(a: App, body: string): Promise<GraphQLResponse<T>> {
+  const res = await a.yoga.fetch("http://bench/graphql", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body,
+  });
+  return (await res.json()) as GraphQLResponse<T>;
+}
+
+/** The data of a response; throws with the errors when there are any. */
+export function dataOf<T>(res: GraphQLResponse<T>): T {
+  if (res.errors?.length || !res.data) throw new Error(`GraphQL errors: ${JSON.stringify(res.errors)}`);
+  return res.data;
+}
+
+setFlagsFromString("--expose-gc");
+const gcFn = runInNewContext("gc") as (() => void) | undefined;
+
+/** Full GC (twice, so finalisers from the first pass are collected too). */
+export function gc(): void {
+  gcFn?.();
+  gcFn?.();
+}

@@ -80,24 +80,13 @@ function withDb<T>(file: string, fn: (db: Database.Database) => T): T {
   }
 }
 
-/** The non-unique indexes of "Trace" with their DDL, by name. */
-function secondaryIndexes(file: string): { name: string; sql: string }[] {
-  return withDb(file, (db) =>
-    db
-      .prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'Trace' AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%' ORDER BY name`)
-      .all() as { name: string; sql: string }[],
-  );
-}
-
 export interface ChainDb {
   file: string;
   records: number;
   /** True when the cached file was reused. */
   cached: boolean;
-  /** Build time (ms) when built in this run: appends (without secondary indexes) + index creation. */
+  /** Build time (ms) when built in this run. */
   buildMs?: number;
-  appendMs?: number;
-  indexMs?: number;
   sizeBytes: number;
 }
 
@@ -123,14 +112,6 @@ export async function chainDb(records: number, log: (line: string) => void): Pro
   const building = `${file}.building`;
   removeDb(building);
   await migrateDatabase(`file:${building}`);
-  // Secondary indexes are maintained row by row on every append, which makes a 1M-row build
-  // several times slower than the rows themselves. They are dropped for the build and
-  // re-created afterwards from their own DDL (sqlite_master), so the finished file has
-  // exactly the migrated schema. The unique actionId index stays: append's duplicate check needs it.
-  const indexes = secondaryIndexes(building);
-  withDb(building, (db) => {
-    for (const ix of indexes) db.exec(`DROP INDEX "${ix.name}"`);
-  });
   const stores = await open(building);
   const gen = new TraceGenerator(CHAIN_SEED);
   const batch = 2_000;
@@ -156,24 +137,15 @@ export async function chainDb(records: number, log: (line: string) => void): Pro
       lastN = done;
     }
   }
-  const appendMs = performance.now() - t0;
+  const buildMs = performance.now() - t0;
   const head = await stores.traces.head();
   await stores.close();
   if (head.nextSeq !== records) throw new Error(`chain build ended at nextSeq ${head.nextSeq}, expected ${records}`);
-  log(`  appended in ${(appendMs / 1000).toFixed(1)} s; re-creating ${indexes.length} secondary indexes`);
-  const t1 = performance.now();
-  withDb(building, (db) => {
-    for (const ix of indexes) db.exec(ix.sql);
-    db.pragma("wal_checkpoint(TRUNCATE)");
-  });
-  const indexMs = performance.now() - t1;
-  const rebuilt = secondaryIndexes(building);
-  if (JSON.stringify(rebuilt) !== JSON.stringify(indexes)) throw new Error("re-created indexes differ from the migrated schema");
+  withDb(building, (db) => db.pragma("wal_checkpoint(TRUNCATE)"));
   renameSync(building, file);
   for (const suffix of ["-wal", "-shm"]) rmSync(building + suffix, { force: true });
-  const buildMs = appendMs + indexMs;
-  log(`  indexes in ${(indexMs / 1000).toFixed(1)} s; built in ${(buildMs / 1000).toFixed(1)} s (${Math.round((records / buildMs) * 1000).toLocaleString("en-US")} traces/s overall)`);
-  return { file, records, cached: false, buildMs, appendMs, indexMs, sizeBytes: statSync(file).size };
+  log(`  built in ${(buildMs / 1000).toFixed(1)} s (${Math.round((records / buildMs) * 1000).toLocaleString("en-US")} traces/s)`);
+  return { file, records, cached: false, buildMs, sizeBytes: statSync(file).size };
 }
 
 /** `EXPLAIN QUERY PLAN` of a statement on a database file (read-only connection). */

@@ -24,13 +24,29 @@ export const ERROR_CODES = [
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
+const BRAND = Symbol.for("tracegate.TracegateError");
+
 /** A GraphQL error with one of tracegate's codes; its message is meant for the client. */
 export class TracegateError extends GraphQLError {
   readonly code: ErrorCode;
+  readonly [BRAND] = true;
   constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
     super(message, { extensions: { code, ...details } });
     this.code = code;
   }
+}
+
+/**
+ * Brand check instead of `instanceof`: graphql ships both CJS and ESM builds, and a test
+ * runner or bundler may load two copies, so class identity is not reliable across modules.
+ */
+export function isTracegateError(error: unknown): error is TracegateError {
+  return typeof error === "object" && error !== null && (error as Record<symbol, unknown>)[BRAND] === true;
+}
+
+/** Duck-typed GraphQLError check, for the same reason as isTracegateError. */
+export function isGraphQLError(error: unknown): error is GraphQLError {
+  return error instanceof GraphQLError || (error instanceof Error && error.name === "GraphQLError" && "extensions" in error);
 }
 
 /** BAD_USER_INPUT with an optional `field` naming the offending argument. */

@@ -40,7 +40,9 @@ export function buildApp(deps: AppDeps): App {
       debug: (...args) => deps.logger.debug(args.map(String).join(" ")),
       info: (...args) => deps.logger.info(args.map(String).join(" ")),
       warn: (...args) => deps.logger.warn(args.map(String).join(" ")),
-      error: (...args) => deps.logger.error(args.map(String).join(" ")),
+      // yoga reports every resolver error here, client mistakes included; genuinely
+      // unexpected ones are logged by the error masker with their errorId.
+      error: (...args) => deps.logger.debug(args.map(String).join(" ")),
     },
     landingPage: false,
   });

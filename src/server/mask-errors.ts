@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { GraphQLError } from "graphql";
-import { ERROR_CODES, type ErrorCode, TracegateError } from "../errors.js";
+import { ERROR_CODES, type ErrorCode, isGraphQLError, isTracegateError, type TracegateError } from "../errors.js";
 import type { Logger } from "./logger.js";
 
 const KNOWN_CODES = new Set<string>(ERROR_CODES);
@@ -13,7 +13,7 @@ const KNOWN_CODES = new Set<string>(ERROR_CODES);
 function tracegateCause(error: unknown): TracegateError | undefined {
   let current: unknown = error;
   for (let depth = 0; depth < 5 && current; depth++) {
-    if (current instanceof TracegateError) return current;
+    if (isTracegateError(current)) return current;
     current = (current as { originalError?: unknown }).originalError;
   }
   return undefined;
@@ -23,7 +23,7 @@ function tracegateCause(error: unknown): TracegateError | undefined {
 export function createErrorMasker(logger: Logger) {
   return (error: unknown, message: string): Error => {
     const cause = tracegateCause(error);
-    if (error instanceof GraphQLError) {
+    if (isGraphQLError(error)) {
       if (cause) {
         // Keep graphql-js's message (it names the variable or field) and our code.
         return new GraphQLError(error.message, {
@@ -34,8 +34,9 @@ export function createErrorMasker(logger: Logger) {
           extensions: { ...error.extensions, ...cause.extensions },
         });
       }
-      if (!error.originalError) {
-        // Parse, validation and variable-coercion errors from graphql-js / yoga.
+      if (!error.originalError || isGraphQLError(rootCause(error))) {
+        // Parse, validation and variable-coercion errors from graphql-js / yoga: the whole
+        // cause chain is GraphQL's own, so nothing internal can leak through the message.
         const code = error.extensions.code;
         if (typeof code === "string" && KNOWN_CODES.has(code)) return error;
         const fallback: ErrorCode = error.message.startsWith("Syntax Error") ? "GRAPHQL_PARSE_FAILED" : "GRAPHQL_VALIDATION_FAILED";
@@ -49,13 +50,24 @@ export function createErrorMasker(logger: Logger) {
       }
     }
     const errorId = randomUUID();
-    const original = error instanceof GraphQLError && error.originalError ? error.originalError : error;
+    const original = isGraphQLError(error) && error.originalError ? error.originalError : error;
     logger.error({ errorId, err: original }, "unexpected error");
     return new GraphQLError(message, {
-      ...(error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {}),
+      ...(isGraphQLError(error) ? { nodes: error.nodes, path: error.path } : {}),
       extensions: { code: "INTERNAL_SERVER_ERROR", errorId },
     });
   };
+}
+
+/** The innermost originalError of an error chain. */
+function rootCause(error: unknown): unknown {
+  let current = error;
+  for (let depth = 0; depth < 5; depth++) {
+    const next = (current as { originalError?: unknown }).originalError;
+    if (!next) break;
+    current = next;
+  }
+  return current;
 }
 
 /** graphql-js reports bad variable values and bad argument values without a code. */

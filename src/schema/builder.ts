@@ -6,7 +6,21 @@ import SchemaBuilder from "@pothos/core";
 import RelayPlugin from "@pothos/plugin-relay";
 import type { JsonObject } from "../chain/json.js";
 import type { EpochMicros } from "../chain/time.js";
+import { badUserInput, TracegateError } from "../errors.js";
 import type { GatewayContext } from "../server/context.js";
+
+/** Types that are Relay nodes; a global id naming any other type is NOT_FOUND. */
+const NODE_TYPES = new Set(["Trace"]);
+const GLOBAL_ID = /^([A-Za-z][A-Za-z0-9_]*):([^\s]{1,64})$/;
+
+/** Decode a Relay global id (base64 of "Type:id"), refusing garbage with a coded error. */
+function decodeGlobalID(globalID: string): { typename: string; id: string } {
+  const match = globalID.length <= 200 ? GLOBAL_ID.exec(Buffer.from(globalID, "base64").toString("utf8")) : null;
+  if (!match) throw badUserInput("Not a valid node id.", "id");
+  const [, typename, id] = match as unknown as [string, string, string];
+  if (!NODE_TYPES.has(typename)) throw new TracegateError("NOT_FOUND", `No node of type '${typename}' exists.`);
+  return { typename, id };
+}
 
 export const builder = new SchemaBuilder<{
   Context: GatewayContext;
@@ -26,6 +40,7 @@ export const builder = new SchemaBuilder<{
     cursorType: "String",
     edgesFieldOptions: { nullable: { list: false, items: false } },
     nodeFieldOptions: { nullable: false },
+    decodeGlobalID,
   },
 });
 

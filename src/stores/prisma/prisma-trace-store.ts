@@ -83,21 +83,43 @@ function keyOf(order: TraceOrder, k: Keyset): Sql {
   return sql`(${k.invokedAtUs}, ${k.seq})`;
 }
 
-/** WHERE conditions of a filter (without keyset). */
-function filterConditions(f: TraceFilter): Sql[] {
+/**
+ * WHERE conditions of a filter (without keyset). With `timeAsResidual` the time window is
+ * written as `+"invokedAtUs"`, which keeps the planner off the time index: in chain order a
+ * time-index range would need a sort of the whole window, while a seq-ordered index scan that
+ * checks the window per row returns a page without sorting.
+ */
+function filterConditions(f: TraceFilter, timeAsResidual = false): Sql[] {
   const c: Sql[] = [];
   if (f.principalId !== undefined) c.push(sql`"principalId" = ${f.principalId}`);
   if (f.capabilityId !== undefined) c.push(sql`"capabilityId" = ${f.capabilityId}`);
   if (f.eventType !== undefined) c.push(sql`"eventType" = ${f.eventType}`);
   if (f.status !== undefined) c.push(sql`"status" = ${f.status}`);
   if (f.reasonCode !== undefined) c.push(sql`"reasonCode" = ${f.reasonCode}`);
-  if (f.sinceUs !== undefined) c.push(sql`"invokedAtUs" >= ${f.sinceUs}`);
-  if (f.untilUs !== undefined) c.push(sql`"invokedAtUs" < ${f.untilUs}`);
+  const at = timeAsResidual ? sql`+"invokedAtUs"` : sql`"invokedAtUs"`;
+  if (f.sinceUs !== undefined) c.push(sql`${at} >= ${f.sinceUs}`);
+  if (f.untilUs !== undefined) c.push(sql`${at} < ${f.untilUs}`);
   return c;
 }
 
 function where(conditions: Sql[]): Sql {
   return conditions.length === 0 ? empty : sql`WHERE ${join(conditions, " AND ")}`;
+}
+
+/**
+ * The keyset page query: equality filters and the time window, the cursor as a row-value
+ * comparison, ORDER BY the keyset and LIMIT. Exported so tests can EXPLAIN the exact SQL.
+ */
+export function pageSql(q: PageQuery): Sql {
+  const conditions = filterConditions(q.filter, !isTimeOrder(q.order));
+  const asc = isAscending(q.order);
+  const key = isTimeOrder(q.order) ? sql`("invokedAtUs", "seq")` : sql`"seq"`;
+  if (q.after) conditions.push(asc ? sql`${key} > ${keyOf(q.order, q.after)}` : sql`${key} < ${keyOf(q.order, q.after)}`);
+  if (q.before) conditions.push(asc ? sql`${key} < ${keyOf(q.order, q.before)}` : sql`${key} > ${keyOf(q.order, q.before)}`);
+  const forward = asc !== Boolean(q.inverted);
+  const dir = forward ? sql`ASC` : sql`DESC`;
+  const orderBy = isTimeOrder(q.order) ? sql`"invokedAtUs" ${dir}, "seq" ${dir}` : sql`"seq" ${dir}`;
+  return sql`SELECT ${COLUMNS} FROM "Trace" ${where(conditions)} ORDER BY ${orderBy} LIMIT ${q.limit}`;
 }
 
 /** Options of the Prisma trace store. */
@@ -173,17 +195,7 @@ export class PrismaTraceStore implements TraceStore {
   }
 
   async page(q: PageQuery): Promise<TraceRow[]> {
-    const conditions = filterConditions(q.filter);
-    const asc = isAscending(q.order);
-    const key = isTimeOrder(q.order) ? sql`("invokedAtUs", "seq")` : sql`"seq"`;
-    if (q.after) conditions.push(asc ? sql`${key} > ${keyOf(q.order, q.after)}` : sql`${key} < ${keyOf(q.order, q.after)}`);
-    if (q.before) conditions.push(asc ? sql`${key} < ${keyOf(q.order, q.before)}` : sql`${key} > ${keyOf(q.order, q.before)}`);
-    const forward = asc !== Boolean(q.inverted);
-    const dir = forward ? sql`ASC` : sql`DESC`;
-    const orderBy = isTimeOrder(q.order) ? sql`"invokedAtUs" ${dir}, "seq" ${dir}` : sql`"seq" ${dir}`;
-    const rows = await this.#reader.$queryRaw<RawTraceRow[]>(
-      sql`SELECT ${COLUMNS} FROM "Trace" ${where(conditions)} ORDER BY ${orderBy} LIMIT ${q.limit}`,
-    );
+    const rows = await this.#reader.$queryRaw<RawTraceRow[]>(pageSql(q));
     return rows.map(toTraceRow);
   }
 

@@ -10,7 +10,7 @@ import { print } from "graphql";
 import { inject } from "vitest";
 import { createRecordHasher, type RecordHasher } from "../../src/chain/hash.js";
 import { buildApp, type App } from "../../src/server/app.js";
-import { createLogger } from "../../src/server/logger.js";
+import { createLogger, type Logger } from "../../src/server/logger.js";
 import { openStores, type Stores } from "../../src/stores/index.js";
 
 export const TEST_SECRET = "tracegate-test-secret";
@@ -39,11 +39,15 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-/** Start a gateway on a fresh database. */
-export async function createTestGateway(secret = TEST_SECRET, file = freshSqliteFile()): Promise<TestGateway> {
+/** Start a gateway on a fresh database; pass `logger` to capture what it logs. */
+export async function createTestGateway(
+  secret = TEST_SECRET,
+  file = freshSqliteFile(),
+  logger: Logger = createLogger("silent"),
+): Promise<TestGateway> {
   const hash = createRecordHasher(secret);
   const stores = await openStores({ databaseUrl: `file:${file}`, databaseProvider: "sqlite" }, hash);
-  const app = buildApp({ stores, hash, logger: createLogger("silent") });
+  const app = buildApp({ stores, hash, logger });
   const post = async (body: unknown) => {
     const res = await app.yoga.fetch("http://tracegate.test/graphql", {
       method: "POST",

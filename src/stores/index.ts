@@ -3,6 +3,7 @@
  */
 import type { RecordHasher } from "../chain/hash.js";
 import { type Config, sqliteFilePath } from "../config.js";
+import { sqliteDialect } from "./prisma/dialect.js";
 import { PrismaTraceStore } from "./prisma/prisma-trace-store.js";
 import { openSqliteClient } from "./prisma/sqlite.js";
 import type { TraceStore } from "./trace-store.js";
@@ -20,6 +21,6 @@ export async function openStores(
 ): Promise<Stores> {
   const file = sqliteFilePath(config.databaseUrl);
   const [writer, reader] = await Promise.all([openSqliteClient(file), openSqliteClient(file)]);
-  const traces = new PrismaTraceStore({ writer, reader, hash });
+  const traces = new PrismaTraceStore({ writer, reader, hash, dialect: sqliteDialect });
   return { traces, close: () => traces.close() };
 }

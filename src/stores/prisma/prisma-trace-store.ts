@@ -21,6 +21,7 @@ import {
   type TraceRow,
   type TraceStore,
 } from "../trace-store.js";
+import { type SqlDialect, sqliteDialect } from "./dialect.js";
 import { type RawSqlClient, type RawSqlRunner, toNumber } from "./sql-client.js";
 
 /** Rows per INSERT statement (one JSON parameter each). */
@@ -28,7 +29,6 @@ const INSERT_CHUNK = 2_000;
 /** Default rows per scan batch. */
 const SCAN_BATCH = 2_000;
 
-const COLUMNS = sql`"seq", "actionId", "principalId", "capabilityId", "eventType", "status", "reasonCode", "invokedAtUs", "prevHash", "recordHash", "payload"`;
 
 interface RawTraceRow {
   seq: unknown;
@@ -60,27 +60,19 @@ function toTraceRow(r: RawTraceRow): TraceRow {
   };
 }
 
-/**
- * One INSERT for many rows, passed as a single JSON array parameter and unpacked by the
- * database (json_each). Prisma's per-parameter cost dominates multi-row VALUES lists:
- * measured 18.5k rows/s this way against 10k rows/s with 11 parameters a row.
+/*
+ * Batches travel as one JSON parameter unpacked by the database (dialect.insertRows):
+ * Prisma's per-parameter cost dominates multi-row VALUES lists (measured 18.5k rows/s this
+ * way against 10k rows/s with 11 parameters a row, SQLite).
  */
-function insertRows(rows: readonly TraceRow[]): Sql {
-  const json = JSON.stringify(
-    rows.map((r) => [r.seq, r.actionId, r.principalId, r.capabilityId, r.eventType, r.status, r.reasonCode, r.invokedAtUs, r.prevHash, r.recordHash, r.payload]),
-  );
-  return sql`INSERT INTO "Trace" (${COLUMNS})
-    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10
-    FROM json_each(${json})`;
-}
 
 const isTimeOrder = (order: TraceOrder) => order === "INVOKED_AT_ASC" || order === "INVOKED_AT_DESC";
 const isAscending = (order: TraceOrder) => order === "SEQ_ASC" || order === "INVOKED_AT_ASC";
 
-function keyOf(order: TraceOrder, k: Keyset): Sql {
-  if (!isTimeOrder(order)) return sql`${k.seq}`;
+function keyOf(d: SqlDialect, order: TraceOrder, k: Keyset): Sql {
+  if (!isTimeOrder(order)) return d.int(k.seq);
   if (k.invokedAtUs === undefined) throw new RangeError("a time-order keyset needs invokedAtUs");
-  return sql`(${k.invokedAtUs}, ${k.seq})`;
+  return sql`(${d.time(k.invokedAtUs)}, ${d.int(k.seq)})`;
 }
 
 /**
@@ -89,16 +81,16 @@ function keyOf(order: TraceOrder, k: Keyset): Sql {
  * time-index range would need a sort of the whole window, while a seq-ordered index scan that
  * checks the window per row returns a page without sorting.
  */
-function filterConditions(f: TraceFilter, timeAsResidual = false): Sql[] {
+function filterConditions(d: SqlDialect, f: TraceFilter, timeAsResidual = false): Sql[] {
   const c: Sql[] = [];
   if (f.principalId !== undefined) c.push(sql`"principalId" = ${f.principalId}`);
   if (f.capabilityId !== undefined) c.push(sql`"capabilityId" = ${f.capabilityId}`);
   if (f.eventType !== undefined) c.push(sql`"eventType" = ${f.eventType}`);
   if (f.status !== undefined) c.push(sql`"status" = ${f.status}`);
   if (f.reasonCode !== undefined) c.push(sql`"reasonCode" = ${f.reasonCode}`);
-  const at = timeAsResidual ? sql`+"invokedAtUs"` : sql`"invokedAtUs"`;
-  if (f.sinceUs !== undefined) c.push(sql`${at} >= ${f.sinceUs}`);
-  if (f.untilUs !== undefined) c.push(sql`${at} < ${f.untilUs}`);
+  const at = timeAsResidual ? d.timeResidual : d.timeColumn;
+  if (f.sinceUs !== undefined) c.push(sql`${at} >= ${d.time(f.sinceUs)}`);
+  if (f.untilUs !== undefined) c.push(sql`${at} < ${d.time(f.untilUs)}`);
   return c;
 }
 
@@ -110,16 +102,16 @@ function where(conditions: Sql[]): Sql {
  * The keyset page query: equality filters and the time window, the cursor as a row-value
  * comparison, ORDER BY the keyset and LIMIT. Exported so tests can EXPLAIN the exact SQL.
  */
-export function pageSql(q: PageQuery): Sql {
-  const conditions = filterConditions(q.filter, !isTimeOrder(q.order));
+export function pageSql(q: PageQuery, d: SqlDialect = sqliteDialect): Sql {
+  const conditions = filterConditions(d, q.filter, !isTimeOrder(q.order));
   const asc = isAscending(q.order);
-  const key = isTimeOrder(q.order) ? sql`("invokedAtUs", "seq")` : sql`"seq"`;
-  if (q.after) conditions.push(asc ? sql`${key} > ${keyOf(q.order, q.after)}` : sql`${key} < ${keyOf(q.order, q.after)}`);
-  if (q.before) conditions.push(asc ? sql`${key} < ${keyOf(q.order, q.before)}` : sql`${key} > ${keyOf(q.order, q.before)}`);
+  const key = isTimeOrder(q.order) ? sql`(${d.timeColumn}, "seq")` : sql`"seq"`;
+  if (q.after) conditions.push(asc ? sql`${key} > ${keyOf(d, q.order, q.after)}` : sql`${key} < ${keyOf(d, q.order, q.after)}`);
+  if (q.before) conditions.push(asc ? sql`${key} < ${keyOf(d, q.order, q.before)}` : sql`${key} > ${keyOf(d, q.order, q.before)}`);
   const forward = asc !== Boolean(q.inverted);
   const dir = forward ? sql`ASC` : sql`DESC`;
-  const orderBy = isTimeOrder(q.order) ? sql`"invokedAtUs" ${dir}, "seq" ${dir}` : sql`"seq" ${dir}`;
-  return sql`SELECT ${COLUMNS} FROM "Trace" ${where(conditions)} ORDER BY ${orderBy} LIMIT ${q.limit}`;
+  const orderBy = isTimeOrder(q.order) ? sql`${d.timeColumn} ${dir}, "seq" ${dir}` : sql`"seq" ${dir}`;
+  return sql`SELECT ${d.selectColumns} FROM "Trace" ${where(conditions)} ORDER BY ${orderBy} LIMIT ${q.limit}`;
 }
 
 /** Options of the Prisma trace store. */
@@ -127,15 +119,17 @@ export interface PrismaTraceStoreOptions {
   writer: RawSqlClient;
   reader: RawSqlClient;
   hash: RecordHasher;
+  dialect: SqlDialect;
   /** Called after the clients are closed (e.g. to release files). */
   onClose?: () => Promise<void>;
 }
 
-/** TraceStore over Prisma raw SQL; the SQL is portable between SQLite and PostgreSQL. */
+/** TraceStore over Prisma raw SQL, shared by SQLite and PostgreSQL through a SqlDialect. */
 export class PrismaTraceStore implements TraceStore {
   readonly #writer: RawSqlClient;
   readonly #reader: RawSqlClient;
   readonly #hash: RecordHasher;
+  readonly #d: SqlDialect;
   readonly #onClose: (() => Promise<void>) | undefined;
   /** Serializes appends within this process; the database lock serializes processes. */
   #appendQueue: Promise<unknown> = Promise.resolve();
@@ -144,6 +138,7 @@ export class PrismaTraceStore implements TraceStore {
     this.#writer = options.writer;
     this.#reader = options.reader;
     this.#hash = options.hash;
+    this.#d = options.dialect;
     this.#onClose = options.onClose;
   }
 
@@ -175,10 +170,10 @@ export class PrismaTraceStore implements TraceStore {
           return row;
         });
         for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-          await tx.$executeRaw(insertRows(rows.slice(i, i + INSERT_CHUNK)));
+          await tx.$executeRaw(this.#d.insertRows(rows.slice(i, i + INSERT_CHUNK)));
         }
         await tx.$executeRaw(
-          sql`UPDATE "ChainHead" SET "nextSeq" = ${seq}, "headHash" = ${prevHash} WHERE "id" = 1`,
+          sql`UPDATE "ChainHead" SET "nextSeq" = ${this.#d.int(seq)}, "headHash" = ${prevHash} WHERE "id" = 1`,
         );
         return rows;
       },
@@ -187,28 +182,28 @@ export class PrismaTraceStore implements TraceStore {
   }
 
   async #rejectStoredDuplicates(tx: RawSqlRunner, traces: readonly EncodedTrace[]): Promise<void> {
-    const ids = JSON.stringify(traces.map((t) => t.columns.actionId));
+    const ids = traces.map((t) => t.columns.actionId);
     const rows = await tx.$queryRaw<{ actionId: string }[]>(
-      sql`SELECT "actionId" FROM "Trace" WHERE "actionId" IN (SELECT value FROM json_each(${ids}))`,
+      sql`SELECT "actionId" FROM "Trace" WHERE "actionId" IN (${this.#d.textArray(ids)})`,
     );
     if (rows.length > 0) throw new DuplicateActionIdError(rows.map((r) => r.actionId));
   }
 
   async page(q: PageQuery): Promise<TraceRow[]> {
-    const rows = await this.#reader.$queryRaw<RawTraceRow[]>(pageSql(q));
+    const rows = await this.#reader.$queryRaw<RawTraceRow[]>(pageSql(q, this.#d));
     return rows.map(toTraceRow);
   }
 
   async count(filter: TraceFilter): Promise<number> {
     const rows = await this.#reader.$queryRaw<{ n: unknown }[]>(
-      sql`SELECT COUNT(*) AS "n" FROM "Trace" ${where(filterConditions(filter))}`,
+      sql`SELECT COUNT(*) AS "n" FROM "Trace" ${where(filterConditions(this.#d, filter))}`,
     );
     return toNumber(rows[0]?.n ?? 0);
   }
 
   async findByActionId(actionId: string): Promise<TraceRow | null> {
     const rows = await this.#reader.$queryRaw<RawTraceRow[]>(
-      sql`SELECT ${COLUMNS} FROM "Trace" WHERE "actionId" = ${actionId}`,
+      sql`SELECT ${this.#d.selectColumns} FROM "Trace" WHERE "actionId" = ${actionId}`,
     );
     return rows[0] ? toTraceRow(rows[0]) : null;
   }
@@ -216,7 +211,7 @@ export class PrismaTraceStore implements TraceStore {
   async findBySeqs(seqs: readonly number[]): Promise<TraceRow[]> {
     if (seqs.length === 0) return [];
     const rows = await this.#reader.$queryRaw<RawTraceRow[]>(
-      sql`SELECT ${COLUMNS} FROM "Trace" WHERE "seq" IN (${join([...seqs])})`,
+      sql`SELECT ${this.#d.selectColumns} FROM "Trace" WHERE "seq" IN (${join(seqs.map((n) => this.#d.int(n)))})`,
     );
     return rows.map(toTraceRow);
   }
@@ -238,10 +233,11 @@ export class PrismaTraceStore implements TraceStore {
 
   async *scan(range: SeqRange, batchSize = SCAN_BATCH): AsyncIterable<TraceRow> {
     let from = range.fromSeq ?? 0;
-    const upper = range.toSeq === undefined ? empty : sql`AND "seq" <= ${range.toSeq}`;
+    const d = this.#d;
+    const upper = range.toSeq === undefined ? empty : sql`AND "seq" <= ${d.int(range.toSeq)}`;
     for (;;) {
       const rows = await this.#reader.$queryRaw<RawTraceRow[]>(
-        sql`SELECT ${COLUMNS} FROM "Trace" WHERE "seq" >= ${from} ${upper} ORDER BY "seq" ASC LIMIT ${batchSize}`,
+        sql`SELECT ${d.selectColumns} FROM "Trace" WHERE "seq" >= ${d.int(from)} ${upper} ORDER BY "seq" ASC LIMIT ${batchSize}`,
       );
       for (const r of rows) yield toTraceRow(r);
       const last = rows[rows.length - 1];

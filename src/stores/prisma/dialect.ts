@@ -1,0 +1,68 @@
+/**
+ * What differs between SQLite and PostgreSQL in the store's raw SQL: how the invokedAt
+ * instant is stored (SQLite: integer microseconds; PostgreSQL: timestamptz(6)) and how a
+ * batch travels as one JSON parameter. Everything else in the SQL is shared.
+ */
+import { sqltag as sql, type Sql } from "@prisma/client/runtime/client";
+import { formatIsoMicros } from "../../chain/time.js";
+import type { TraceRow } from "../trace-store.js";
+
+export interface SqlDialect {
+  readonly name: "sqlite" | "postgresql";
+  /** Column list of an INSERT INTO "Trace", in rowTuple order. */
+  readonly insertColumns: Sql;
+  /** SELECT list of a trace row (invokedAt as integer microseconds "invokedAtUs"). */
+  readonly selectColumns: Sql;
+  /** The invokedAt column as an indexable expression. */
+  readonly timeColumn: Sql;
+  /** The invokedAt column in a form the planner will not use an index for (see pageSql). */
+  readonly timeResidual: Sql;
+  /** A parameter holding an instant, comparable with timeColumn. */
+  time(us: number): Sql;
+  /** A parameter holding an integer (seq), comparable with the seq column. */
+  int(n: number): Sql;
+  /** INSERT of a batch of rows passed as one JSON parameter. */
+  insertRows(rows: readonly TraceRow[]): Sql;
+  /** A subquery yielding the strings of a JSON array parameter (for IN (...)). */
+  textArray(values: readonly string[]): Sql;
+}
+
+const KEY_COLUMNS = sql`"seq", "actionId", "principalId", "capabilityId", "eventType", "status", "reasonCode"`;
+const HASH_COLUMNS = sql`"prevHash", "recordHash", "payload"`;
+
+const rowTuple = (r: TraceRow, invokedAt: number | string) => [
+  r.seq, r.actionId, r.principalId, r.capabilityId, r.eventType, r.status, r.reasonCode, invokedAt, r.prevHash, r.recordHash, r.payload,
+];
+
+/** SQLite: invokedAt as INTEGER microseconds; JSON unpacked with json_each. */
+export const sqliteDialect: SqlDialect = {
+  name: "sqlite",
+  insertColumns: sql`${KEY_COLUMNS}, "invokedAtUs", ${HASH_COLUMNS}`,
+  selectColumns: sql`${KEY_COLUMNS}, "invokedAtUs", ${HASH_COLUMNS}`,
+  timeColumn: sql`"invokedAtUs"`,
+  // Unary plus makes the term unusable for an index in SQLite.
+  timeResidual: sql`+"invokedAtUs"`,
+  time: (us) => sql`${us}`,
+  int: (n) => sql`${n}`,
+  insertRows: (rows) => sql`INSERT INTO "Trace" (${sqliteDialect.insertColumns})
+    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10
+    FROM json_each(${JSON.stringify(rows.map((r) => rowTuple(r, r.invokedAtUs)))})`,
+  textArray: (values) => sql`SELECT value FROM json_each(${JSON.stringify(values)})`,
+};
+
+/** PostgreSQL: invokedAt as timestamptz(6), parameters passed as exact ISO strings. */
+export const postgresDialect: SqlDialect = {
+  name: "postgresql",
+  insertColumns: sql`${KEY_COLUMNS}, "invokedAt", ${HASH_COLUMNS}`,
+  // EXTRACT(EPOCH ...) is numeric since PostgreSQL 14, so the microseconds are exact.
+  selectColumns: sql`${KEY_COLUMNS}, (EXTRACT(EPOCH FROM "invokedAt") * 1000000)::bigint AS "invokedAtUs", ${HASH_COLUMNS}`,
+  timeColumn: sql`"invokedAt"`,
+  // PostgreSQL plans with statistics; no hint is needed (or possible) here.
+  timeResidual: sql`"invokedAt"`,
+  time: (us) => sql`${formatIsoMicros(us)}::timestamptz`,
+  int: (n) => sql`${n}::bigint`,
+  insertRows: (rows) => sql`INSERT INTO "Trace" (${postgresDialect.insertColumns})
+    SELECT (r ->> 0)::bigint, r ->> 1, r ->> 2, r ->> 3, r ->> 4, r ->> 5, r ->> 6, (r ->> 7)::timestamptz, r ->> 8, r ->> 9, r ->> 10
+    FROM json_array_elements(${JSON.stringify(rows.map((r) => rowTuple(r, formatIsoMicros(r.invokedAtUs))))}::json) AS r`,
+  textArray: (values) => sql`SELECT json_array_elements_text(${JSON.stringify(values)}::json)`,
+};

@@ -180,3 +180,27 @@ export function timeSpan(file: string): { startUs: number; endUs: number } {
     db.close();
   }
 }
+
+/** The principal with the most traces, and the (invokedAtUs, seq) keyset at each offset of its newest-first order. */
+export function hottestPrincipal(
+  file: string,
+  offsets: readonly number[],
+): { principalId: string; count: number; keysets: Map<number, { seq: number; invokedAtUs: number }> } {
+  const db = new Database(file, { readonly: true });
+  try {
+    const top = db
+      .prepare(`SELECT "principalId" AS p, COUNT(*) AS n FROM "Trace" GROUP BY "principalId" ORDER BY n DESC LIMIT 1`)
+      .get() as { p: string; n: number };
+    const at = db.prepare(
+      `SELECT "seq" AS seq, "invokedAtUs" AS invokedAtUs FROM "Trace" WHERE "principalId" = ? ORDER BY "invokedAtUs" DESC, "seq" DESC LIMIT 1 OFFSET ?`,
+    );
+    const keysets = new Map<number, { seq: number; invokedAtUs: number }>();
+    for (const offset of offsets) {
+      const row = at.get(top.p, offset) as { seq: number; invokedAtUs: number } | undefined;
+      if (row) keysets.set(offset, { seq: Number(row.seq), invokedAtUs: Number(row.invokedAtUs) });
+    }
+    return { principalId: top.p, count: top.n, keysets };
+  } finally {
+    db.close();
+  }
+}

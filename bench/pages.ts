@@ -4,6 +4,7 @@
  * GraphQL path (body serialisation + yoga.fetch + response parse), and the second page via
  * the returned endCursor. Latencies are per query, sequential, in process.
  */
+import { PerformanceObserver } from "node:perf_hooks";
 import type { App } from "../src/server/app.js";
 import type { Stores } from "../src/stores/index.js";
 import type { TraceRow } from "../src/stores/trace-store.js";
@@ -22,9 +23,16 @@ export type Variant = "store" | "graphql-page1" | "graphql-page2";
 export interface LatencyRound {
   /** Latency samples (ms) per variant. */
   samples: Record<Variant, number[]>;
+  /** Samples above the slow threshold, and how many of them overlapped a GC pause. */
+  slow: Record<Variant, { count: number; withGc: number }>;
+  /** GC pauses (ms) during the round. */
+  gcPauses: number[];
   /** Rows on page 1 per query (store variant). */
   rows: number[];
 }
+
+/** Latency above which a sample counts as slow (the p99 target). */
+export const SLOW_MS = 5;
 
 const PAGE_QUERY = `query Page($filter: TraceFilter, $after: String) {
   traces(filter: $filter, orderBy: INVOKED_AT_DESC, first: 50, after: $after) {
@@ -114,28 +122,75 @@ export async function checkPages(stores: Stores, a: App, queries: readonly Windo
 
 /** One round: every query through the store, then every query through GraphQL (page 1, then page 2 when there is one). */
 export async function latencyRound(stores: Stores, a: App, queries: readonly WindowQuery[]): Promise<LatencyRound> {
+  const variants: Variant[] = ["store", "graphql-page1", "graphql-page2"];
   const samples: Record<Variant, number[]> = { store: [], "graphql-page1": [], "graphql-page2": [] };
+  const spans: Record<Variant, [number, number][]> = { store: [], "graphql-page1": [], "graphql-page2": [] };
   const rows: number[] = [];
-  gc();
-  for (const q of queries) {
+  const time = async <T>(variant: Variant, f: () => Promise<T>): Promise<T> => {
     const t0 = performance.now();
-    const page = await storePage(stores, q);
-    samples.store.push(performance.now() - t0);
-    rows.push(Math.min(page.length, 50));
-  }
+    const out = await f();
+    const t1 = performance.now();
+    samples[variant].push(t1 - t0);
+    if (t1 - t0 > SLOW_MS) spans[variant].push([t0, t1]);
+    return out;
+  };
   gc();
-  for (const q of queries) {
-    let t0 = performance.now();
-    const p1 = await graphqlPage(a, q, null);
-    samples["graphql-page1"].push(performance.now() - t0);
-    const { hasNextPage, endCursor } = p1.traces.pageInfo;
-    if (hasNextPage && endCursor) {
-      t0 = performance.now();
-      await graphqlPage(a, q, endCursor);
-      samples["graphql-page2"].push(performance.now() - t0);
+  const pauses: [number, number][] = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) pauses.push([e.startTime, e.startTime + e.duration]);
+  });
+  observer.observe({ entryTypes: ["gc"] });
+  try {
+    for (const q of queries) {
+      const page = await time("store", () => storePage(stores, q));
+      rows.push(Math.min(page.length, 50));
     }
+    for (const q of queries) {
+      const p1 = await time("graphql-page1", () => graphqlPage(a, q, null));
+      const { hasNextPage, endCursor } = p1.traces.pageInfo;
+      if (hasNextPage && endCursor) await time("graphql-page2", () => graphqlPage(a, q, endCursor));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50)); // let the observer deliver the last entries
+  } finally {
+    observer.disconnect();
   }
-  return { samples, rows };
+  const overlapsGc = ([s0, s1]: [number, number]) => pauses.some(([g0, g1]) => g0 < s1 && g1 > s0);
+  const slow = Object.fromEntries(
+    variants.map((v) => [v, { count: spans[v].length, withGc: spans[v].filter(overlapsGc).length }]),
+  ) as Record<Variant, { count: number; withGc: number }>;
+  return { samples, slow, gcPauses: pauses.map(([g0, g1]) => g1 - g0), rows };
+}
+
+/**
+ * Keyset depth: store latency of the page `depth` pages into the hottest principal's rows,
+ * newest first, with and without a time window covering all of them. Without a window the
+ * cursor bounds the index scan; with one, SQLite may bound the scan by the window instead and
+ * walk past every earlier page.
+ */
+export async function depthLatency(
+  stores: Stores,
+  principalId: string,
+  keysetAt: (offset: number) => { seq: number; invokedAtUs: number } | undefined,
+  window: { sinceUs: number; untilUs: number },
+  depths: readonly number[],
+  repeats: number,
+): Promise<{ depth: number; windowed: number; unwindowed: number }[]> {
+  const out: { depth: number; windowed: number; unwindowed: number }[] = [];
+  for (const depth of depths) {
+    const after = depth === 0 ? undefined : keysetAt(depth * 50 - 1);
+    if (depth > 0 && !after) continue;
+    const run = async (filter: { principalId: string; sinceUs?: number; untilUs?: number }) => {
+      const t: number[] = [];
+      for (let i = 0; i < repeats; i++) {
+        const t0 = performance.now();
+        await stores.traces.page({ filter, order: "INVOKED_AT_DESC", limit: 51, ...(after ? { after } : {}) });
+        t.push(performance.now() - t0);
+      }
+      return t.sort((x, y) => x - y)[t.length >> 1] as number;
+    };
+    out.push({ depth, windowed: await run({ principalId, ...window }), unwindowed: await run({ principalId }) });
+  }
+  return out;
 }
 
 /** The SQL the store issues for these pages (mirrors PrismaTraceStore.page), for EXPLAIN QUERY PLAN. */

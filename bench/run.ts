@@ -9,10 +9,10 @@ import { join, relative } from "node:path";
 import type { App } from "../src/server/app.js";
 import type { Stores } from "../src/stores/index.js";
 import { TraceGenerator } from "./data.js";
-import { CACHE_DIR, chainDb, createTemplate, open, queryPlan, removeDb, ROOT, timeSpan } from "./db.js";
+import { CACHE_DIR, chainDb, createTemplate, hottestPrincipal, open, queryPlan, removeDb, ROOT, timeSpan } from "./db.js";
 import { app } from "./gql.js";
 import { graphqlIngest, type IngestResult, storeIngest, warmUpAndCheck } from "./ingest.js";
-import { checkPages, latencyRound, type LatencyRound, makeQueries, PAGE_SQL, type Variant } from "./pages.js";
+import { checkPages, depthLatency, latencyRound, type LatencyRound, makeQueries, PAGE_SQL, SLOW_MS, type Variant } from "./pages.js";
 import { appendSection, machine } from "./report.js";
 import { int, max, mdTable, median, mib, mibSigned, min, ms, percentile, secs, textTable } from "./stats.js";
 import { verifyRun, type VerifyRun } from "./verify.js";
@@ -34,6 +34,8 @@ const SIZES = {
   warmupQueries: scale(200),
   checkedQueries: scale(100),
   verifyRuns: 3,
+  depthPages: QUICK ? [0, 10, 100] : [0, 10, 100, 1_000],
+  depthRepeats: 21,
 };
 
 const TARGETS = { ingestPerSec: 20_000, pageP99Ms: 5, verifyPerSec: 100_000 };
@@ -86,6 +88,8 @@ async function main(): Promise<void> {
   let verify: VerifyRun[];
   let plans: { first: string[]; next: string[] };
   let pagesOthers: number | null;
+  let depth: { depth: number; windowed: number; unwindowed: number }[];
+  let hot: { principalId: string; count: number };
   let verifyOthers: number | null;
   try {
     const pagesMark = cpuMark();
@@ -113,6 +117,20 @@ async function main(): Promise<void> {
     }
 
     pagesOthers = othersCores(pagesMark);
+    const h = hottestPrincipal(chain.file, SIZES.depthPages.filter((d) => d > 0).map((d) => d * 50 - 1));
+    hot = { principalId: h.principalId, count: h.count };
+    depth = await depthLatency(
+      stores,
+      h.principalId,
+      (offset) => h.keysets.get(offset),
+      { sinceUs: span.startUs, untilUs: span.endUs + 1 },
+      SIZES.depthPages,
+      SIZES.depthRepeats,
+    );
+    log(
+      `  keyset depth (${h.principalId}, ${int(h.count)} traces): ` +
+        depth.map((d) => `page ${int(d.depth + 1)}: ${ms(d.windowed)} ms with window / ${ms(d.unwindowed)} ms without`).join("; "),
+    );
 
     // ---- 3. verifyChain ---------------------------------------------------------------------
     const verifyMark = cpuMark();
@@ -173,6 +191,19 @@ async function main(): Promise<void> {
       verdict(p99 < TARGETS.pageP99Ms),
     ];
   });
+  const gcRows = variants.map(({ key, label }) => {
+    const count = latency.reduce((n, r) => n + r.slow[key].count, 0);
+    const withGc = latency.reduce((n, r) => n + r.slow[key].withGc, 0);
+    const total = latency.reduce((n, r) => n + r.samples[key].length, 0);
+    return [label, `${int(count)} (${((count / total) * 100).toFixed(2)}%)`, count === 0 ? "-" : `${int(withGc)} (${((withGc / count) * 100).toFixed(0)}%)`];
+  });
+  const pauses = latency.flatMap((r) => r.gcPauses);
+  const depthRows = depth.map((d) => [
+    int(d.depth + 1),
+    int(d.depth * 50),
+    ms(d.windowed),
+    ms(d.unwindowed),
+  ]);
   const rows = latency.flatMap((r) => r.rows);
   const fullPages = rows.filter((n) => n === 50).length;
   const emptyPages = rows.filter((n) => n === 0).length;
@@ -231,6 +262,17 @@ CPU of other processes during this benchmark: ${othersText(pagesOthers)}.
 ${mdTable(["variant", "samples", "p50", "p99", "p99 range", "p99.9", "max", "target p99", "result"], latencyRows)}
 
 SQLite plan for the first page: \`${plans.first.join("; ")}\`; for the next page: \`${plans.next.join("; ")}\`.
+
+Where the slow samples come from: a sample is "slow" above ${SLOW_MS} ms; it "overlapped a GC pause" when a
+V8 GC event (perf_hooks) ran during it. GC pauses during the timed rounds: ${int(pauses.length)}, median
+${ms(median(pauses))} ms, p90 ${ms(percentile(pauses, 90))} ms, max ${ms(max(pauses))} ms.
+
+${mdTable(["variant", `samples > ${SLOW_MS} ms`, "of those, overlapped a GC pause"], gcRows)}
+
+Keyset depth (store \`page()\`, median of ${SIZES.depthRepeats}): the page that many pages deep into the hottest principal
+(${hot.principalId}, ${int(hot.count)} traces), newest first, with a time window covering the whole chain and without any window.
+
+${mdTable(["page", "rows before it", "ms with since/until", "ms without window"], depthRows)}
 
 ### 3. verifyChain throughput (records/s)
 

@@ -28,7 +28,7 @@ const EnvSchema = z.object({
 });
 
 /** Which database engine a DATABASE_URL selects. */
-export type DatabaseProvider = "sqlite";
+export type DatabaseProvider = "sqlite" | "postgresql";
 
 /** The validated configuration of one gateway process. */
 export interface Config {
@@ -67,11 +67,35 @@ export function sqliteFilePath(url: string): string {
   return isAbsolute(path) ? path : resolve(path);
 }
 
-function providerOf(url: string): DatabaseProvider {
+/** The database engine a URL selects. */
+export function providerOf(url: string): DatabaseProvider {
   if (url.startsWith("file:")) return "sqlite";
+  if (/^postgres(ql)?:\/\//.test(url)) return "postgresql";
   throw new ConfigError(
-    `Unsupported DATABASE_URL scheme in '${url.replace(/\/\/[^@]*@/, "//***@")}': use file:<path> (SQLite).`,
+    `Unsupported DATABASE_URL scheme in '${redactUrl(url)}': use file:<path> (SQLite) or postgresql://... (PostgreSQL).`,
   );
+}
+
+/** A URL with its password replaced, safe for logs and error messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]*):[^@]*@/, "//$1:***@");
+}
+
+/**
+ * Discrete node-postgres pool fields from a postgres:// URL. Discrete fields rather than
+ * `connectionString`, because pg lets a connectionString override `database`, which breaks
+ * anything that points the same config at another database (TOOLCHAIN.md G7).
+ */
+export function pgPoolConfig(url: string): { host: string; port: number; user: string; password?: string; database: string } {
+  const u = new URL(url);
+  const host = decodeURIComponent(u.hostname || u.searchParams.get("host") || "localhost");
+  return {
+    host,
+    port: u.port ? Number(u.port) : 5432,
+    user: decodeURIComponent(u.username || process.env.USER || "postgres"),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    database: decodeURIComponent(u.pathname.replace(/^\//, "")) || "postgres",
+  };
 }
 
 /** Parse and validate the environment. Throws ConfigError with every problem listed. */

@@ -3,7 +3,8 @@
  */
 import type { RecordHasher } from "../chain/hash.js";
 import { type Config, sqliteFilePath } from "../config.js";
-import { sqliteDialect } from "./prisma/dialect.js";
+import { postgresDialect, sqliteDialect } from "./prisma/dialect.js";
+import { openPostgresClient } from "./prisma/postgres.js";
 import { PrismaTraceStore } from "./prisma/prisma-trace-store.js";
 import { openSqliteClient } from "./prisma/sqlite.js";
 import type { TraceStore } from "./trace-store.js";
@@ -19,8 +20,17 @@ export async function openStores(
   config: Pick<Config, "databaseUrl" | "databaseProvider">,
   hash: RecordHasher,
 ): Promise<Stores> {
-  const file = sqliteFilePath(config.databaseUrl);
-  const [writer, reader] = await Promise.all([openSqliteClient(file), openSqliteClient(file)]);
-  const traces = new PrismaTraceStore({ writer, reader, hash, dialect: sqliteDialect });
+  let traces: PrismaTraceStore;
+  if (config.databaseProvider === "postgresql") {
+    // One pool serves both roles: each transaction gets its own connection, and readers
+    // never see another connection's uncommitted rows.
+    const client = openPostgresClient(config.databaseUrl);
+    traces = new PrismaTraceStore({ writer: client, reader: client, hash, dialect: postgresDialect });
+  } else {
+    // Two SQLite connections: a query must never run inside an open append transaction.
+    const file = sqliteFilePath(config.databaseUrl);
+    const [writer, reader] = await Promise.all([openSqliteClient(file), openSqliteClient(file)]);
+    traces = new PrismaTraceStore({ writer, reader, hash, dialect: sqliteDialect });
+  }
   return { traces, close: () => traces.close() };
 }

@@ -7,7 +7,7 @@ import { mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { sqliteFilePath } from "../../config.js";
+import { providerOf, redactUrl, sqliteFilePath } from "../../config.js";
 
 /** The project root: where prisma.config.ts and prisma/ live. */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -17,11 +17,16 @@ export class MigrationError extends Error {
   override name = "MigrationError";
 }
 
+/** The Prisma CLI config file for a database URL's provider. */
+export function prismaConfigFor(databaseUrl: string): string {
+  return resolve(PROJECT_ROOT, providerOf(databaseUrl) === "sqlite" ? "prisma.config.ts" : "prisma.pg.config.ts");
+}
+
 /** Run `prisma migrate deploy` against `databaseUrl`; creates the SQLite directory first. */
 export async function migrateDatabase(databaseUrl: string): Promise<void> {
-  if (databaseUrl.startsWith("file:")) mkdirSync(dirname(sqliteFilePath(databaseUrl)), { recursive: true });
+  if (providerOf(databaseUrl) === "sqlite") mkdirSync(dirname(sqliteFilePath(databaseUrl)), { recursive: true });
   const prismaCli = createRequire(import.meta.url).resolve("prisma/build/index.js");
-  const args = [prismaCli, "migrate", "deploy", "--config", resolve(PROJECT_ROOT, "prisma.config.ts")];
+  const args = [prismaCli, "migrate", "deploy", "--config", prismaConfigFor(databaseUrl)];
   const output: Buffer[] = [];
   const code = await new Promise<number | null>((done, fail) => {
     const child = spawn(process.execPath, args, {
@@ -35,6 +40,7 @@ export async function migrateDatabase(databaseUrl: string): Promise<void> {
     child.on("exit", done);
   });
   if (code !== 0) {
-    throw new MigrationError(`prisma migrate deploy failed (exit ${code}):\n${Buffer.concat(output).toString("utf8")}`);
+    const printed = Buffer.concat(output).toString("utf8").replaceAll(databaseUrl, redactUrl(databaseUrl));
+    throw new MigrationError(`prisma migrate deploy failed (exit ${code}) on ${redactUrl(databaseUrl)}:\n${printed}`);
   }
 }

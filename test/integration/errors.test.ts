@@ -2,11 +2,10 @@
  * Error masking: an unexpected failure reaches the client as INTERNAL_SERVER_ERROR with an
  * errorId and no internals, and the server log holds the original under the same errorId.
  */
-import Database from "better-sqlite3";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RecordTracesDocument, TraceByActionIdDocument } from "../gql/graphql.js";
-import { createTestGateway, dataOf, freshSqliteFile, TEST_SECRET, type TestGateway } from "../support/harness.js";
+import { createTestGateway, dataOf, type TestGateway } from "../support/harness.js";
 import { invoke } from "../support/traces.js";
 
 const logged: Record<string, unknown>[] = [];
@@ -14,16 +13,14 @@ let gw: TestGateway;
 
 beforeAll(async () => {
   const logger = pino({ level: "info" }, { write: (line: string) => void logged.push(JSON.parse(line) as Record<string, unknown>) });
-  gw = await createTestGateway(TEST_SECRET, freshSqliteFile(), logger);
+  gw = await createTestGateway({ logger });
   dataOf(await gw.exec(RecordTracesDocument, { input: [invoke("err-1")] }));
 });
 afterAll(() => gw.close());
 
 describe("masked errors", () => {
   it("masks an internal failure with an errorId that is logged with the cause", async () => {
-    const db = new Database(gw.file);
-    db.prepare(`UPDATE "Trace" SET "payload" = 'not json' WHERE "actionId" = 'err-1'`).run();
-    db.close();
+    await gw.db().run(`UPDATE "Trace" SET "payload" = 'not json' WHERE "actionId" = 'err-1'`);
     const res = await gw.exec(TraceByActionIdDocument, { actionId: "err-1" });
     expect(res.errors?.length).toBeGreaterThan(0);
     const error = res.errors![0]!;

@@ -83,7 +83,7 @@ describe("query plans", () => {
   // With statistics the planner may prefer the seq or time index when a filter is not
   // selective (a 2-valued status, a principal absent from the data); still no sort.
   it("never sorts, with statistics (ANALYZE)", () => {
-    const db = new Database(gw.file);
+    const db = new Database(gw.databaseUrl.slice("file:".length));
     try {
       db.exec("ANALYZE");
       expect(problems(db, false)).toEqual([]);

@@ -5,106 +5,103 @@
  * independent implementation of REFERENCE.md §2 (CPython's json + hmac).
  */
 import { spawnSync } from "node:child_process";
-import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { RecordTracesDocument, VerifyChainDocument } from "../gql/graphql.js";
+import { BACKENDS, SQLITE } from "../support/backends.js";
 import { codesOf, createTestGateway, dataOf, TEST_SECRET, type TestGateway } from "../support/harness.js";
 import { at, deny, invoke } from "../support/traces.js";
 
-let gw: TestGateway;
-let db: Database.Database;
+const seed = Array.from({ length: 6 }, (_, i) => (i === 3 ? deny(`t-${i}`, "missing_role") : invoke(`t-${i}`, { invokedAt: at(i) })));
 
-beforeEach(async () => {
-  gw = await createTestGateway();
-  dataOf(await gw.exec(RecordTracesDocument, { input: Array.from({ length: 6 }, (_, i) => (i === 3 ? deny(`t-${i}`, "missing_role") : invoke(`t-${i}`, { invokedAt: at(i) }))) }));
-  db = new Database(gw.file);
-});
-afterEach(async () => {
-  db.close();
-  await gw.close();
-});
+describe.each(BACKENDS)("verifyChain against direct database edits ($name)", (backend) => {
+  let gw: TestGateway;
+  const cols = `"actionId", "principalId", "capabilityId", "eventType", "status", "reasonCode", "${backend.timeColumn}", "prevHash", "recordHash", "payload"`;
 
-const verify = async (args: { fromSeq?: number; toSeq?: number } = {}) => dataOf(await gw.exec(VerifyChainDocument, args)).verifyChain;
-const sqlite = (statement: string, ...params: unknown[]) => db.prepare(statement).run(...params);
+  beforeEach(async () => {
+    gw = await createTestGateway({ backend });
+    dataOf(await gw.exec(RecordTracesDocument, { input: seed }));
+  });
+  afterEach(() => gw.close());
 
-describe("verifyChain against direct database edits", () => {
+  const verify = async (args: { fromSeq?: number; toSeq?: number } = {}) => dataOf(await gw.exec(VerifyChainDocument, args)).verifyChain;
+  const sqlite = (statement: string, ...params: unknown[]) => gw.db().run(statement, ...params);
+
   it("is ok on an untouched chain, in full and by range", async () => {
     expect(await verify()).toEqual({ ok: true, checked: 6, firstBadSeq: null, kind: null, detail: "Verified 6 record(s)." });
     expect(await verify({ fromSeq: 2, toSeq: 4 })).toMatchObject({ ok: true, checked: 3 });
   });
 
   it("MUTATED: an edited payload", async () => {
-    sqlite(`UPDATE "Trace" SET "payload" = replace("payload", '"limit":10', '"limit":99') WHERE "seq" = 2`);
+    await sqlite(`UPDATE "Trace" SET "payload" = replace("payload", '"limit":10', '"limit":99') WHERE "seq" = 2`);
     expect(await verify()).toMatchObject({ ok: false, kind: "MUTATED", firstBadSeq: 2, checked: 3 });
   });
 
   it("MUTATED: an edited record hash", async () => {
-    sqlite(`UPDATE "Trace" SET "recordHash" = ? WHERE "seq" = 4`, "a".repeat(64));
+    await sqlite(`UPDATE "Trace" SET "recordHash" = ? WHERE "seq" = 4`, "a".repeat(64));
     expect(await verify()).toMatchObject({ ok: false, kind: "MUTATED", firstBadSeq: 4 });
   });
 
   it("COLUMN_MISMATCH: an indexed column edited so filters would lie", async () => {
-    sqlite(`UPDATE "Trace" SET "principalId" = 'mallory' WHERE "seq" = 1`);
+    await sqlite(`UPDATE "Trace" SET "principalId" = 'mallory' WHERE "seq" = 1`);
     const result = await verify();
     expect(result).toMatchObject({ ok: false, kind: "COLUMN_MISMATCH", firstBadSeq: 1 });
     expect(result.detail).toContain("principalId");
   });
 
   it("COLUMN_MISMATCH: a denial relabelled as an invoke, or moved in time", async () => {
-    sqlite(`UPDATE "Trace" SET "eventType" = 'invoke', "status" = 'succeeded' WHERE "seq" = 3`);
+    await sqlite(`UPDATE "Trace" SET "eventType" = 'invoke', "status" = 'succeeded' WHERE "seq" = 3`);
     expect(await verify()).toMatchObject({ ok: false, kind: "COLUMN_MISMATCH", firstBadSeq: 3 });
-    sqlite(`UPDATE "Trace" SET "eventType" = 'deny', "status" = 'failed' WHERE "seq" = 3`);
-    sqlite(`UPDATE "Trace" SET "invokedAtUs" = "invokedAtUs" + 1 WHERE "seq" = 5`);
+    await sqlite(`UPDATE "Trace" SET "eventType" = 'deny', "status" = 'failed' WHERE "seq" = 3`);
+    await sqlite(`UPDATE "Trace" SET "${backend.timeColumn}" = ${backend.timePlusOneMicro} WHERE "seq" = 5`);
     expect(await verify()).toMatchObject({ ok: false, kind: "COLUMN_MISMATCH", firstBadSeq: 5 });
   });
 
   it("NON_CONTIGUOUS: a deleted middle record, reported at the next seq", async () => {
-    sqlite(`DELETE FROM "Trace" WHERE "seq" = 2`);
+    await sqlite(`DELETE FROM "Trace" WHERE "seq" = 2`);
     expect(await verify()).toMatchObject({ ok: false, kind: "NON_CONTIGUOUS", firstBadSeq: 3, checked: 3 });
   });
 
   it("NON_CONTIGUOUS: a deleted first record", async () => {
-    sqlite(`DELETE FROM "Trace" WHERE "seq" = 0`);
+    await sqlite(`DELETE FROM "Trace" WHERE "seq" = 0`);
     expect(await verify()).toMatchObject({ ok: false, kind: "NON_CONTIGUOUS", firstBadSeq: 1 });
   });
 
   it("BROKEN_LINK: two records swapped in place", async () => {
-    const cols = `"actionId", "principalId", "capabilityId", "eventType", "status", "reasonCode", "invokedAtUs", "prevHash", "recordHash", "payload"`;
-    const [a, b] = [1, 2].map((seq) => db.prepare(`SELECT ${cols} FROM "Trace" WHERE "seq" = ?`).get(seq) as Record<string, unknown>);
-    sqlite(`DELETE FROM "Trace" WHERE "seq" IN (1, 2)`);
-    const insert = db.prepare(`INSERT INTO "Trace" ("seq", ${cols}) VALUES (@seq, @actionId, @principalId, @capabilityId, @eventType, @status, @reasonCode, @invokedAtUs, @prevHash, @recordHash, @payload)`);
-    insert.run({ ...b, seq: 1 });
-    insert.run({ ...a, seq: 2 });
+    // Swap everything but seq between records 1 and 2.
+    const [a, b] = [1, 2];
+    await sqlite(`UPDATE "Trace" SET "seq" = -1 WHERE "seq" = ?`, a);
+    await sqlite(`UPDATE "Trace" SET "seq" = ? WHERE "seq" = ?`, a, b);
+    await sqlite(`UPDATE "Trace" SET "seq" = ? WHERE "seq" = -1`, b);
     expect(await verify()).toMatchObject({ ok: false, kind: "BROKEN_LINK", firstBadSeq: 1 });
   });
 
   it("TRUNCATED: the newest records deleted", async () => {
-    sqlite(`DELETE FROM "Trace" WHERE "seq" >= 4`);
+    await sqlite(`DELETE FROM "Trace" WHERE "seq" >= 4`);
     expect(await verify()).toMatchObject({ ok: false, kind: "TRUNCATED", firstBadSeq: 4, checked: 5 });
   });
 
   it("TRUNCATED: the tail deleted and the head's seq rewound to match", async () => {
-    sqlite(`DELETE FROM "Trace" WHERE "seq" = 5`);
-    sqlite(`UPDATE "ChainHead" SET "nextSeq" = 5`);
+    await sqlite(`DELETE FROM "Trace" WHERE "seq" = 5`);
+    await sqlite(`UPDATE "ChainHead" SET "nextSeq" = 5`);
     const result = await verify();
     expect(result).toMatchObject({ ok: false, kind: "TRUNCATED", firstBadSeq: 4 });
     expect(result.detail).toContain("head hash");
   });
 
   it("MUTATED: a forged record appended beyond the head without the secret", async () => {
-    const last = db.prepare(`SELECT * FROM "Trace" WHERE "seq" = 5`).get() as Record<string, unknown>;
-    sqlite(`INSERT INTO "Trace" ("seq", "actionId", "principalId", "capabilityId", "eventType", "status", "reasonCode", "invokedAtUs", "prevHash", "recordHash", "payload")
-      VALUES (6, 'forged', 'alice', 'c', 'invoke', 'succeeded', NULL, 0, ?, ?, ?)`, last.recordHash, "b".repeat(64), last.payload);
+    const [last] = await gw.db().all<{ recordHash: string; payload: string }>(`SELECT "recordHash", "payload" FROM "Trace" WHERE "seq" = 5`);
+    await sqlite(`INSERT INTO "Trace" ("seq", ${cols}) SELECT 6, 'forged', 'alice', 'c', 'invoke', 'succeeded', NULL, "${backend.timeColumn}", ?, ?, ? FROM "Trace" WHERE "seq" = 5`,
+      last!.recordHash, "b".repeat(64), last!.payload);
     expect(await verify()).toMatchObject({ ok: false, kind: "MUTATED", firstBadSeq: 6 });
   });
 
   it("NON_CONTIGUOUS: a range whose preceding record was deleted", async () => {
-    sqlite(`DELETE FROM "Trace" WHERE "seq" = 2`);
+    await sqlite(`DELETE FROM "Trace" WHERE "seq" = 2`);
     expect(await verify({ fromSeq: 3 })).toMatchObject({ ok: false, kind: "NON_CONTIGUOUS", firstBadSeq: 2 });
   });
 
   it("MUTATED at seq 0 under the wrong secret", async () => {
-    const other = await createTestGateway("another-secret", gw.file);
+    const other = await createTestGateway({ backend, databaseUrl: gw.databaseUrl, secret: "another-secret" });
     try {
       expect(dataOf(await other.exec(VerifyChainDocument, {})).verifyChain).toMatchObject({ ok: false, kind: "MUTATED", firstBadSeq: 0 });
     } finally {
@@ -137,6 +134,8 @@ print(f"OK {count}")
 
 describe("independent verification (CPython)", () => {
   it("accepts the chain tracegate wrote, including tricky numbers and text", async () => {
+    const gw = await createTestGateway({ backend: SQLITE });
+    dataOf(await gw.exec(RecordTracesDocument, { input: seed }));
     dataOf(
       await gw.raw(`mutation { recordTraces(input: [
         { actionId: "py-1", capabilityId: "c", principalId: "\u00e9l\u00e8ve", invokedAt: "2026-01-01T00:00:00.000001Z", responseMode: TABLE,
@@ -145,7 +144,8 @@ describe("independent verification (CPython)", () => {
         { actionId: "py-2", capabilityId: "memory.write", principalId: "", invokedAt: "2026-01-01T00:00:01Z", responseMode: HANDLE_ONLY, eventType: EXPAND, handleId: "h" }
       ]) { seq } }`),
     );
-    const run = spawnSync("python3", ["-c", PYTHON_VERIFIER, gw.file, TEST_SECRET], { encoding: "utf8" });
+    await gw.close();
+    const run = spawnSync("python3", ["-c", PYTHON_VERIFIER, gw.databaseUrl.slice("file:".length), TEST_SECRET], { encoding: "utf8" });
     expect(run.error).toBeUndefined();
     expect(run.stderr).toBe("");
     expect(run.stdout.trim()).toBe("OK 8");

@@ -12,6 +12,7 @@ import { createRecordHasher, type RecordHasher } from "../../src/chain/hash.js";
 import { buildApp, type App } from "../../src/server/app.js";
 import { createLogger, type Logger } from "../../src/server/logger.js";
 import { openStores, type Stores } from "../../src/stores/index.js";
+import { type Backend, type RawDb, SQLITE } from "./backends.js";
 
 export const TEST_SECRET = "tracegate-test-secret";
 
@@ -20,6 +21,15 @@ export function freshSqliteFile(): string {
   const file = join(inject("tmpRoot"), `${randomUUID()}.db`);
   copyFileSync(inject("sqliteTemplate"), file);
   return file;
+}
+
+export interface GatewayOptions {
+  backend?: Backend;
+  /** An existing database (default: a fresh one from the backend). */
+  databaseUrl?: string;
+  secret?: string;
+  /** Capture what the gateway logs (default: silent). */
+  logger?: Logger;
 }
 
 export interface GraphQLResponse<T> {
@@ -31,7 +41,10 @@ export interface TestGateway {
   app: App;
   stores: Stores;
   hash: RecordHasher;
-  file: string;
+  backend: Backend;
+  databaseUrl: string;
+  /** Raw SQL on the gateway's database (opened on first use, closed with the gateway). */
+  db(): RawDb;
   /** Execute a typed document in process; returns the parsed response. */
   exec<R, V>(doc: TypedDocumentNode<R, V>, variables?: V): Promise<GraphQLResponse<R>>;
   /** Execute a raw query string (for malformed or hand-written documents). */
@@ -39,15 +52,14 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-/** Start a gateway on a fresh database; pass `logger` to capture what it logs. */
-export async function createTestGateway(
-  secret = TEST_SECRET,
-  file = freshSqliteFile(),
-  logger: Logger = createLogger("silent"),
-): Promise<TestGateway> {
-  const hash = createRecordHasher(secret);
-  const stores = await openStores({ databaseUrl: `file:${file}`, databaseProvider: "sqlite" }, hash);
-  const app = buildApp({ stores, hash, logger });
+/** Start a gateway in process on a fresh database of a backend (default SQLite). */
+export async function createTestGateway(options: GatewayOptions = {}): Promise<TestGateway> {
+  const backend = options.backend ?? SQLITE;
+  const databaseUrl = options.databaseUrl ?? (await backend.freshDatabaseUrl());
+  const hash = createRecordHasher(options.secret ?? TEST_SECRET);
+  const stores = await openStores({ databaseUrl, databaseProvider: backend.name }, hash);
+  const app = buildApp({ stores, hash, logger: options.logger ?? createLogger("silent") });
+  let raw: RawDb | undefined;
   const post = async (body: unknown) => {
     const res = await app.yoga.fetch("http://tracegate.test/graphql", {
       method: "POST",
@@ -60,10 +72,15 @@ export async function createTestGateway(
     app,
     stores,
     hash,
-    file,
+    backend,
+    databaseUrl,
+    db: () => (raw ??= backend.rawDb(databaseUrl)),
     exec: (doc, variables) => post({ query: print(doc), variables }),
     raw: (query, variables) => post({ query, variables }),
-    close: () => stores.close(),
+    close: async () => {
+      await raw?.close();
+      await stores.close();
+    },
   };
 }
 

@@ -7,7 +7,7 @@ import { type Config, resolveHmacSecret } from "../config.js";
 import { buildApp } from "../server/app.js";
 import { createLogger } from "../server/logger.js";
 import { openStores } from "../stores/index.js";
-import { migrateDatabase } from "../stores/prisma/migrate.js";
+import { ensureMigrated } from "../stores/prisma/migrate.js";
 
 /** Start the gateway; resolves once it listens. Returns a function that stops it. */
 export async function serve(config: Config): Promise<() => Promise<void>> {
@@ -20,7 +20,8 @@ export async function serve(config: Config): Promise<() => Promise<void>> {
     logger.warn(message);
     process.stderr.write(`tracegate: WARNING: ${message}\n`);
   });
-  await migrateDatabase(config.databaseUrl);
+  const applied = await ensureMigrated(config.databaseUrl);
+  if (applied.length > 0) logger.info({ migrations: applied }, "applied database migrations");
   const hash = createRecordHasher(secret);
   const stores = await openStores(config, hash);
   const app = buildApp({ stores, hash, logger, graphiql: config.env !== "production" });

@@ -26,6 +26,17 @@ import { type RawSqlClient, type RawSqlRunner, toNumber } from "./sql-client.js"
 
 /** Rows per INSERT statement (one JSON parameter each). */
 const INSERT_CHUNK = 2_000;
+/** How long an append keeps retrying while other processes hold the chain lock. */
+const APPEND_RETRY_MS = 30_000;
+
+/** Lock contention from another process: SQLite busy, PostgreSQL serialization/deadlock, Prisma timeouts. */
+function isContention(e: unknown): boolean {
+  const text = `${(e as { code?: unknown })?.code ?? ""} ${(e as Error)?.message ?? ""}`;
+  return /SQLITE_BUSY|database is locked|P2034|P2028|P1008|SocketTimeout|could not serialize|deadlock detected|40001|40P01/i.test(text);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** Default rows per scan batch. */
 const SCAN_BATCH = 2_000;
 
@@ -144,9 +155,25 @@ export class PrismaTraceStore implements TraceStore {
 
   append(traces: readonly EncodedTrace[]): Promise<TraceRow[]> {
     if (traces.length === 0) return Promise.resolve([]);
-    const run = this.#appendQueue.then(() => this.#appendLocked(traces));
+    const run = this.#appendQueue.then(() => this.#appendWithRetry(traces));
     this.#appendQueue = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Another process holding the chain lock surfaces as a busy or serialization error; the
+   * transaction rolled back, so retrying the whole append is safe and keeps the chain whole.
+   */
+  async #appendWithRetry(traces: readonly EncodedTrace[]): Promise<TraceRow[]> {
+    const deadline = Date.now() + APPEND_RETRY_MS;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#appendLocked(traces);
+      } catch (e) {
+        if (!isContention(e) || Date.now() > deadline) throw e;
+        await sleep(Math.min(5 * 2 ** attempt, 200) * (0.5 + Math.random()));
+      }
+    }
   }
 
   async #appendLocked(traces: readonly EncodedTrace[]): Promise<TraceRow[]> {

@@ -1,0 +1,71 @@
+/**
+ * Real gateway processes for end-to-end tests: `bin/tracegate.js serve` on an ephemeral
+ * port, killed at the end of the file even when a test fails.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
+import { afterAll } from "vitest";
+
+export const ROOT = join(import.meta.dirname, "../..");
+
+export interface GatewayProcess {
+  url: string;
+  child: ChildProcess;
+  stderr(): string;
+  /** SIGTERM and wait for the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL (a crash) and wait until the process is gone. */
+  kill(): Promise<void>;
+}
+
+const children = new Set<ChildProcess>();
+afterAll(() => {
+  for (const c of children) c.kill("SIGKILL");
+});
+
+/** Start `tracegate serve` with `env` and resolve once it prints its listen line. */
+export function startGatewayProcess(env: Record<string, string>): Promise<GatewayProcess> {
+  const child = spawn(process.execPath, [join(ROOT, "bin/tracegate.js"), "serve"], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: "0", LOG_LEVEL: "warn", TRACEGATE_HMAC_SECRET: "", DATABASE_URL: "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+  let out = "";
+  let err = "";
+  child.stderr!.on("data", (b: Buffer) => (err += b.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no listen line within 60 s; stderr:\n${err}`)), 60_000);
+    child.stdout!.on("data", (b: Buffer) => {
+      out += b.toString();
+      const m = /serving GraphQL at (http:\/\/\S+\/graphql)/.exec(out);
+      if (!m) return;
+      clearTimeout(timer);
+      resolve({
+        url: m[1]!,
+        child,
+        stderr: () => err,
+        stop: () => {
+          child.kill("SIGTERM");
+          return exited;
+        },
+        kill: async () => {
+          child.kill("SIGKILL");
+          await exited;
+        },
+      });
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited ${code}; stderr:\n${err}`));
+    });
+  });
+}
+
+/** POST a GraphQL operation to a gateway over real HTTP. */
+export async function postGraphQL<T = any>(url: string, query: string, variables?: unknown): Promise<{ status: number; data?: T; errors?: { message: string; extensions?: Record<string, unknown> }[] }> {
+  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query, variables }) });
+  return { status: res.status, ...((await res.json()) as object) };
+}

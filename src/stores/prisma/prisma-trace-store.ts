@@ -80,11 +80,6 @@ function toTraceRow(r: RawTraceRow): TraceRow {
 const isTimeOrder = (order: TraceOrder) => order === "INVOKED_AT_ASC" || order === "INVOKED_AT_DESC";
 const isAscending = (order: TraceOrder) => order === "SEQ_ASC" || order === "INVOKED_AT_ASC";
 
-function keyOf(d: SqlDialect, order: TraceOrder, k: Keyset): Sql {
-  if (!isTimeOrder(order)) return d.int(k.seq);
-  if (k.invokedAtUs === undefined) throw new RangeError("a time-order keyset needs invokedAtUs");
-  return sql`(${d.time(k.invokedAtUs)}, ${d.int(k.seq)})`;
-}
 
 /**
  * WHERE conditions of a filter (without keyset). With `timeAsResidual` the time window is
@@ -114,15 +109,48 @@ function where(conditions: Sql[]): Sql {
  * comparison, ORDER BY the keyset and LIMIT. Exported so tests can EXPLAIN the exact SQL.
  */
 export function pageSql(q: PageQuery, d: SqlDialect = sqliteDialect): Sql {
-  const conditions = filterConditions(d, q.filter, !isTimeOrder(q.order));
   const asc = isAscending(q.order);
-  const key = isTimeOrder(q.order) ? sql`(${d.timeColumn}, "seq")` : sql`"seq"`;
-  if (q.after) conditions.push(asc ? sql`${key} > ${keyOf(d, q.order, q.after)}` : sql`${key} < ${keyOf(d, q.order, q.after)}`);
-  if (q.before) conditions.push(asc ? sql`${key} < ${keyOf(d, q.order, q.before)}` : sql`${key} > ${keyOf(d, q.order, q.before)}`);
+  // A cursor bounds the keyset from below ("gt") or above ("lt"), depending on direction.
+  const gt = asc ? q.after : q.before;
+  const lt = asc ? q.before : q.after;
+  let conditions: Sql[];
+  if (isTimeOrder(q.order)) {
+    // Merge the time window and the cursors into one inclusive range on the time column, so
+    // the index seeks straight to the cursor however deep the page (with separate bounds the
+    // planner seeks to the window edge and walks to the cursor: measured 9 ms at depth
+    // 50,000 against 0.9 ms). The row-value comparison settles ties on the cursor's instant
+    // (an OR there would invite SQLite's multi-index OR plan and a sort).
+    const { sinceUs, untilUs, ...equality } = q.filter;
+    conditions = filterConditions(d, equality);
+    let lo = sinceUs;
+    let hi = untilUs === undefined ? undefined : untilUs - 1;
+    const t = d.timeColumn;
+    if (gt) {
+      const at = timeOf(gt);
+      lo = lo === undefined ? at : Math.max(lo, at);
+      conditions.push(sql`(${t}, "seq") > (${d.time(at)}, ${d.int(gt.seq)})`);
+    }
+    if (lt) {
+      const at = timeOf(lt);
+      hi = hi === undefined ? at : Math.min(hi, at);
+      conditions.push(sql`(${t}, "seq") < (${d.time(at)}, ${d.int(lt.seq)})`);
+    }
+    if (lo !== undefined) conditions.push(sql`${t} >= ${d.time(lo)}`);
+    if (hi !== undefined) conditions.push(sql`${t} <= ${d.time(hi)}`);
+  } else {
+    conditions = filterConditions(d, q.filter, true);
+    if (gt) conditions.push(sql`"seq" > ${d.int(gt.seq)}`);
+    if (lt) conditions.push(sql`"seq" < ${d.int(lt.seq)}`);
+  }
   const forward = asc !== Boolean(q.inverted);
   const dir = forward ? sql`ASC` : sql`DESC`;
   const orderBy = isTimeOrder(q.order) ? sql`${d.timeColumn} ${dir}, "seq" ${dir}` : sql`"seq" ${dir}`;
   return sql`SELECT ${d.selectColumns} FROM "Trace" ${where(conditions)} ORDER BY ${orderBy} LIMIT ${q.limit}`;
+}
+
+function timeOf(k: Keyset): number {
+  if (k.invokedAtUs === undefined) throw new RangeError("a time-order keyset needs invokedAtUs");
+  return k.invokedAtUs;
 }
 
 /** Options of the Prisma trace store. */

@@ -119,37 +119,32 @@ export function parsePayload(payload: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-/** Re-derive the filter columns from a stored payload (for COLUMN_MISMATCH checks). */
-export function columnsFromPayload(payload: string): TraceColumns {
+/**
+ * Names of the stored columns that differ from the hashed payload ([] when they agree).
+ * Runs once per record in verification, so it compares in place, without building objects.
+ * @throws CorruptPayloadError when the payload is not a trace export object.
+ */
+export function mismatchedColumns(stored: TraceColumns, payload: string): string[] {
   const o = parsePayload(payload);
-  const str = (key: string): string => {
-    const v = o[key];
-    if (typeof v !== "string") throw new CorruptPayloadError(`Corrupted trace payload: '${key}' is not a string.`);
-    return v;
-  };
-  const optStr = (key: string): string | null => (o[key] === null || o[key] === undefined ? null : str(key));
-  const eventType = (o.event_type ?? "invoke") as EventType;
-  if (!EVENT_TYPES.includes(eventType)) throw new CorruptPayloadError("Corrupted trace payload: unknown event_type.");
-  let invokedAtUs: EpochMicros;
-  try {
-    invokedAtUs = parseTimestamp(str("invoked_at"));
-  } catch (e) {
-    throw new CorruptPayloadError(`Corrupted trace payload: ${(e as Error).message}`);
-  }
-  return {
-    actionId: str("action_id"),
-    principalId: str("principal_id"),
-    capabilityId: str("capability_id"),
-    eventType,
-    status: statusOf(o.error === undefined ? null : (o.error as string | null)),
-    reasonCode: optStr("reason_code"),
-    invokedAtUs,
-  };
+  const bad: string[] = [];
+  if (o.action_id !== stored.actionId) bad.push("actionId");
+  if (o.principal_id !== stored.principalId) bad.push("principalId");
+  if (o.capability_id !== stored.capabilityId) bad.push("capabilityId");
+  if ((o.event_type ?? "invoke") !== stored.eventType) bad.push("eventType");
+  if (statusOf((o.error ?? null) as string | null) !== stored.status) bad.push("status");
+  if ((o.reason_code ?? null) !== stored.reasonCode) bad.push("reasonCode");
+  if (typeof o.invoked_at !== "string" || !sameInstant(o.invoked_at, stored.invokedAtUs)) bad.push("invokedAt");
+  return bad;
 }
 
-/** Names of the columns whose stored copy differs from the payload ([] when they agree). */
-export function mismatchedColumns(stored: TraceColumns, fromPayload: TraceColumns): (keyof TraceColumns)[] {
-  return (Object.keys(fromPayload) as (keyof TraceColumns)[]).filter((k) => stored[k] !== fromPayload[k]);
+/** Whether an ISO timestamp names exactly this instant (fast path: tracegate's own format). */
+function sameInstant(iso: string, us: EpochMicros): boolean {
+  if (iso === formatIsoMicros(us)) return true;
+  try {
+    return parseTimestamp(iso) === us;
+  } catch {
+    return false;
+  }
 }
 
 /** JSON value helper re-exported for callers that build args. */

@@ -8,7 +8,7 @@
  * The first failure ends the walk; its kind and the record's seq are reported.
  */
 import { hashesEqual, type RecordHasher } from "./hash.js";
-import { columnsFromPayload, CorruptPayloadError, mismatchedColumns, type TraceColumns } from "./trace.js";
+import { CorruptPayloadError, mismatchedColumns, type TraceColumns } from "./trace.js";
 
 /** Why verification failed; a closed set, exposed as a GraphQL enum. */
 export type VerificationFailureKind =
@@ -19,13 +19,12 @@ export type VerificationFailureKind =
   | "TRUNCATED"
   | "CHECKPOINT_INVALID";
 
-/** One stored chain record; `columns` are the indexed copies, checked when present. */
+/** One stored chain record. */
 export interface ChainRecord {
   seq: number;
   prevHash: string;
   recordHash: string;
   payload: string;
-  columns?: TraceColumns;
 }
 
 /** The outcome of a verification, in the reference's terms plus a failure kind. */
@@ -78,8 +77,11 @@ export class ChainVerifier {
     return this.#checked;
   }
 
-  /** Check the next record. Returns false once the chain has failed. */
-  check(record: ChainRecord): boolean {
+  /**
+   * Check the next record, and when `columns` (the indexed copies of payload fields) are
+   * given, that they match the hashed payload. Returns false once the chain has failed.
+   */
+  check(record: ChainRecord, columns?: TraceColumns): boolean {
     if (this.#failure) return false;
     const position = this.#checked + 1;
     const expectedSeq = this.#expectedSeq ?? record.seq;
@@ -108,10 +110,10 @@ export class ChainVerifier {
         `Tampered record at seq ${record.seq}: content does not match its stored hash (mutation, or wrong secret).`,
       );
     }
-    if (record.columns) {
+    if (columns) {
       let mismatched: string[];
       try {
-        mismatched = mismatchedColumns(record.columns, columnsFromPayload(record.payload));
+        mismatched = mismatchedColumns(columns, record.payload);
       } catch (e) {
         if (!(e instanceof CorruptPayloadError)) throw e;
         // The HMAC matched, so the secret holder wrote this payload; still unreadable as a trace.

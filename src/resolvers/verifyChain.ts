@@ -41,7 +41,7 @@ export async function verifyChain(args: VerifyChainArgs, ctx: GatewayContext): P
   }
   const v = verifier();
   for await (const row of store.scan(toSeq == null ? { fromSeq: start } : { fromSeq: start, toSeq })) {
-    if (!v.check({ ...row, columns: row })) break;
+    if (!v.check(row, row)) break;
   }
   if (!v.failure) checkAgainstHead(v, head, toSeq ?? null);
   return v.result();

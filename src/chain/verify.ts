@@ -111,21 +111,10 @@ export class ChainVerifier {
       );
     }
     if (columns) {
-      let mismatched: string[];
-      try {
-        mismatched = mismatchedColumns(columns, record.payload);
-      } catch (e) {
-        if (!(e instanceof CorruptPayloadError)) throw e;
-        // The HMAC matched, so the secret holder wrote this payload; still unreadable as a trace.
-        mismatched = [`payload (${e.message})`];
-      }
+      const mismatched = checkColumns(columns, record.payload);
       if (mismatched.length > 0) {
-        return this.fail(
-          position,
-          record.seq,
-          "COLUMN_MISMATCH",
-          `Column mismatch at seq ${record.seq}: ${mismatched.join(", ")} differ from the hashed payload (index columns edited).`,
-        );
+        this.#failure ??= columnMismatchFailure(position, record.seq, mismatched);
+        return false;
       }
     }
     this.#checked = position;
@@ -151,6 +140,27 @@ export class ChainVerifier {
         detail: `Verified ${this.#checked} record(s).`,
       }
     );
+  }
+}
+
+/** The failure for indexed columns that disagree with the hashed payload. */
+export function columnMismatchFailure(position: number, seq: number, columns: readonly string[]): ChainVerification {
+  return {
+    ok: false,
+    checked: position,
+    firstBadSeq: seq,
+    kind: "COLUMN_MISMATCH",
+    detail: `Column mismatch at seq ${seq}: ${columns.join(", ")} differ from the hashed payload (index columns edited).`,
+  };
+}
+
+/** The indexed columns of a record that disagree with its payload (a corrupt payload counts). */
+export function checkColumns(columns: TraceColumns, payload: string): string[] {
+  try {
+    return mismatchedColumns(columns, payload);
+  } catch (e) {
+    if (!(e instanceof CorruptPayloadError)) throw e;
+    return [`payload (${e.message})`];
   }
 }
 

@@ -1,10 +1,11 @@
 /**
  * verifyChain(fromSeq, toSeq) and chainHead: stream the stored records through the chain
- * verifier, then hold the result against the stored head, which vouches for every seq below
- * nextSeq: records missing from the end are TRUNCATED, something a bare chain cannot show.
+ * verifier, hold the result against the stored head, which vouches for every seq below
+ * nextSeq (records missing from the end are TRUNCATED, something a bare chain cannot show),
+ * and check that the indexed columns still say what the hashed payloads say.
  */
 import { GENESIS_HASH } from "../chain/hash.js";
-import { ChainVerifier, type ChainVerification } from "../chain/verify.js";
+import { ChainVerifier, type ChainVerification, checkColumns, columnMismatchFailure } from "../chain/verify.js";
 import { badUserInput } from "../errors.js";
 import type { GatewayContext } from "../server/context.js";
 import type { ChainHead } from "../stores/trace-store.js";
@@ -39,12 +40,36 @@ export async function verifyChain(args: VerifyChainArgs, ctx: GatewayContext): P
     }
     expectedPrevHash = previous.recordHash;
   }
+  // Pass 1: seq, link and HMAC of every record, streamed (the reference's checks).
   const v = verifier();
-  for await (const row of store.scan(toSeq == null ? { fromSeq: start } : { fromSeq: start, toSeq })) {
-    if (!v.check(row, row)) break;
+  for await (const record of store.scanChain(toSeq == null ? { fromSeq: start } : { fromSeq: start, toSeq })) {
+    if (!v.check(record)) break;
   }
   if (!v.failure) checkAgainstHead(v, head, toSeq ?? null);
-  return v.result();
+  const chain = v.result();
+  // Pass 2: indexed columns against the payloads the chain just vouched for, compared inside
+  // the database; candidates are confirmed here. A mismatch before the chain's first
+  // failure is the first bad record.
+  const vouchedThrough = chain.ok ? start + chain.checked - 1 : (chain.firstBadSeq ?? start) - 1;
+  const mismatch = await firstColumnMismatch(ctx, start, vouchedThrough);
+  return mismatch ?? chain;
+}
+
+/** Candidates per database round trip of the column pass. */
+const CANDIDATE_BATCH = 100;
+
+async function firstColumnMismatch(ctx: GatewayContext, fromSeq: number, toSeq: number): Promise<ChainVerification | null> {
+  const store = ctx.stores.traces;
+  for (let from = fromSeq; from <= toSeq; ) {
+    const candidates = await store.columnMismatchCandidates({ fromSeq: from, toSeq }, CANDIDATE_BATCH);
+    for (const row of (await store.findBySeqs(candidates)).sort((a, b) => a.seq - b.seq)) {
+      const columns = checkColumns(row, row.payload);
+      if (columns.length > 0) return columnMismatchFailure(row.seq - fromSeq + 1, row.seq, columns);
+    }
+    if (candidates.length < CANDIDATE_BATCH) return null;
+    from = candidates[candidates.length - 1]! + 1;
+  }
+  return null;
 }
 
 function checkAgainstHead(v: ChainVerifier, head: ChainHead, toSeq: number | null): void {

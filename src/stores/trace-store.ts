@@ -4,6 +4,7 @@
  * receives a TraceStore through the GraphQL context.
  */
 import type { EncodedTrace, EventType, TraceColumns, TraceStatus } from "../chain/trace.js";
+import type { ChainRecord } from "../chain/verify.js";
 import type { EpochMicros } from "../chain/time.js";
 
 /** One stored chain record with its filter columns. */
@@ -88,5 +89,12 @@ export interface TraceStore {
   firstSeq(): Promise<number | null>;
   /** Records in seq order, fetched in batches so memory stays constant. */
   scan(range: SeqRange, batchSize?: number): AsyncIterable<TraceRow>;
+  /** Only the chained fields (seq, hashes, payload) in seq order: the verifier's fast path. */
+  scanChain(range: SeqRange, batchSize?: number): AsyncIterable<ChainRecord>;
+  /**
+   * Seqs in `range`, ascending, whose indexed columns may disagree with their payload,
+   * checked inside the database. A superset test: callers confirm each candidate.
+   */
+  columnMismatchCandidates(range: Required<SeqRange>, limit: number): Promise<number[]>;
   close(): Promise<void>;
 }

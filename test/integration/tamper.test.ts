@@ -31,6 +31,11 @@ describe.each(BACKENDS)("verifyChain against direct database edits ($name)", (ba
     expect(await verify({ fromSeq: 2, toSeq: 4 })).toMatchObject({ ok: true, checked: 3 });
   });
 
+  it("is ok for instants the database-side column check cannot format (before 1970)", async () => {
+    dataOf(await gw.exec(RecordTracesDocument, { input: [invoke("t-old", { invokedAt: "1969-12-31T23:59:59.5Z" }), invoke("t-old-2", { invokedAt: "1900-01-01T00:00:00.000001Z" })] }));
+    expect(await verify()).toMatchObject({ ok: true, checked: 8 });
+  });
+
   it("MUTATED: an edited payload", async () => {
     await sqlite(`UPDATE "Trace" SET "payload" = replace("payload", '"limit":10', '"limit":99') WHERE "seq" = 2`);
     expect(await verify()).toMatchObject({ ok: false, kind: "MUTATED", firstBadSeq: 2, checked: 3 });

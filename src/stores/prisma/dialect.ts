@@ -25,6 +25,12 @@ export interface SqlDialect {
   insertRows(rows: readonly TraceRow[]): Sql;
   /** A subquery yielding the strings of a JSON array parameter (for IN (...)). */
   textArray(values: readonly string[]): Sql;
+  /**
+   * True when a row's indexed columns may differ from its payload (or the payload is not
+   * JSON). May be true for rows that agree in odd cases (e.g. instants before 1970 on
+   * SQLite); never false for rows that disagree.
+   */
+  readonly columnMismatch: Sql;
 }
 
 const KEY_COLUMNS = sql`"seq", "actionId", "principalId", "capabilityId", "eventType", "status", "reasonCode"`;
@@ -48,6 +54,16 @@ export const sqliteDialect: SqlDialect = {
     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10
     FROM json_each(${JSON.stringify(rows.map((r) => rowTuple(r, r.invokedAtUs)))})`,
   textArray: (values) => sql`SELECT value FROM json_each(${JSON.stringify(values)})`,
+  columnMismatch: sql`CASE WHEN json_valid("payload") THEN NOT (
+      "actionId" IS json_extract("payload", '$.action_id')
+      AND "principalId" IS json_extract("payload", '$.principal_id')
+      AND "capabilityId" IS json_extract("payload", '$.capability_id')
+      AND "eventType" IS coalesce(json_extract("payload", '$.event_type'), 'invoke')
+      AND "reasonCode" IS json_extract("payload", '$.reason_code')
+      AND "status" IS (CASE WHEN coalesce(json_type("payload", '$.error'), 'null') = 'null' THEN 'succeeded' ELSE 'failed' END)
+      AND json_extract("payload", '$.invoked_at') IS strftime('%Y-%m-%dT%H:%M:%S', "invokedAtUs" / 1000000, 'unixepoch')
+        || CASE WHEN "invokedAtUs" % 1000000 = 0 THEN '' ELSE printf('.%06d', "invokedAtUs" % 1000000) END || '+00:00'
+    ) ELSE 1 END`,
 };
 
 /** PostgreSQL: invokedAt as timestamptz(6), parameters passed as exact ISO strings. */
@@ -65,4 +81,14 @@ export const postgresDialect: SqlDialect = {
     SELECT (r ->> 0)::bigint, r ->> 1, r ->> 2, r ->> 3, r ->> 4, r ->> 5, r ->> 6, (r ->> 7)::timestamptz, r ->> 8, r ->> 9, r ->> 10
     FROM json_array_elements(${JSON.stringify(rows.map((r) => rowTuple(r, formatIsoMicros(r.invokedAtUs))))}::json) AS r`,
   textArray: (values) => sql`SELECT json_array_elements_text(${JSON.stringify(values)}::json)`,
+  // Callers only ask about records whose HMAC verified, so "payload" is tracegate's own JSON.
+  columnMismatch: sql`NOT (
+      "actionId" IS NOT DISTINCT FROM ("payload"::jsonb ->> 'action_id')
+      AND "principalId" IS NOT DISTINCT FROM ("payload"::jsonb ->> 'principal_id')
+      AND "capabilityId" IS NOT DISTINCT FROM ("payload"::jsonb ->> 'capability_id')
+      AND "eventType" IS NOT DISTINCT FROM coalesce("payload"::jsonb ->> 'event_type', 'invoke')
+      AND "reasonCode" IS NOT DISTINCT FROM ("payload"::jsonb ->> 'reason_code')
+      AND "status" IS NOT DISTINCT FROM (CASE WHEN coalesce(jsonb_typeof("payload"::jsonb -> 'error'), 'null') = 'null' THEN 'succeeded' ELSE 'failed' END)
+      AND "invokedAt" IS NOT DISTINCT FROM ("payload"::jsonb ->> 'invoked_at')::timestamptz
+    )`,
 };

@@ -10,6 +10,7 @@
 import { empty, join, sqltag as sql, type Sql } from "@prisma/client/runtime/client";
 import { GENESIS_HASH, type RecordHasher } from "../../chain/hash.js";
 import type { EncodedTrace, EventType, TraceStatus } from "../../chain/trace.js";
+import type { ChainRecord } from "../../chain/verify.js";
 import {
   type ChainHead,
   DuplicateActionIdError,
@@ -299,6 +300,30 @@ export class PrismaTraceStore implements TraceStore {
       if (rows.length < batchSize || !last) return;
       from = toNumber(last.seq) + 1;
     }
+  }
+
+  async *scanChain(range: SeqRange, batchSize = SCAN_BATCH): AsyncIterable<ChainRecord> {
+    // Four columns instead of eleven: Prisma's per-column cost halves the scan time.
+    const d = this.#d;
+    let from = range.fromSeq ?? 0;
+    const upper = range.toSeq === undefined ? empty : sql`AND "seq" <= ${d.int(range.toSeq)}`;
+    for (;;) {
+      const rows = await this.#reader.$queryRaw<{ seq: unknown; prevHash: string; recordHash: string; payload: string }[]>(
+        sql`SELECT "seq", "prevHash", "recordHash", "payload" FROM "Trace" WHERE "seq" >= ${d.int(from)} ${upper} ORDER BY "seq" ASC LIMIT ${batchSize}`,
+      );
+      for (const r of rows) yield { seq: toNumber(r.seq), prevHash: r.prevHash, recordHash: r.recordHash, payload: r.payload };
+      const last = rows[rows.length - 1];
+      if (rows.length < batchSize || !last) return;
+      from = toNumber(last.seq) + 1;
+    }
+  }
+
+  async columnMismatchCandidates(range: Required<SeqRange>, limit: number): Promise<number[]> {
+    const d = this.#d;
+    const rows = await this.#reader.$queryRaw<{ seq: unknown }[]>(
+      sql`SELECT "seq" FROM "Trace" WHERE "seq" >= ${d.int(range.fromSeq)} AND "seq" <= ${d.int(range.toSeq)} AND ${d.columnMismatch} ORDER BY "seq" ASC LIMIT ${limit}`,
+    );
+    return rows.map((r) => toNumber(r.seq));
   }
 
   async close(): Promise<void> {

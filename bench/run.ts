@@ -14,6 +14,7 @@ import { app } from "./gql.js";
 import { graphqlIngest, type IngestResult, storeIngest, warmUpAndCheck } from "./ingest.js";
 import { checkPages, depthLatency, latencyRound, type LatencyRound, makeQueries, PAGE_SQL, SLOW_MS, type Variant } from "./pages.js";
 import { appendSection, machine } from "./report.js";
+import { pgAvailable, pgChain, pgPages, type PgPageResult, type WriterResult, writersIngest } from "./scale.js";
 import { int, max, mdTable, median, mib, mibSigned, min, ms, percentile, secs, textTable } from "./stats.js";
 import { verifyRun, type VerifyRun } from "./verify.js";
 import { cpuMark, othersCores } from "./cpu.js";
@@ -36,9 +37,11 @@ const SIZES = {
   verifyRuns: 3,
   depthPages: QUICK ? [0, 10, 100] : [0, 10, 100, 1_000],
   depthRepeats: 21,
+  writerTraces: scale(40_000),
+  writerRuns: 3,
 };
 
-const TARGETS = { ingestPerSec: 20_000, pageP99Ms: 5, verifyPerSec: 100_000 };
+const TARGETS = { ingestPerSec: 20_000, pageP99Ms: 5, verifyPerSec: 100_000, pgWritersPerSec: 10_000, pgPageP99Ms: 10 };
 
 const log = (line: string) => console.log(line);
 const verdict = (ok: boolean) => (ok ? "PASS" : "MISS");
@@ -62,7 +65,7 @@ async function main(): Promise<void> {
   log(`${m.cpuModel}, ${m.cores} cores, ${mib(m.totalMemory)}, Node ${m.node}, SQLite ${m.sqlite}, commit ${m.commit}\n`);
 
   // ---- 1. ingest ------------------------------------------------------------------------
-  log("[1/3] ingest with hashing");
+  log("[1/4] ingest with hashing");
   const ingestMark = cpuMark();
   const template = await createTemplate();
   const storeTraces = new TraceGenerator(1).take(SIZES.storeIngestTraces);
@@ -78,7 +81,7 @@ async function main(): Promise<void> {
   const ingestOthers = othersCores(ingestMark);
 
   // ---- the big chain ---------------------------------------------------------------------
-  log(`\n[2/3] page latency on a ${int(SIZES.chainRecords)}-trace chain`);
+  log(`\n[2/4] page latency on a ${int(SIZES.chainRecords)}-trace chain`);
   const buildMark = cpuMark();
   const chain = await chainDb(SIZES.chainRecords, (l) => log(`  ${l}`));
   const buildOthers = chain.cached ? null : othersCores(buildMark);
@@ -135,7 +138,7 @@ async function main(): Promise<void> {
 
     // ---- 3. verifyChain ---------------------------------------------------------------------
     const verifyMark = cpuMark();
-    log(`\n[3/3] verifyChain over ${int(SIZES.chainRecords)} records`);
+    log(`\n[3/4] verifyChain over ${int(SIZES.chainRecords)} records`);
     verify = [];
     for (let r = 0; r < SIZES.verifyRuns; r++) {
       const v = await verifyRun(gateway, SIZES.chainRecords);
@@ -150,6 +153,21 @@ async function main(): Promise<void> {
   } finally {
     await stores.close();
   }
+
+  // ---- 4. scale-out: concurrent writer processes, PostgreSQL ------------------------------
+  const scaleMark = cpuMark();
+  const pgProblem = await pgAvailable();
+  const writerRuns: WriterResult[] = [];
+  let pgResult: PgPageResult | undefined;
+  log(`\n[4/4] scale-out: 1 and 4 writer processes on SQLite and PostgreSQL; PostgreSQL reads at ${int(SIZES.chainRecords)}`);
+  const scaleTemplate = await createTemplate();
+  for (const backend of pgProblem ? (["sqlite"] as const) : (["sqlite", "postgresql"] as const)) {
+    for (const writers of [1, 4]) writerRuns.push(await writersIngest(backend, scaleTemplate, writers, SIZES.writerTraces, SIZES.writerRuns, log));
+  }
+  removeDb(scaleTemplate);
+  if (pgProblem) log(`  PostgreSQL unavailable (${pgProblem}): PostgreSQL benchmarks skipped`);
+  else pgResult = await pgPages(await pgChain(chain.file, chain.records, (l) => log(`  ${l}`)), timeSpan(chain.file), chain.records, SIZES.queriesPerRound, log);
+  const scaleOthers = othersCores(scaleMark);
 
   // ---- report -------------------------------------------------------------------------------
   const totalMs = performance.now() - started;
@@ -211,6 +229,22 @@ async function main(): Promise<void> {
   const rows = latency.flatMap((r) => r.rows);
   const fullPages = rows.filter((n) => n === 50).length;
   const emptyPages = rows.filter((n) => n === 0).length;
+
+  const writerRows = writerRuns.map((r) => {
+    const med = median(r.rates);
+    const target = r.backend === "postgresql" && r.writers === 4 ? TARGETS.pgWritersPerSec : null;
+    if (target !== null) summary.push([`4a ingest, ${r.writers} writer processes, PostgreSQL`, `>= ${int(target)} traces/s`, `${int(med)} traces/s`, verdict(med >= target)]);
+    return [r.backend, String(r.writers), int(r.tracesPerRun), String(r.rates.length), `**${int(med)}**`, `${int(Math.min(...r.rates))} - ${int(Math.max(...r.rates))}`, target === null ? "-" : `>= ${int(target)}`, target === null ? "-" : verdict(med >= target)];
+  });
+  if (pgResult) {
+    const p99 = pgResult.p99.store ?? Number.NaN;
+    summary.push(["4b page latency, PostgreSQL, store page()", `p99 < ${TARGETS.pgPageP99Ms} ms`, `p50 ${ms(pgResult.p50.store ?? Number.NaN)} ms, p99 ${ms(p99)} ms`, verdict(p99 < TARGETS.pgPageP99Ms)]);
+    const g = pgResult.p99["graphql-page1"] ?? Number.NaN;
+    summary.push(["4b page latency, PostgreSQL, GraphQL page 1", `p99 < ${TARGETS.pgPageP99Ms} ms`, `p50 ${ms(pgResult.p50["graphql-page1"] ?? Number.NaN)} ms, p99 ${ms(g)} ms`, verdict(g < TARGETS.pgPageP99Ms)]);
+  }
+  const pgLatencyRows = pgResult
+    ? Object.keys(pgResult.p50).map((v) => [v, ms(pgResult!.p50[v]!), ms(pgResult!.p99[v]!), `< ${TARGETS.pgPageP99Ms}`, verdict(pgResult!.p99[v]! < TARGETS.pgPageP99Ms)])
+    : [];
 
   const vRates = verify.map((v) => v.rate);
   const vMed = median(vRates);
@@ -286,14 +320,27 @@ ${mdTable(["page", "rows before it", "ms with since/until", "ms without window"]
 \`checked: ${int(chain.records)}\` every run. Process RSS sampled every 50 ms from a worker thread,
 deltas against the RSS right before the request (after a full GC); streaming shows as a
 plateau in the by-decile column (bounded memory), a leak as steady growth to the end. "Heap retained" is the
-main-thread heap after the walk and a full GC minus before. The main thread cannot sample
-itself: the walk never yields to the event loop (the longest event-loop stall is in the last
-column - no other request, HTTP included, is served meanwhile). CPU of other processes during this
-benchmark: ${othersText(verifyOthers)}.
+main-thread heap after the walk and a full GC minus before. The walk yields to the event loop
+between batches so other requests are served meanwhile; the longest stall is in the last
+column. CPU of other processes during this benchmark: ${othersText(verifyOthers)}.
 
 ${mdTable(["run", "checked", "time", "records/s", "RSS before", "peak RSS delta", "peak RSS delta (MiB) by 10%, 20%, ..., 100% of the walk", "RSS samples", "heap retained", "longest event-loop stall"], verifyRows)}
 
 Median: **${int(vMed)} records/s** (target >= ${int(TARGETS.verifyPerSec)}: ${verdict(vMed >= TARGETS.verifyPerSec)}).
+
+### 4. Scale-out: concurrent writer processes, PostgreSQL
+
+Ingest: every writer is its own process with its own store on one shared, fresh database (as
+gateway replicas would be), appending ${int(SIZES.writerTraces)} traces in total in batches of 1,000 after a common
+start signal; traces/s over the wall clock from the first start to the last finish. Every run
+then checks one gapless chain (head = row count = traces sent). CPU of other processes during
+this benchmark: ${othersText(scaleOthers)}.
+
+${mdTable(["backend", "writers", "traces per run", "runs", "median traces/s", "min - max", "target", "result"], writerRows)}
+
+${pgResult ? `PostgreSQL reads: the same ${int(chain.records)}-trace chain copied row for row into PostgreSQL (ANALYZEd), ${SIZES.latencyRounds} rounds of ${int(SIZES.queriesPerRound)} queries as in section 2 (p50/p99 medians over rounds, ${int(pgResult.samples)} store samples); verifyChain over it: **${int(pgResult.verifyRate)} records/s**.
+
+${mdTable(["variant", "p50 (ms)", "p99 (ms)", "target p99", "result"], pgLatencyRows)}` : `PostgreSQL was unavailable (${pgProblem}); its benchmarks were skipped.`}
 `;
 
   const out = QUICK ? join(CACHE_DIR, "BENCHMARKS.quick.md") : join(ROOT, "BENCHMARKS.md");

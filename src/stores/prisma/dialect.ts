@@ -26,11 +26,11 @@ export interface SqlDialect {
   /** A subquery yielding the strings of a JSON array parameter (for IN (...)). */
   textArray(values: readonly string[]): Sql;
   /**
-   * True when a row's indexed columns may differ from its payload (or the payload is not
-   * JSON). May be true for rows that agree in odd cases (e.g. instants before 1970 on
-   * SQLite); never false for rows that disagree.
+   * Seqs in [from, to], ascending, of rows whose indexed columns may differ from their
+   * payload (or whose payload is not JSON). May include rows that agree in odd cases (e.g.
+   * instants before 1970 on SQLite); never misses a row that disagrees.
    */
-  readonly columnMismatch: Sql;
+  columnMismatchCandidates(from: number, to: number, limit: number): Sql;
 }
 
 const KEY_COLUMNS = sql`"seq", "actionId", "principalId", "capabilityId", "eventType", "status", "reasonCode"`;
@@ -54,7 +54,9 @@ export const sqliteDialect: SqlDialect = {
     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10
     FROM json_each(${JSON.stringify(rows.map((r) => rowTuple(r, r.invokedAtUs)))})`,
   textArray: (values) => sql`SELECT value FROM json_each(${JSON.stringify(values)})`,
-  columnMismatch: sql`CASE WHEN json_valid("payload") THEN NOT (
+  // SQLite caches the parse of a JSON text across the json_extract calls of one row.
+  columnMismatchCandidates: (from, to, limit) => sql`SELECT "seq" FROM "Trace"
+    WHERE "seq" >= ${from} AND "seq" <= ${to} AND CASE WHEN json_valid("payload") THEN NOT (
       "actionId" IS json_extract("payload", '$.action_id')
       AND "principalId" IS json_extract("payload", '$.principal_id')
       AND "capabilityId" IS json_extract("payload", '$.capability_id')
@@ -63,7 +65,8 @@ export const sqliteDialect: SqlDialect = {
       AND "status" IS (CASE WHEN coalesce(json_type("payload", '$.error'), 'null') = 'null' THEN 'succeeded' ELSE 'failed' END)
       AND json_extract("payload", '$.invoked_at') IS strftime('%Y-%m-%dT%H:%M:%S', "invokedAtUs" / 1000000, 'unixepoch')
         || CASE WHEN "invokedAtUs" % 1000000 = 0 THEN '' ELSE printf('.%06d', "invokedAtUs" % 1000000) END || '+00:00'
-    ) ELSE 1 END`,
+    ) ELSE 1 END
+    ORDER BY "seq" ASC LIMIT ${limit}`,
 };
 
 /** PostgreSQL: invokedAt as timestamptz(6), parameters passed as exact ISO strings. */
@@ -82,13 +85,17 @@ export const postgresDialect: SqlDialect = {
     FROM json_array_elements(${JSON.stringify(rows.map((r) => rowTuple(r, formatIsoMicros(r.invokedAtUs))))}::json) AS r`,
   textArray: (values) => sql`SELECT json_array_elements_text(${JSON.stringify(values)}::json)`,
   // Callers only ask about records whose HMAC verified, so "payload" is tracegate's own JSON.
-  columnMismatch: sql`NOT (
-      "actionId" IS NOT DISTINCT FROM ("payload"::jsonb ->> 'action_id')
-      AND "principalId" IS NOT DISTINCT FROM ("payload"::jsonb ->> 'principal_id')
-      AND "capabilityId" IS NOT DISTINCT FROM ("payload"::jsonb ->> 'capability_id')
-      AND "eventType" IS NOT DISTINCT FROM coalesce("payload"::jsonb ->> 'event_type', 'invoke')
-      AND "reasonCode" IS NOT DISTINCT FROM ("payload"::jsonb ->> 'reason_code')
-      AND "status" IS NOT DISTINCT FROM (CASE WHEN coalesce(jsonb_typeof("payload"::jsonb -> 'error'), 'null') = 'null' THEN 'succeeded' ELSE 'failed' END)
-      AND "invokedAt" IS NOT DISTINCT FROM ("payload"::jsonb ->> 'invoked_at')::timestamptz
-    )`,
+  // The LATERAL with OFFSET 0 (an optimisation fence) parses each payload once; inlined, the
+  // cast would run per comparison (measured 94 µs a row against 16).
+  columnMismatchCandidates: (from, to, limit) => sql`SELECT "seq" FROM "Trace" CROSS JOIN LATERAL (SELECT "payload"::jsonb AS p OFFSET 0) AS j
+    WHERE "seq" >= ${postgresDialect.int(from)} AND "seq" <= ${postgresDialect.int(to)} AND NOT (
+      "actionId" IS NOT DISTINCT FROM (p ->> 'action_id')
+      AND "principalId" IS NOT DISTINCT FROM (p ->> 'principal_id')
+      AND "capabilityId" IS NOT DISTINCT FROM (p ->> 'capability_id')
+      AND "eventType" IS NOT DISTINCT FROM coalesce(p ->> 'event_type', 'invoke')
+      AND "reasonCode" IS NOT DISTINCT FROM (p ->> 'reason_code')
+      AND "status" IS NOT DISTINCT FROM (CASE WHEN coalesce(jsonb_typeof(p -> 'error'), 'null') = 'null' THEN 'succeeded' ELSE 'failed' END)
+      AND "invokedAt" IS NOT DISTINCT FROM (p ->> 'invoked_at')::timestamptz
+    )
+    ORDER BY "seq" ASC LIMIT ${limit}`,
 };

@@ -335,9 +335,7 @@ export class PrismaTraceStore implements TraceStore {
     // Slices of the seq range, so one statement never holds the event loop for long.
     for (let from = range.fromSeq; from <= range.toSeq && found.length < limit; from += COLUMN_CHECK_SLICE) {
       const to = Math.min(range.toSeq, from + COLUMN_CHECK_SLICE - 1);
-      const rows = await this.#reader.$queryRaw<{ seq: unknown }[]>(
-        sql`SELECT "seq" FROM "Trace" WHERE "seq" >= ${d.int(from)} AND "seq" <= ${d.int(to)} AND ${d.columnMismatch} ORDER BY "seq" ASC LIMIT ${limit - found.length}`,
-      );
+      const rows = await this.#reader.$queryRaw<{ seq: unknown }[]>(d.columnMismatchCandidates(from, to, limit - found.length));
       found.push(...rows.map((r) => toNumber(r.seq)));
       await yieldToEventLoop();
     }

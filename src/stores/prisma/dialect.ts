@@ -69,7 +69,11 @@ export const sqliteDialect: SqlDialect = {
     ORDER BY "seq" ASC LIMIT ${limit}`,
 };
 
-/** PostgreSQL: invokedAt as timestamptz(6), parameters passed as exact ISO strings. */
+/**
+ * PostgreSQL: invokedAt as timestamptz(6), parameters passed as exact ISO strings. Batches
+ * travel as jsonb: each `->>` on a json value re-parses the row's text, on jsonb it does not
+ * (measured with the driver alone: 9k rows/s as json, 16k as jsonb).
+ */
 export const postgresDialect: SqlDialect = {
   name: "postgresql",
   insertColumns: sql`${KEY_COLUMNS}, "invokedAt", ${HASH_COLUMNS}`,
@@ -82,8 +86,8 @@ export const postgresDialect: SqlDialect = {
   int: (n) => sql`${n}::bigint`,
   insertRows: (rows) => sql`INSERT INTO "Trace" (${postgresDialect.insertColumns})
     SELECT (r ->> 0)::bigint, r ->> 1, r ->> 2, r ->> 3, r ->> 4, r ->> 5, r ->> 6, (r ->> 7)::timestamptz, r ->> 8, r ->> 9, r ->> 10
-    FROM json_array_elements(${JSON.stringify(rows.map((r) => rowTuple(r, formatIsoMicros(r.invokedAtUs))))}::json) AS r`,
-  textArray: (values) => sql`SELECT json_array_elements_text(${JSON.stringify(values)}::json)`,
+    FROM jsonb_array_elements(${JSON.stringify(rows.map((r) => rowTuple(r, formatIsoMicros(r.invokedAtUs))))}::jsonb) AS r`,
+  textArray: (values) => sql`SELECT jsonb_array_elements_text(${JSON.stringify(values)}::jsonb)`,
   // Callers only ask about records whose HMAC verified, so "payload" is tracegate's own JSON.
   // The LATERAL with OFFSET 0 (an optimisation fence) parses each payload once; inlined, the
   // cast would run per comparison (measured 94 µs a row against 16).

@@ -4,6 +4,7 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { createYoga, type YogaServerInstance } from "graphql-yoga";
 import type { RecordHasher } from "../chain/hash.js";
 import { schema } from "../schema/index.js";
@@ -35,6 +36,8 @@ export function buildApp(deps: AppDeps): App {
     schema,
     context: () => context,
     graphiql: deps.graphiql ?? false,
+    // GraphiQL from the installed package, not from a CDN: it works on offline networks.
+    renderGraphiQL,
     maskedErrors: { maskError: createErrorMasker(deps.logger) },
     logging: {
       debug: (...args) => deps.logger.debug(args.map(String).join(" ")),

@@ -31,7 +31,9 @@ describe("tracegate serve", () => {
 
     const page = await fetch(url, { headers: { accept: "text/html" } });
     expect(page.status).toBe(200);
-    expect(await page.text()).toMatch(/graphiql/i);
+    const html = await page.text();
+    expect(html).toMatch(/graphiql/i);
+    expect(html).not.toMatch(/unpkg\.com|jsdelivr|cdn\./); // served from the package: works offline
 
     expect(readmeBlocks).toHaveLength(2);
     const mutation = await gql(url, readmeBlocks[0]!);

@@ -3,8 +3,8 @@
  *
  * A trace becomes the 16-key export object, whose canonical JSON is the `payload` that the
  * record hash covers and that the store keeps byte for byte. The filter columns a store
- * indexes are derived from the same object, and `columnsFromPayload` re-derives them from
- * a stored payload so verification can prove the indexed copies were not edited.
+ * indexes are derived from the same object, and `mismatchedColumns` compares them with a
+ * stored payload so verification can prove the indexed copies were not edited.
  */
 import { canonicalJson, type JsonObject, type JsonValue } from "./json.js";
 import { type EpochMicros, formatIsoMicros, parseTimestamp } from "./time.js";

@@ -87,8 +87,6 @@ export interface TraceStore {
   head(): Promise<ChainHead>;
   /** The lowest stored seq, or null when the chain has no records. */
   firstSeq(): Promise<number | null>;
-  /** Records in seq order, fetched in batches so memory stays constant. */
-  scan(range: SeqRange, batchSize?: number): AsyncIterable<TraceRow>;
   /** Only the chained fields (seq, hashes, payload) in seq order: the verifier's fast path. */
   scanChain(range: SeqRange, batchSize?: number): AsyncIterable<ChainRecord>;
   /**

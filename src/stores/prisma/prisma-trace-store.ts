@@ -296,22 +296,6 @@ export class PrismaTraceStore implements TraceStore {
     return rows[0] ? toNumber(rows[0].seq) : null;
   }
 
-  async *scan(range: SeqRange, batchSize = SCAN_BATCH): AsyncIterable<TraceRow> {
-    let from = range.fromSeq ?? 0;
-    const d = this.#d;
-    const upper = range.toSeq === undefined ? empty : sql`AND "seq" <= ${d.int(range.toSeq)}`;
-    for (;;) {
-      const rows = await this.#reader.$queryRaw<RawTraceRow[]>(
-        sql`SELECT ${d.selectColumns} FROM "Trace" WHERE "seq" >= ${d.int(from)} ${upper} ORDER BY "seq" ASC LIMIT ${batchSize}`,
-      );
-      for (const r of rows) yield toTraceRow(r);
-      const last = rows[rows.length - 1];
-      if (rows.length < batchSize || !last) return;
-      from = toNumber(last.seq) + 1;
-      await yieldToEventLoop();
-    }
-  }
-
   async *scanChain(range: SeqRange, batchSize = SCAN_BATCH): AsyncIterable<ChainRecord> {
     // Four columns instead of eleven: Prisma's per-column cost halves the scan time.
     const d = this.#d;

@@ -6,7 +6,7 @@
  * indexes are derived from the same object, and `mismatchedColumns` compares them with a
  * stored payload so verification can prove the indexed copies were not edited.
  */
-import { canonicalJson, type JsonObject, type JsonValue } from "./json.js";
+import { canonicalJson, type JsonObject } from "./json.js";
 import { type EpochMicros, formatIsoMicros, parseTimestamp } from "./time.js";
 
 export const EVENT_TYPES = ["invoke", "expand", "deny"] as const;
@@ -147,5 +147,3 @@ function sameInstant(iso: string, us: EpochMicros): boolean {
   }
 }
 
-/** JSON value helper re-exported for callers that build args. */
-export type { JsonValue };

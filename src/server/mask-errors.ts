@@ -37,15 +37,20 @@ export function createErrorMasker(logger: Logger) {
       if (!error.originalError || isGraphQLError(rootCause(error))) {
         // Parse, validation and variable-coercion errors from graphql-js / yoga: the whole
         // cause chain is GraphQL's own, so nothing internal can leak through the message.
-        const code = error.extensions.code;
-        if (typeof code === "string" && KNOWN_CODES.has(code)) return error;
+        const { originalError: _internal, ...extensions } = error.extensions as Record<string, unknown>;
+        const code = extensions.code;
+        if (typeof code === "string" && KNOWN_CODES.has(code)) {
+          // yoga attaches the underlying JSON.parse error of a malformed body; not for clients.
+          if (_internal === undefined) return error;
+          return new GraphQLError(error.message, { nodes: error.nodes, path: error.path, extensions });
+        }
         const fallback: ErrorCode = error.message.startsWith("Syntax Error") ? "GRAPHQL_PARSE_FAILED" : "GRAPHQL_VALIDATION_FAILED";
         return new GraphQLError(error.message, {
           nodes: error.nodes,
           source: error.source,
           positions: error.positions,
           path: error.path,
-          extensions: { ...error.extensions, code: variableError(error) ? "BAD_USER_INPUT" : fallback },
+          extensions: { ...extensions, code: variableError(error) ? "BAD_USER_INPUT" : fallback },
         });
       }
     }

@@ -3,7 +3,7 @@
  * and across two gateway processes sharing one database, end as one gapless chain that
  * verifies, with every trace exactly once.
  */
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { RecordTracesDocument, VerifyChainDocument } from "../gql/graphql.js";
 import { BACKENDS } from "../support/backends.js";
 import { createTestGateway, dataOf, TEST_SECRET } from "../support/harness.js";
@@ -76,5 +76,3 @@ describe.each(BACKENDS)("$name: concurrent writers", (backend) => {
     }
   });
 });
-
-afterAll(() => undefined);

@@ -34,6 +34,16 @@ describe("masked errors", () => {
     expect(JSON.stringify(entry)).toContain("Corrupted trace payload");
   });
 
+  it("answers malformed request bodies with a code and no internals", async () => {
+    const post = (body: string) =>
+      gw.app.yoga.fetch("http://tracegate.test/graphql", { method: "POST", headers: { "content-type": "application/json" }, body });
+    for (const body of ["{not json", JSON.stringify({ query: 5 }), JSON.stringify({})]) {
+      const res = (await (await post(body)).json()) as { errors: { extensions: Record<string, unknown> }[] };
+      expect(res.errors[0]!.extensions.code, body).toBe("GRAPHQL_VALIDATION_FAILED");
+      expect(res.errors[0]!.extensions, body).not.toHaveProperty("originalError");
+    }
+  });
+
   it("does not log client mistakes as errors", async () => {
     const before = logged.filter((l) => (l.level as number) >= 40).length;
     await gw.exec(TraceByActionIdDocument, { actionId: "x".repeat(10) });

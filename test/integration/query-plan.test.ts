@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RecordTracesDocument } from "../gql/graphql.js";
 import { pageSql } from "../../src/stores/prisma/prisma-trace-store.js";
 import type { PageQuery, TraceFilter, TraceOrder } from "../../src/stores/trace-store.js";
-import { createTestGateway, dataOf, freshSqliteFile, type TestGateway } from "../support/harness.js";
+import { SQLITE } from "../support/backends.js";
+import { createTestGateway, dataOf, type TestGateway } from "../support/harness.js";
 import { at, deny, invoke } from "../support/traces.js";
 
 const EQUALITY: [keyof TraceFilter, string][] = [
@@ -71,8 +72,8 @@ describe("query plans", () => {
     expect([...queries()].length).toBe(32 * 3 * 4 * 2);
   });
 
-  it("never sorts and always seeks a filtered index, without statistics", () => {
-    const db = new Database(freshSqliteFile(), { readonly: true });
+  it("never sorts and always seeks a filtered index, without statistics", async () => {
+    const db = new Database((await SQLITE.freshDatabaseUrl()).slice("file:".length), { readonly: true });
     try {
       expect(problems(db, true)).toEqual([]);
     } finally {

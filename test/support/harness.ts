@@ -2,12 +2,8 @@
  * Test harness: a real gateway on a fresh copy of the migrated template database, driven
  * in process through yoga.fetch (STYLE.md 9) with the codegen-typed documents.
  */
-import { randomUUID } from "node:crypto";
-import { copyFileSync } from "node:fs";
-import { join } from "node:path";
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { print } from "graphql";
-import { inject } from "vitest";
 import { createRecordHasher, type RecordHasher } from "../../src/chain/hash.js";
 import { buildApp, type App } from "../../src/server/app.js";
 import { createLogger, type Logger } from "../../src/server/logger.js";
@@ -15,13 +11,6 @@ import { openStores, type Stores } from "../../src/stores/index.js";
 import { type Backend, type RawDb, SQLITE } from "./backends.js";
 
 export const TEST_SECRET = "tracegate-test-secret";
-
-/** A fresh migrated SQLite file for this test; returns its path. */
-export function freshSqliteFile(): string {
-  const file = join(inject("tmpRoot"), `${randomUUID()}.db`);
-  copyFileSync(inject("sqliteTemplate"), file);
-  return file;
-}
 
 export interface GatewayOptions {
   backend?: Backend;

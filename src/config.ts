@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { z } from "zod";
+import { MAX_API_KEY_LENGTH, MIN_API_KEY_LENGTH } from "./auth/api-key.js";
 
 /** Default and largest page size of every connection field. */
 export const PAGE_SIZE = { default: 20, max: 500 } as const;
@@ -17,6 +18,9 @@ export const MIN_PRODUCTION_SECRET_LENGTH = 32;
 
 const DEFAULT_DATA_DIR = "data";
 
+const flag = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+const count = (fallback: number, max = 1_000_000_000) => z.coerce.number().int().min(0).max(max).default(fallback);
+
 const EnvSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
@@ -25,6 +29,18 @@ const EnvSchema = z.object({
   TRACEGATE_DATA_DIR: z.string().min(1).default(DEFAULT_DATA_DIR),
   TRACEGATE_HMAC_SECRET: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  TRACEGATE_BOOTSTRAP_ADMIN_KEY: z.string().min(MIN_API_KEY_LENGTH).max(MAX_API_KEY_LENGTH).regex(/^\S+$/, "must not contain whitespace").optional(),
+  TRACEGATE_SECRETS_IN_TRACES: z.enum(["redact", "reject"]).default("redact"),
+  TRACEGATE_INTROSPECTION: flag.optional(),
+  TRACEGATE_RATE_LIMIT_PER_MINUTE: count(6_000),
+  TRACEGATE_MAX_BODY_BYTES: count(16 * 1024 * 1024).pipe(z.number().min(1024)),
+  TRACEGATE_MAX_DEPTH: count(12, 1_000),
+  TRACEGATE_MAX_COST: count(20_000),
+  TRACEGATE_MAX_ALIASES: count(30, 10_000),
+  TRACEGATE_MAX_TOKENS: count(5_000),
+  TRACEGATE_MAX_DIRECTIVES: count(20, 10_000),
+  TRACEGATE_WS_MAX_CONNECTIONS: count(1_000),
+  TRACEGATE_WS_INIT_TIMEOUT_MS: count(5_000, 600_000).pipe(z.number().min(100)),
 });
 
 /** Which database engine a DATABASE_URL selects. */
@@ -42,6 +58,27 @@ export interface Config {
   /** HMAC key of the chain; undefined until `resolveHmacSecret` has run. */
   hmacSecret: string | undefined;
   logLevel: z.infer<typeof EnvSchema>["LOG_LEVEL"];
+  /** An externally chosen key made the admin key "bootstrap" at start (automation, tests). */
+  bootstrapAdminKey: string | undefined;
+  /** What ingest does with trace values that look like credentials. */
+  secretsInTraces: "redact" | "reject";
+  limits: Limits;
+}
+
+/** Request limits (DESIGN.md §5). 0 disables a count limit. */
+export interface Limits {
+  /** Whether __schema / __type queries are answered (default: everywhere but production). */
+  introspection: boolean;
+  /** Requests per minute and API key; 0 = unlimited. */
+  ratePerMinute: number;
+  maxBodyBytes: number;
+  maxDepth: number;
+  maxCost: number;
+  maxAliases: number;
+  maxTokens: number;
+  maxDirectives: number;
+  wsMaxConnections: number;
+  wsInitTimeoutMs: number;
 }
 
 /** A configuration problem the operator must fix; the CLI prints it and exits 1. */
@@ -118,6 +155,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseProvider: providerOf(databaseUrl),
     hmacSecret: e.TRACEGATE_HMAC_SECRET,
     logLevel: e.LOG_LEVEL,
+    bootstrapAdminKey: e.TRACEGATE_BOOTSTRAP_ADMIN_KEY,
+    secretsInTraces: e.TRACEGATE_SECRETS_IN_TRACES,
+    limits: {
+      introspection: e.TRACEGATE_INTROSPECTION ?? e.NODE_ENV !== "production",
+      ratePerMinute: e.TRACEGATE_RATE_LIMIT_PER_MINUTE,
+      maxBodyBytes: e.TRACEGATE_MAX_BODY_BYTES,
+      maxDepth: e.TRACEGATE_MAX_DEPTH,
+      maxCost: e.TRACEGATE_MAX_COST,
+      maxAliases: e.TRACEGATE_MAX_ALIASES,
+      maxTokens: e.TRACEGATE_MAX_TOKENS,
+      maxDirectives: e.TRACEGATE_MAX_DIRECTIVES,
+      wsMaxConnections: e.TRACEGATE_WS_MAX_CONNECTIONS,
+      wsInitTimeoutMs: e.TRACEGATE_WS_INIT_TIMEOUT_MS,
+    },
   };
   if (config.env === "production") {
     if (!config.hmacSecret) {
@@ -130,6 +181,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   }
   return config;
+}
+
+/** Request limits with every default, for tests and embedders. */
+export function defaultLimits(overrides: Partial<Limits> = {}): Limits {
+  return { ...loadConfig({}).limits, ...overrides };
+}
+
+/** Where the development admin key is kept when `serve` had to create one. */
+export function devAdminKeyPath(config: Pick<Config, "dataDir">): string {
+  return join(config.dataDir, "admin-key");
 }
 
 /** Where the development secret is kept when TRACEGATE_HMAC_SECRET is not set. */

@@ -14,6 +14,16 @@ export const ERROR_CODES = [
   "NOT_FOUND",
   /** An appended action id that is already stored or repeated in the batch. */
   "DUPLICATE_ACTION_ID",
+  /** No API key, an unknown or revoked key, or a malformed Authorization header (HTTP 401). */
+  "UNAUTHENTICATED",
+  /** The key lacks a scope the operation needs, or its principal scope excludes the data (HTTP 403). */
+  "FORBIDDEN",
+  /** Too many requests for this key (or, before authentication, this address); see `retryAfterSeconds` (HTTP 429). */
+  "RATE_LIMITED",
+  /** The request body exceeds the configured limit (HTTP 413). */
+  "PAYLOAD_TOO_LARGE",
+  /** The document exceeds a depth, cost, alias, token or directive limit. */
+  "QUERY_TOO_COMPLEX",
   /** Syntax error in the GraphQL document. */
   "GRAPHQL_PARSE_FAILED",
   /** A document that does not validate against the schema. */
@@ -26,12 +36,23 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 
 const BRAND = Symbol.for("tracegate.TracegateError");
 
+/**
+ * Codes that set the HTTP status of a whole response (yoga reads `extensions.http`). The
+ * others are field errors in a 200 response, as GraphQL over HTTP prescribes.
+ */
+const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
+  UNAUTHENTICATED: 401,
+  RATE_LIMITED: 429,
+  PAYLOAD_TOO_LARGE: 413,
+};
+
 /** A GraphQL error with one of tracegate's codes; its message is meant for the client. */
 export class TracegateError extends GraphQLError {
   readonly code: ErrorCode;
   readonly [BRAND] = true;
   constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
-    super(message, { extensions: { code, ...details } });
+    const status = HTTP_STATUS[code];
+    super(message, { extensions: { code, ...details, ...(status ? { http: { status } } : {}) } });
     this.code = code;
   }
 }

@@ -8,6 +8,7 @@ import { buildApp } from "../server/app.js";
 import { createLogger } from "../server/logger.js";
 import { openStores } from "../stores/index.js";
 import { ensureMigrated } from "../stores/prisma/migrate.js";
+import { ensureAdminAccess } from "./bootstrap-keys.js";
 
 /** Start the gateway; resolves once it listens. Returns a function that stops it. */
 export async function serve(config: Config): Promise<() => Promise<void>> {
@@ -24,7 +25,28 @@ export async function serve(config: Config): Promise<() => Promise<void>> {
   if (applied.length > 0) logger.info({ migrations: applied }, "applied database migrations");
   const hash = createRecordHasher(secret);
   const stores = await openStores(config, hash);
-  const app = buildApp({ stores, hash, logger, graphiql: config.env !== "production" });
+  try {
+    const access = await ensureAdminAccess(config, stores.keys);
+    if (access.kind === "created-dev-key") {
+      process.stdout.write(
+        `tracegate: no API keys existed, so an admin key was created for development:\n\n    ${access.key}\n\n` +
+          `  It is kept in ${access.path} (mode 0600). Send it as 'Authorization: Bearer <key>'\n` +
+          "  (in GraphiQL: the Headers tab). Create narrower keys with `tracegate keys create`.\n",
+      );
+      logger.warn({ path: access.path }, "created a development admin key");
+    }
+  } catch (e) {
+    await stores.close();
+    throw e;
+  }
+  const app = buildApp({
+    stores,
+    hash,
+    logger,
+    graphiql: config.env !== "production",
+    limits: config.limits,
+    secretsInTraces: config.secretsInTraces,
+  });
   const address = await app.start(config.port, config.host);
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   process.stdout.write(`tracegate: serving GraphQL at http://${host}:${address.port}/graphql (${config.databaseProvider})\n`);

@@ -2,7 +2,9 @@
  * recordTraces(input): validate a batch, encode each trace to its canonical payload, and
  * append the batch to the chain in one transaction. All or nothing.
  */
+import { principalInScope } from "../auth/scopes.js";
 import type { JsonObject } from "../chain/json.js";
+import { redactJson, redactText } from "../ingest/secrets.js";
 import { encodeTrace, type EventType, type ResponseMode, type Sensitivity, type Trace } from "../chain/trace.js";
 import type { EpochMicros } from "../chain/time.js";
 import { badUserInput, TracegateError } from "../errors.js";
@@ -66,6 +68,33 @@ export function toTrace(input: TraceInput, index: number): Trace {
   };
 }
 
+/**
+ * Ingest hygiene: credentials in args, resultSummary or error never reach the chain. With
+ * "redact" each match becomes `[REDACTED:<kind>]` before hashing, so the stored trace shows
+ * (and its HMAC proves) that a redaction happened and where; with "reject" the whole batch
+ * is refused, naming the path and kind but never the value.
+ */
+export function scrubSecrets(trace: Trace, index: number, policy: "redact" | "reject"): Trace {
+  const args = redactJson(trace.args, "args");
+  const summary = trace.resultSummary === null ? null : redactJson(trace.resultSummary, "resultSummary");
+  const error = trace.error === null ? null : redactText(trace.error);
+  const found = [...args.redactions, ...(summary?.redactions ?? []), ...(error?.kinds.map((kind) => ({ path: "error", kind })) ?? [])];
+  if (found.length === 0) return trace;
+  if (policy === "reject") {
+    const first = found[0]!;
+    throw badUserInput(
+      `input[${index}].${first.path} looks like a credential (${first.kind}); this gateway rejects traces carrying secrets.`,
+      `input[${index}].${first.path}`,
+    );
+  }
+  return {
+    ...trace,
+    args: args.value as JsonObject,
+    resultSummary: summary ? (summary.value as JsonObject) : null,
+    error: error ? error.text : null,
+  };
+}
+
 /** Append a batch of traces; returns the stored records in chain order. */
 export async function recordTraces(input: readonly TraceInput[], ctx: GatewayContext): Promise<TraceRow[]> {
   if (input.length === 0) throw badUserInput("input must contain at least one trace.", "input");
@@ -74,8 +103,14 @@ export async function recordTraces(input: readonly TraceInput[], ctx: GatewayCon
   }
   const seen = new Set<string>();
   const repeated = new Set<string>();
+  const principals = ctx.viewer.principals;
   const encoded = input.map((item, i) => {
-    const trace = toTrace(item, i);
+    const trace = scrubSecrets(toTrace(item, i), i, ctx.secretsInTraces);
+    if (!principalInScope(principals, trace.principalId)) {
+      throw new TracegateError("FORBIDDEN", `input[${i}].principalId is outside this API key's principal scope.`, {
+        field: `input[${i}].principalId`,
+      });
+    }
     if (seen.has(trace.actionId)) repeated.add(trace.actionId);
     seen.add(trace.actionId);
     return encodeTrace(trace);

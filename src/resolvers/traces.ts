@@ -71,6 +71,7 @@ export async function traces(args: TracesArgs, ctx: GatewayContext): Promise<Tra
   checkPageSize("first", args.first);
   checkPageSize("last", args.last);
   const filter = toStoreFilter(args.filter);
+  if (ctx.viewer.principals) filter.principals = ctx.viewer.principals;
   const after = args.after == null ? undefined : decodeCursor(order, args.after, "after");
   const before = args.before == null ? undefined : decodeCursor(order, args.before, "before");
   const store = ctx.stores.traces;

@@ -4,9 +4,12 @@
  */
 import SchemaBuilder from "@pothos/core";
 import RelayPlugin from "@pothos/plugin-relay";
+import ScopeAuthPlugin from "@pothos/plugin-scope-auth";
+import { SCOPES, type Scope } from "../auth/scopes.js";
 import type { JsonObject } from "../chain/json.js";
 import type { EpochMicros } from "../chain/time.js";
 import { badUserInput, TracegateError } from "../errors.js";
+import { viewerCan } from "../server/auth.js";
 import type { GatewayContext } from "../server/context.js";
 
 /** Types that are Relay nodes; a global id naming any other type is NOT_FOUND. */
@@ -22,8 +25,16 @@ function decodeGlobalID(globalID: string): { typename: string; id: string } {
   return { typename, id };
 }
 
+/**
+ * The auth scopes a field can demand: each API key scope, plus `allPrincipals` for data
+ * that spans every principal (chain verification, the head) and so is closed to a key
+ * confined to some principals.
+ */
+type AuthScopes = Record<Scope, boolean> & { allPrincipals: boolean; authenticated: boolean };
+
 export const builder = new SchemaBuilder<{
   Context: GatewayContext;
+  AuthScopes: AuthScopes;
   DefaultFieldNullability: false;
   DefaultEdgesNullability: { list: false; items: false };
   DefaultNodeNullability: false;
@@ -33,16 +44,29 @@ export const builder = new SchemaBuilder<{
     SafeInt: { Input: number; Output: number };
   };
 }>({
-  plugins: [RelayPlugin],
+  // Scope auth first: its checks wrap every other plugin's resolvers.
+  plugins: [ScopeAuthPlugin, RelayPlugin],
+  scopeAuth: {
+    authScopes: (ctx) => ({
+      ...(Object.fromEntries(SCOPES.map((s) => [s, viewerCan(ctx.viewer, s)])) as Record<Scope, boolean>),
+      allPrincipals: ctx.viewer.principals === null,
+      authenticated: true,
+    }),
+    unauthorizedError: (_parent, ctx, info) =>
+      new TracegateError("FORBIDDEN", `API key '${ctx.viewer.keyId}' may not use '${info.parentType.name}.${info.fieldName}'.`),
+    authorizeOnSubscribe: true,
+  },
   defaultFieldNullability: false,
   relay: {
     clientMutationId: "omit",
     cursorType: "String",
     edgesFieldOptions: { nullable: { list: false, items: false } },
     nodeFieldOptions: { nullable: false },
+    nodeQueryOptions: { authScopes: { "traces:read": true } },
+    nodesQueryOptions: { authScopes: { "traces:read": true } },
     decodeGlobalID,
   },
 });
 
 builder.queryType({ description: "Read the audit trail." });
-builder.mutationType({ description: "Append to the audit trail." });
+builder.mutationType({ description: "Append to the audit trail and administer access." });

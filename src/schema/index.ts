@@ -4,5 +4,6 @@ import "./types/scalars.js";
 import "./types/enums.js";
 import "./types/Trace.js";
 import "./types/Chain.js";
+import "./types/ApiKey.js";
 
 export const schema = builder.toSchema({ sortSchema: true });

@@ -1,44 +1,79 @@
 /**
  * The gateway as a factory (STYLE.md 8): buildApp(deps) returns the yoga instance for
- * in-process tests and `start`/`stop` for a real HTTP server.
+ * in-process tests and `start`/`stop` for a real HTTP server that also speaks graphql-ws
+ * on the same path. Every request passes the guard (API key, rate limit) and the limits.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { createYoga, type YogaServerInstance } from "graphql-yoga";
 import type { RecordHasher } from "../chain/hash.js";
+import { type Config, defaultLimits, type Limits } from "../config.js";
 import { schema } from "../schema/index.js";
 import type { Stores } from "../stores/index.js";
+import { Authenticator, unauthenticated, type Viewer } from "./auth.js";
 import type { GatewayContext } from "./context.js";
+import { createGuard } from "./guard.js";
+import { limitPlugins } from "./limits.js";
 import type { Logger } from "./logger.js";
 import { createErrorMasker } from "./mask-errors.js";
+import { AUTH_FAILURES_PER_MINUTE, createRateLimiter } from "./rate-limit.js";
+import { attachWebSockets, WS_VIEWER } from "./ws.js";
 
-/** What the gateway needs: opened stores, the chain hasher, a logger. */
+/** What the gateway needs: opened stores, the chain hasher, a logger, and its settings. */
 export interface AppDeps {
   stores: Stores;
   hash: RecordHasher;
   logger: Logger;
   /** Serve GraphiQL at the GraphQL path (development). */
   graphiql?: boolean;
+  /** Request limits (default: the configuration defaults). */
+  limits?: Limits;
+  /** What ingest does with values that look like credentials (default: redact). */
+  secretsInTraces?: Config["secretsInTraces"];
+  /** How long a looked-up API key is trusted (ms); tests of revocation shorten it. */
+  keyCacheMs?: number;
 }
 
 export interface App {
   yoga: YogaServerInstance<Record<string, never>, GatewayContext>;
+  authenticator: Authenticator;
   /** Listen on port (0 = ephemeral) and host; resolves with the bound address. */
   start(port: number, host?: string): Promise<AddressInfo>;
-  /** Stop accepting, close open connections and wait for the server to close. */
+  /** Stop accepting, close open connections and sockets, and wait for the server to close. */
   stop(): Promise<void>;
 }
 
 export function buildApp(deps: AppDeps): App {
-  const context: GatewayContext = { stores: deps.stores, hash: deps.hash };
+  const limits = deps.limits ?? defaultLimits();
+  const authenticator = new Authenticator(deps.stores.keys, deps.keyCacheMs === undefined ? {} : { cacheMs: deps.keyCacheMs });
+  const guardDeps = {
+    authenticator,
+    requests: createRateLimiter(limits.ratePerMinute),
+    authFailures: createRateLimiter(AUTH_FAILURES_PER_MINUTE),
+  };
+  const guard = createGuard(guardDeps);
+  const maskError = createErrorMasker(deps.logger);
+  const base = {
+    stores: deps.stores,
+    hash: deps.hash,
+    authenticator,
+    secretsInTraces: deps.secretsInTraces ?? "redact",
+  };
   const yoga = createYoga<Record<string, never>, GatewayContext>({
     schema,
-    context: () => context,
+    context: (initial: { request?: Request; [WS_VIEWER]?: Viewer }) => {
+      // HTTP: the guard admitted this request; WebSocket: the connection's key (ws.ts).
+      const viewer = initial[WS_VIEWER] ?? (initial.request ? guard.viewerOf(initial.request) : undefined);
+      if (!viewer) throw unauthenticated();
+      return { ...base, viewer };
+    },
+    plugins: [guard.plugin, ...limitPlugins(limits)],
+    maxRequestBodySize: limits.maxBodyBytes,
     graphiql: deps.graphiql ?? false,
     // GraphiQL from the installed package, not from a CDN: it works on offline networks.
     renderGraphiQL,
-    maskedErrors: { maskError: createErrorMasker(deps.logger) },
+    maskedErrors: { maskError },
     logging: {
       debug: (...args) => deps.logger.debug(args.map(String).join(" ")),
       info: (...args) => deps.logger.info(args.map(String).join(" ")),
@@ -50,10 +85,13 @@ export function buildApp(deps: AppDeps): App {
     landingPage: false,
   });
   let server: Server | undefined;
+  let closeSockets: (() => Promise<void>) | undefined;
   return {
     yoga,
+    authenticator,
     start(port, host = "127.0.0.1") {
       server = createServer(yoga);
+      closeSockets = attachWebSockets(server, { ...guardDeps, yoga, limits, maskError });
       const s = server;
       return new Promise((resolve, reject) => {
         s.once("error", reject);
@@ -64,6 +102,7 @@ export function buildApp(deps: AppDeps): App {
       const s = server;
       if (!s) return;
       server = undefined;
+      await closeSockets?.();
       await new Promise<void>((resolve) => {
         s.close(() => resolve());
         s.closeAllConnections();

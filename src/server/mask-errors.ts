@@ -10,6 +10,9 @@ import type { Logger } from "./logger.js";
 
 const KNOWN_CODES = new Set<string>(ERROR_CODES);
 
+/** yoga's own codes for transport errors, in tracegate's vocabulary. */
+const YOGA_CODES: Record<string, ErrorCode> = { REQUEST_ENTITY_TOO_LARGE: "PAYLOAD_TOO_LARGE" };
+
 function tracegateCause(error: unknown): TracegateError | undefined {
   let current: unknown = error;
   for (let depth = 0; depth < 5 && current; depth++) {
@@ -39,6 +42,9 @@ export function createErrorMasker(logger: Logger) {
         // cause chain is GraphQL's own, so nothing internal can leak through the message.
         const { originalError: _internal, ...extensions } = error.extensions as Record<string, unknown>;
         const code = extensions.code;
+        if (typeof code === "string" && code in YOGA_CODES) {
+          return new GraphQLError(error.message, { extensions: { ...extensions, code: YOGA_CODES[code] } });
+        }
         if (typeof code === "string" && KNOWN_CODES.has(code)) {
           // yoga attaches the underlying JSON.parse error of a malformed body; not for clients.
           if (_internal === undefined) return error;

@@ -7,11 +7,14 @@ import { postgresDialect, sqliteDialect } from "./prisma/dialect.js";
 import { openPostgresClient } from "./prisma/postgres.js";
 import { PrismaTraceStore } from "./prisma/prisma-trace-store.js";
 import { openSqliteClient } from "./prisma/sqlite.js";
+import { PrismaKeyStore } from "./prisma/prisma-key-store.js";
+import type { KeyStore } from "./key-store.js";
 import type { TraceStore } from "./trace-store.js";
 
 /** Every store of one gateway process. */
 export interface Stores {
   traces: TraceStore;
+  keys: KeyStore;
   close(): Promise<void>;
 }
 
@@ -21,16 +24,19 @@ export async function openStores(
   hash: RecordHasher,
 ): Promise<Stores> {
   let traces: PrismaTraceStore;
+  let keys: PrismaKeyStore;
   if (config.databaseProvider === "postgresql") {
     // One pool serves both roles: each transaction gets its own connection, and readers
     // never see another connection's uncommitted rows.
     const client = openPostgresClient(config.databaseUrl);
     traces = new PrismaTraceStore({ writer: client, reader: client, hash, dialect: postgresDialect });
+    keys = new PrismaKeyStore(client.apiKey);
   } else {
     // Two SQLite connections: a query must never run inside an open append transaction.
     const file = sqliteFilePath(config.databaseUrl);
     const [writer, reader] = await Promise.all([openSqliteClient(file), openSqliteClient(file)]);
     traces = new PrismaTraceStore({ writer, reader, hash, dialect: sqliteDialect });
+    keys = new PrismaKeyStore(writer.apiKey);
   }
-  return { traces, close: () => traces.close() };
+  return { traces, keys, close: () => traces.close() };
 }

@@ -3,6 +3,7 @@
  * PostgreSQL), each in src/stores/prisma/. Schema code never sees an implementation: it
  * receives a TraceStore through the GraphQL context.
  */
+import type { PrincipalScope } from "../auth/scopes.js";
 import type { EncodedTrace, EventType, TraceColumns, TraceStatus } from "../chain/trace.js";
 import type { ChainRecord } from "../chain/verify.js";
 import type { EpochMicros } from "../chain/time.js";
@@ -25,6 +26,11 @@ export interface TraceFilter {
   reasonCode?: string;
   sinceUs?: EpochMicros;
   untilUs?: EpochMicros;
+  /**
+   * Tenant isolation: only traces of these principals exist for this query. Applied in the
+   * SQL itself, so pages, counts and cursors can never reach past it.
+   */
+  principals?: PrincipalScope;
 }
 
 /** Chain order (seq) or time order ((invokedAtUs, seq) keyset). */
@@ -81,8 +87,10 @@ export interface TraceStore {
   page(query: PageQuery): Promise<TraceRow[]>;
   /** Number of traces matching a filter. */
   count(filter: TraceFilter): Promise<number>;
-  findByActionId(actionId: string): Promise<TraceRow | null>;
-  findBySeqs(seqs: readonly number[]): Promise<TraceRow[]>;
+  /** The trace with this action id, if it exists and lies inside `principals`. */
+  findByActionId(actionId: string, principals?: PrincipalScope): Promise<TraceRow | null>;
+  /** The traces with these seqs that exist and lie inside `principals`. */
+  findBySeqs(seqs: readonly number[], principals?: PrincipalScope): Promise<TraceRow[]>;
   /** The current head (nextSeq 0 and the genesis hash when empty). */
   head(): Promise<ChainHead>;
   /** The lowest stored seq, or null when the chain has no records. */

@@ -36,7 +36,11 @@ describe("masked errors", () => {
 
   it("answers malformed request bodies with a code and no internals", async () => {
     const post = (body: string) =>
-      gw.app.yoga.fetch("http://tracegate.test/graphql", { method: "POST", headers: { "content-type": "application/json" }, body });
+      gw.app.yoga.fetch("http://tracegate.test/graphql", {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${gw.adminKey}` },
+        body,
+      });
     for (const body of ["{not json", JSON.stringify({ query: 5 }), JSON.stringify({})]) {
       const res = (await (await post(body)).json()) as { errors: { extensions: Record<string, unknown> }[] };
       expect(res.errors[0]!.extensions.code, body).toBe("GRAPHQL_VALIDATION_FAILED");

@@ -5,6 +5,9 @@
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { print } from "graphql";
 import { createRecordHasher, type RecordHasher } from "../../src/chain/hash.js";
+import type { Scope } from "../../src/auth/scopes.js";
+import { defaultLimits, type Limits } from "../../src/config.js";
+import { issueApiKey } from "../../src/resolvers/apiKeys.js";
 import { buildApp, type App } from "../../src/server/app.js";
 import { createLogger, type Logger } from "../../src/server/logger.js";
 import { openStores, type Stores } from "../../src/stores/index.js";
@@ -19,6 +22,10 @@ export interface GatewayOptions {
   secret?: string;
   /** Capture what the gateway logs (default: silent). */
   logger?: Logger;
+  /** Request limits (default: the configuration defaults). */
+  limits?: Partial<Limits>;
+  secretsInTraces?: "redact" | "reject";
+  keyCacheMs?: number;
 }
 
 export interface GraphQLResponse<T> {
@@ -34,10 +41,16 @@ export interface TestGateway {
   databaseUrl: string;
   /** Raw SQL on the gateway's database (opened on first use, closed with the gateway). */
   db(): RawDb;
-  /** Execute a typed document in process; returns the parsed response. */
+  /** The admin key the harness created; exec and raw send it. */
+  adminKey: string;
+  /** Execute a typed document in process with the admin key; returns the parsed response. */
   exec<R, V>(doc: TypedDocumentNode<R, V>, variables?: V): Promise<GraphQLResponse<R>>;
   /** Execute a raw query string (for malformed or hand-written documents). */
   raw(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<Record<string, unknown>>>;
+  /** exec/raw with another key (null: no Authorization header at all). */
+  as(key: string | null): Pick<TestGateway, "exec" | "raw">;
+  /** Issue a key straight through the store. */
+  issueKey(scopes: Scope[], principals?: string[]): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -47,16 +60,31 @@ export async function createTestGateway(options: GatewayOptions = {}): Promise<T
   const databaseUrl = options.databaseUrl ?? (await backend.freshDatabaseUrl());
   const hash = createRecordHasher(options.secret ?? TEST_SECRET);
   const stores = await openStores({ databaseUrl, databaseProvider: backend.name }, hash);
-  const app = buildApp({ stores, hash, logger: options.logger ?? createLogger("silent") });
+  const app = buildApp({
+    stores,
+    hash,
+    logger: options.logger ?? createLogger("silent"),
+    limits: defaultLimits(options.limits),
+    ...(options.secretsInTraces ? { secretsInTraces: options.secretsInTraces } : {}),
+    ...(options.keyCacheMs === undefined ? {} : { keyCacheMs: options.keyCacheMs }),
+  });
+  const issueKey = async (scopes: Scope[], principals?: string[]) =>
+    (await issueApiKey(stores.keys, { name: `test ${scopes.join(",")}`, scopes, principals: principals ?? null }, "cli")).key;
+  const adminKey = await issueKey(["admin"]);
   let raw: RawDb | undefined;
-  const post = async (body: unknown) => {
-    const res = await app.yoga.fetch("http://tracegate.test/graphql", {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "application/graphql-response+json" },
-      body: JSON.stringify(body),
-    });
-    return (await res.json()) as GraphQLResponse<never>;
+  const client = (key: string | null) => {
+    const post = async (body: unknown) => {
+      const headers: Record<string, string> = { "content-type": "application/json", accept: "application/graphql-response+json" };
+      if (key !== null) headers.authorization = `Bearer ${key}`;
+      const res = await app.yoga.fetch("http://tracegate.test/graphql", { method: "POST", headers, body: JSON.stringify(body) });
+      return (await res.json()) as GraphQLResponse<never>;
+    };
+    return {
+      exec: <R, V>(doc: TypedDocumentNode<R, V>, variables?: V) => post({ query: print(doc), variables }) as Promise<GraphQLResponse<R>>,
+      raw: (query: string, variables?: Record<string, unknown>) => post({ query, variables }),
+    };
   };
+  const admin = client(adminKey);
   return {
     app,
     stores,
@@ -64,8 +92,11 @@ export async function createTestGateway(options: GatewayOptions = {}): Promise<T
     backend,
     databaseUrl,
     db: () => (raw ??= backend.rawDb(databaseUrl)),
-    exec: (doc, variables) => post({ query: print(doc), variables }),
-    raw: (query, variables) => post({ query, variables }),
+    adminKey,
+    exec: admin.exec,
+    raw: admin.raw,
+    as: client,
+    issueKey,
     close: async () => {
       await raw?.close();
       await stores.close();

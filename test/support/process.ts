@@ -8,6 +8,9 @@ import { afterAll } from "vitest";
 
 export const ROOT = join(import.meta.dirname, "../..");
 
+/** The admin key every test process is started with (TRACEGATE_BOOTSTRAP_ADMIN_KEY). */
+export const PROCESS_ADMIN_KEY = "tgk_e2e-admin-key-0123456789abcdefghijklmnopq";
+
 export interface GatewayProcess {
   url: string;
   child: ChildProcess;
@@ -27,7 +30,7 @@ afterAll(() => {
 export function startGatewayProcess(env: Record<string, string>): Promise<GatewayProcess> {
   const child = spawn(process.execPath, [join(ROOT, "bin/tracegate.js"), "serve"], {
     cwd: ROOT,
-    env: { ...process.env, PORT: "0", LOG_LEVEL: "warn", TRACEGATE_HMAC_SECRET: "", DATABASE_URL: "", ...env },
+    env: { ...process.env, PORT: "0", LOG_LEVEL: "warn", TRACEGATE_HMAC_SECRET: "", DATABASE_URL: "", TRACEGATE_BOOTSTRAP_ADMIN_KEY: PROCESS_ADMIN_KEY, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   children.add(child);
@@ -64,8 +67,15 @@ export function startGatewayProcess(env: Record<string, string>): Promise<Gatewa
   });
 }
 
-/** POST a GraphQL operation to a gateway over real HTTP. */
-export async function postGraphQL<T = any>(url: string, query: string, variables?: unknown): Promise<{ status: number; data?: T; errors?: { message: string; extensions?: Record<string, unknown> }[] }> {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query, variables }) });
+/** POST a GraphQL operation to a gateway over real HTTP, with an API key (default: the admin key). */
+export async function postGraphQL<T = any>(
+  url: string,
+  query: string,
+  variables?: unknown,
+  key: string | null = PROCESS_ADMIN_KEY,
+): Promise<{ status: number; data?: T; errors?: { message: string; extensions?: Record<string, unknown> }[] }> {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (key !== null) headers.authorization = `Bearer ${key}`;
+  const res = await fetch(url, { method: "POST", headers, body: JSON.stringify({ query, variables }) });
   return { status: res.status, ...((await res.json()) as object) };
 }

@@ -40,7 +40,13 @@ builder.queryFields((t) => ({
       fromSeq: t.arg({ type: "SafeInt" }),
       toSeq: t.arg({ type: "SafeInt" }),
     },
+    // The whole chain spans every principal: closed to a principal-scoped key.
+    authScopes: { $all: { "traces:read": true, allPrincipals: true } },
     resolve: (_root, args, ctx) => verifyChain(args, ctx),
   }),
-  chainHead: t.field({ type: ChainHeadRef, resolve: (_root, _args, ctx) => chainHead(ctx) }),
+  chainHead: t.field({
+    type: ChainHeadRef,
+    authScopes: { $all: { "traces:read": true, allPrincipals: true } },
+    resolve: (_root, _args, ctx) => chainHead(ctx),
+  }),
 }));

@@ -3,6 +3,8 @@
  * `trace(actionId)` and `traces(...)` and the ingest mutation `recordTraces`.
  */
 import { TracegateError } from "../../errors.js";
+import type { JsonValue } from "../../chain/json.js";
+import { findRedactionMarkers, type Redaction } from "../../ingest/secrets.js";
 import { recordTraces } from "../../resolvers/recordTraces.js";
 import { payloadNullableString, payloadOf, payloadString } from "../../resolvers/trace-view.js";
 import { type TraceConnectionResult, traces } from "../../resolvers/traces.js";
@@ -21,6 +23,14 @@ const SEQ_ID = /^\d{1,16}$/;
 
 export const TraceRef = builder.objectRef<TraceRow>("Trace");
 
+const RedactionRef = builder.objectRef<Redaction>("Redaction").implement({
+  description: "One value redacted at ingest.",
+  fields: (t) => ({
+    path: t.exposeString("path", { description: "Where, e.g. args.headers.authorization or error." }),
+    kind: t.exposeString("kind", { description: "What it looked like, e.g. aws-access-key-id, bearer-token." }),
+  }),
+});
+
 builder.node(TraceRef, {
   description: "One audit trace and its place in the HMAC hash chain.",
   id: {
@@ -30,7 +40,10 @@ builder.node(TraceRef, {
       return Number(id);
     },
   },
-  loadMany: (seqs: number[], ctx) => ctx.stores.traces.findBySeqs(seqs),
+  // Type-level scope: guards node(id) and nodes(ids) as well as every field returning a Trace.
+  authScopes: { "traces:read": true },
+  // A principal-scoped key loads only its own principals' traces: other ids are NOT_FOUND.
+  loadMany: (seqs: number[], ctx) => ctx.stores.traces.findBySeqs(seqs, ctx.viewer.principals ?? undefined),
   fields: (t) => ({
     seq: t.field({ type: "SafeInt", description: "Position in the chain, gapless from 0.", resolve: (r) => r.seq }),
     actionId: t.exposeString("actionId"),
@@ -48,6 +61,18 @@ builder.node(TraceRef, {
     error: t.string({ nullable: true, resolve: (r) => payloadNullableString(r, "error") }),
     args: t.field({ type: "JSONObject", resolve: (r) => payloadOf(r).args ?? {} }),
     resultSummary: t.field({ type: "JSONObject", nullable: true, resolve: (r) => payloadOf(r).result_summary ?? null }),
+    redactions: t.field({
+      type: [RedactionRef],
+      description: "Where ingest replaced a credential-looking value with [REDACTED:<kind>] (also the reference's bare [REDACTED]).",
+      resolve: (r) => {
+        const p = payloadOf(r);
+        return [
+          ...findRedactionMarkers((p.args ?? {}) as JsonValue, "args"),
+          ...(p.result_summary ? findRedactionMarkers(p.result_summary as JsonValue, "resultSummary") : []),
+          ...(typeof p.error === "string" ? findRedactionMarkers(p.error, "error") : []),
+        ];
+      },
+    }),
     prevHash: t.exposeString("prevHash"),
     recordHash: t.exposeString("recordHash"),
     payload: t.exposeString("payload", {
@@ -97,7 +122,8 @@ builder.queryFields((t) => ({
     nullable: true,
     description: "The trace with this action id, or null.",
     args: { actionId: t.arg.string({ required: true }) },
-    resolve: (_root, args, ctx) => ctx.stores.traces.findByActionId(args.actionId),
+    authScopes: { "traces:read": true },
+    resolve: (_root, args, ctx) => ctx.stores.traces.findByActionId(args.actionId, ctx.viewer.principals ?? undefined),
   }),
   traces: t.connection(
     {
@@ -107,6 +133,7 @@ builder.queryFields((t) => ({
         filter: t.arg({ type: TraceFilterInput }),
         orderBy: t.arg({ type: TraceOrderEnum, defaultValue: "SEQ_ASC" }),
       },
+      authScopes: { "traces:read": true },
       resolve: (_root, args, ctx) => traces(args, ctx),
     },
     {
@@ -127,6 +154,7 @@ builder.mutationFields((t) => ({
     type: [TraceRef],
     description: "Append a batch of traces to the chain, all or nothing. Returns them with seq and hashes.",
     args: { input: t.arg({ type: [TraceInput], required: true }) },
+    authScopes: { "traces:write": true },
     resolve: (_root, args, ctx) => recordTraces(args.input, ctx),
   }),
 }));

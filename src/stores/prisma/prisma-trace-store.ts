@@ -7,6 +7,7 @@
  * connections, so a query never runs inside an open append transaction and never sees rows
  * that may still roll back (WAL readers see committed data only).
  */
+import type { PrincipalScope } from "../../auth/scopes.js";
 import { empty, join, sqltag as sql, type Sql } from "@prisma/client/runtime/client";
 import { GENESIS_HASH, type RecordHasher } from "../../chain/hash.js";
 import type { EncodedTrace, EventType, TraceStatus } from "../../chain/trace.js";
@@ -104,10 +105,23 @@ function filterConditions(d: SqlDialect, f: TraceFilter, timeAsResidual = false)
   if (f.eventType !== undefined) c.push(sql`"eventType" = ${f.eventType}`);
   if (f.status !== undefined) c.push(sql`"status" = ${f.status}`);
   if (f.reasonCode !== undefined) c.push(sql`"reasonCode" = ${f.reasonCode}`);
+  if (f.principals !== undefined) c.push(principalScopeCondition(d, f.principals));
   const at = timeAsResidual ? d.timeResidual : d.timeColumn;
   if (f.sinceUs !== undefined) c.push(sql`${at} >= ${d.time(f.sinceUs)}`);
   if (f.untilUs !== undefined) c.push(sql`${at} < ${d.time(f.untilUs)}`);
   return c;
+}
+
+/**
+ * `"principalId"` inside a principal scope. Prefixes compare with substr, not LIKE (no
+ * escaping of % and _) and not a string range (PostgreSQL's collation is not code-point
+ * order); both databases count substr in characters, hence the code-point length.
+ */
+function principalScopeCondition(d: SqlDialect, scope: PrincipalScope): Sql {
+  const terms: Sql[] = [];
+  if (scope.exact.length > 0) terms.push(sql`"principalId" IN (${d.textArray(scope.exact)})`);
+  for (const p of scope.prefixes) terms.push(sql`substr("principalId", 1, ${[...p].length}) = ${p}`);
+  return terms.length === 0 ? sql`1 = 0` : sql`(${join(terms, " OR ")})`;
 }
 
 function where(conditions: Sql[]): Sql {
@@ -266,17 +280,22 @@ export class PrismaTraceStore implements TraceStore {
     return toNumber(rows[0]?.n ?? 0);
   }
 
-  async findByActionId(actionId: string): Promise<TraceRow | null> {
+  async findByActionId(actionId: string, principals?: PrincipalScope): Promise<TraceRow | null> {
+    const conditions = [sql`"actionId" = ${actionId}`, ...filterConditions(this.#d, principals ? { principals } : {})];
     const rows = await this.#reader.$queryRaw<RawTraceRow[]>(
-      sql`SELECT ${this.#d.selectColumns} FROM "Trace" WHERE "actionId" = ${actionId}`,
+      sql`SELECT ${this.#d.selectColumns} FROM "Trace" ${where(conditions)}`,
     );
     return rows[0] ? toTraceRow(rows[0]) : null;
   }
 
-  async findBySeqs(seqs: readonly number[]): Promise<TraceRow[]> {
+  async findBySeqs(seqs: readonly number[], principals?: PrincipalScope): Promise<TraceRow[]> {
     if (seqs.length === 0) return [];
+    const conditions = [
+      sql`"seq" IN (${join(seqs.map((n) => this.#d.int(n)))})`,
+      ...filterConditions(this.#d, principals ? { principals } : {}),
+    ];
     const rows = await this.#reader.$queryRaw<RawTraceRow[]>(
-      sql`SELECT ${this.#d.selectColumns} FROM "Trace" WHERE "seq" IN (${join(seqs.map((n) => this.#d.int(n)))})`,
+      sql`SELECT ${this.#d.selectColumns} FROM "Trace" ${where(conditions)}`,
     );
     return rows.map(toTraceRow);
   }

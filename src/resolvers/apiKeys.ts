@@ -1,0 +1,75 @@
+/**
+ * API key administration: issue, list and revoke keys. Shared by the admin mutations, the
+ * `tracegate keys` CLI and the start-up bootstrap, so every path validates the same way.
+ */
+import { generateApiKey, generateKeyId, hashApiKey } from "../auth/api-key.js";
+import { parsePrincipalPatterns, type Scope } from "../auth/scopes.js";
+import { badUserInput, TracegateError } from "../errors.js";
+import type { GatewayContext } from "../server/context.js";
+import type { ApiKeyRecord, KeyStore } from "../stores/key-store.js";
+
+/** Longest key name. */
+export const MAX_KEY_NAME_LENGTH = 200;
+
+export interface IssueKeyInput {
+  name: string;
+  scopes: readonly Scope[];
+  /** Principal patterns (`alice`, `team-a/*`); null or absent = every principal. */
+  principals?: readonly string[] | null;
+}
+
+/** A new key: the key itself (shown once, never stored) and its stored record. */
+export interface IssuedKey {
+  key: string;
+  apiKey: ApiKeyRecord;
+}
+
+/** Validate and create a key. @throws TracegateError BAD_USER_INPUT naming the bad field. */
+export async function issueApiKey(keys: KeyStore, input: IssueKeyInput, createdBy: string): Promise<IssuedKey> {
+  const name = input.name.trim();
+  if (name.length === 0 || name.length > MAX_KEY_NAME_LENGTH) {
+    throw badUserInput(`name must be 1 to ${MAX_KEY_NAME_LENGTH} characters.`, "name");
+  }
+  const scopes = [...new Set(input.scopes)];
+  if (scopes.length === 0) throw badUserInput("A key needs at least one scope.", "scopes");
+  let principals = null;
+  if (input.principals != null) {
+    try {
+      principals = parsePrincipalPatterns(input.principals);
+    } catch (e) {
+      throw badUserInput(`principals: ${(e as Error).message}.`, "principals");
+    }
+  }
+  if (principals && scopes.includes("admin")) {
+    // An admin key can mint itself an unrestricted key, so confining it would be a fiction.
+    throw badUserInput("An admin key cannot have a principal scope.", "principals");
+  }
+  const key = generateApiKey();
+  const apiKey = await keys.create({ id: generateKeyId(), name, keyHash: hashApiKey(key), scopes, principals, createdBy });
+  return { key, apiKey };
+}
+
+/** Make an externally chosen key the admin key "bootstrap" (replacing an earlier one). */
+export function bootstrapAdminKey(keys: KeyStore, key: string): Promise<ApiKeyRecord> {
+  return keys.upsert({
+    id: "bootstrap",
+    name: "bootstrap admin key (TRACEGATE_BOOTSTRAP_ADMIN_KEY)",
+    keyHash: hashApiKey(key),
+    scopes: ["admin"],
+    principals: null,
+    createdBy: "bootstrap",
+  });
+}
+
+/** createApiKey: an admin issues a key. */
+export function createApiKey(input: IssueKeyInput, ctx: GatewayContext): Promise<IssuedKey> {
+  return issueApiKey(ctx.stores.keys, input, ctx.viewer.keyId);
+}
+
+/** revokeApiKey: revoke by id; takes effect at once in this process, within 2 s elsewhere. */
+export async function revokeApiKey(id: string, ctx: GatewayContext): Promise<ApiKeyRecord> {
+  const revoked = await ctx.stores.keys.revoke(id, new Date());
+  if (!revoked) throw new TracegateError("NOT_FOUND", `No API key has id '${id}'.`);
+  ctx.authenticator.forgetAll();
+  return revoked;
+}

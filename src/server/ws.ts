@@ -1,0 +1,127 @@
+/**
+ * graphql-ws on the HTTP server's GraphQL path, through yoga's envelop so that both
+ * transports share the schema, limits, context and error masking. The key arrives in
+ * connectionParams.authorization and is checked once, at connection_init; every operation
+ * then counts against the key's rate limit and is checked for scopes like an HTTP request.
+ */
+import type { IncomingMessage, Server } from "node:http";
+import type { Duplex } from "node:stream";
+import { type ExecutionArgs, GraphQLError } from "graphql";
+import { CloseCode } from "graphql-ws";
+import { useServer } from "graphql-ws/use/ws";
+import type { YogaServerInstance } from "graphql-yoga";
+import { WebSocketServer } from "ws";
+import { bearerKey } from "../auth/api-key.js";
+import type { Limits } from "../config.js";
+import { isTracegateError } from "../errors.js";
+import type { Viewer } from "./auth.js";
+import type { GatewayContext } from "./context.js";
+import type { GuardDeps } from "./guard.js";
+import { countFailure, countRequest } from "./guard.js";
+
+/** Where the WebSocket transport puts the viewer in yoga's initial context (see app.ts). */
+export const WS_VIEWER = Symbol("tracegate.wsViewer");
+
+/** graphql-ws close codes tracegate adds to the protocol's own. */
+export const WS_CLOSE = { RATE_LIMITED: 4429 } as const;
+
+type MaskError = (error: unknown, message: string) => Error;
+
+export interface WsDeps extends GuardDeps {
+  yoga: YogaServerInstance<Record<string, never>, GatewayContext>;
+  limits: Pick<Limits, "wsMaxConnections" | "wsInitTimeoutMs" | "maxBodyBytes">;
+  maskError: MaskError;
+}
+
+/** A coded error as a graphql-ws client sees it: no `http` extension, which is HTTP-only. */
+function forSocket(error: Error): GraphQLError {
+  const e = error instanceof GraphQLError ? error : new GraphQLError(error.message);
+  const { http: _http, ...extensions } = e.extensions as Record<string, unknown>;
+  return new GraphQLError(e.message, { nodes: e.nodes, path: e.path, extensions });
+}
+
+/** WebSocket close reasons are limited to 123 bytes. */
+const closeReason = (code: string, message: string) => `${code}: ${message}`.slice(0, 120);
+
+/** Serve graphql-ws on `server`; returns a function that closes every socket. */
+export function attachWebSockets(server: Server, deps: WsDeps): () => Promise<void> {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: deps.limits.maxBodyBytes });
+  const path = deps.yoga.graphqlEndpoint;
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (new URL(req.url ?? "/", "http://x").pathname !== path) {
+      socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      return;
+    }
+    if (deps.limits.wsMaxConnections > 0 && wss.clients.size >= deps.limits.wsMaxConnections) {
+      socket.end("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
+  };
+  server.on("upgrade", onUpgrade);
+
+  const viewers = new WeakMap<object, Viewer>();
+  const cleanup = useServer<Record<string, unknown> | undefined>(
+    {
+      connectionInitWaitTimeout: deps.limits.wsInitTimeoutMs,
+      execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,
+      subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args) as never,
+      onConnect: async (ctx) => {
+        const socket = ctx.extra.socket;
+        const address = ctx.extra.request.socket.remoteAddress ?? "unknown";
+        const authorization = ctx.connectionParams?.authorization;
+        try {
+          viewers.set(ctx.extra, await deps.authenticator.authenticate(
+            bearerKey(typeof authorization === "string" ? authorization : null, { schemeOptional: true }),
+          ));
+          return true;
+        } catch (e) {
+          if (!isTracegateError(e) || e.code !== "UNAUTHENTICATED") throw e;
+          try {
+            await countFailure(deps.authFailures, address);
+            socket.close(CloseCode.Unauthorized, closeReason(e.code, e.message));
+          } catch (limited) {
+            socket.close(WS_CLOSE.RATE_LIMITED, closeReason("RATE_LIMITED", (limited as Error).message));
+          }
+          return false;
+        }
+      },
+      onSubscribe: async (ctx, _id, params) => {
+        const viewer = viewers.get(ctx.extra);
+        try {
+          if (!viewer) throw new Error("graphql-ws subscribe without an authenticated connection");
+          await countRequest(deps.requests, viewer.keyId);
+          const { schema, execute, subscribe, contextFactory, parse, validate } = deps.yoga.getEnveloped({
+            ...ctx,
+            req: ctx.extra.request,
+            socket: ctx.extra.socket,
+            params,
+            [WS_VIEWER]: viewer,
+          });
+          const document = parse(params.query);
+          const errors = validate(schema, document);
+          if (errors.length > 0) return (errors as readonly GraphQLError[]).map((e) => forSocket(deps.maskError(e, "Unexpected error.")));
+          return {
+            schema,
+            operationName: params.operationName,
+            document,
+            variableValues: params.variables,
+            contextValue: await contextFactory(),
+            rootValue: { execute, subscribe },
+          };
+        } catch (e) {
+          return [forSocket(deps.maskError(e, "Unexpected error."))];
+        }
+      },
+    },
+    wss,
+  );
+
+  return async () => {
+    server.off("upgrade", onUpgrade);
+    await cleanup.dispose();
+    for (const ws of wss.clients) ws.terminate();
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+  };
+}

@@ -1,14 +1,17 @@
 /**
- * The `tracegate` command line. Subcommands: serve (default), migrate.
+ * The `tracegate` command line. Subcommands: serve (default), migrate, keys.
  * Errors print `error: <message>` on stderr and exit 1 (the reference CLI's convention).
  */
 import { Command } from "commander";
 import { ConfigError, loadConfig } from "../config.js";
+import { isTracegateError } from "../errors.js";
 import { migrateDatabase, MigrationError } from "../stores/prisma/migrate.js";
+import { registerKeysCommand } from "./keys.js";
 import { serve } from "./serve.js";
 
 function fail(e: unknown): never {
-  const message = e instanceof ConfigError || e instanceof MigrationError ? e.message : String((e as Error)?.stack ?? e);
+  const expected = e instanceof ConfigError || e instanceof MigrationError || isTracegateError(e);
+  const message = expected ? (e as Error).message : String((e as Error)?.stack ?? e);
   process.stderr.write(`error: ${message}\n`);
   process.exit(1);
 }
@@ -35,5 +38,7 @@ program
     await migrateDatabase(config.databaseUrl);
     process.stdout.write(`Migrated ${config.databaseProvider} database.\n`);
   });
+
+registerKeysCommand(program);
 
 await program.parseAsync(process.argv).catch(fail);

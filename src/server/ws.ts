@@ -1,8 +1,10 @@
 /**
  * graphql-ws on the HTTP server's GraphQL path, through yoga's envelop so that both
  * transports share the schema, limits, context and error masking. The key arrives in
- * connectionParams.authorization and is checked once, at connection_init; every operation
- * then counts against the key's rate limit and is checked for scopes like an HTTP request.
+ * connectionParams.authorization and is checked at connection_init and again for every
+ * operation (through the authenticator's cache), so a key revoked while its socket is open
+ * stops working there too. Each operation counts against the key's rate limit and is
+ * checked for scopes like an HTTP request.
  */
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
@@ -61,7 +63,8 @@ export function attachWebSockets(server: Server, deps: WsDeps): () => Promise<vo
   };
   server.on("upgrade", onUpgrade);
 
-  const viewers = new WeakMap<object, Viewer>();
+  /** The key each open connection authenticated with. */
+  const connectionKeys = new WeakMap<object, string | null>();
   const cleanup = useServer<Record<string, unknown> | undefined>(
     {
       connectionInitWaitTimeout: deps.limits.wsInitTimeoutMs,
@@ -71,10 +74,10 @@ export function attachWebSockets(server: Server, deps: WsDeps): () => Promise<vo
         const socket = ctx.extra.socket;
         const address = ctx.extra.request.socket.remoteAddress ?? "unknown";
         const authorization = ctx.connectionParams?.authorization;
+        const key = bearerKey(typeof authorization === "string" ? authorization : null, { schemeOptional: true });
         try {
-          viewers.set(ctx.extra, await deps.authenticator.authenticate(
-            bearerKey(typeof authorization === "string" ? authorization : null, { schemeOptional: true }),
-          ));
+          await deps.authenticator.authenticate(key);
+          connectionKeys.set(ctx.extra, key);
           return true;
         } catch (e) {
           if (!isTracegateError(e) || e.code !== "UNAUTHENTICATED") throw e;
@@ -88,9 +91,16 @@ export function attachWebSockets(server: Server, deps: WsDeps): () => Promise<vo
         }
       },
       onSubscribe: async (ctx, _id, params) => {
-        const viewer = viewers.get(ctx.extra);
+        let viewer: Viewer;
         try {
-          if (!viewer) throw new Error("graphql-ws subscribe without an authenticated connection");
+          viewer = await deps.authenticator.authenticate(connectionKeys.get(ctx.extra) ?? null);
+        } catch (e) {
+          // Revoked since connection_init: end the connection, as at connect time.
+          const message = isTracegateError(e) ? e.message : "Authentication failed.";
+          ctx.extra.socket.close(CloseCode.Unauthorized, closeReason("UNAUTHENTICATED", message));
+          return [forSocket(deps.maskError(e, "Unexpected error."))];
+        }
+        try {
           await countRequest(deps.requests, viewer.keyId);
           const { schema, execute, subscribe, contextFactory, parse, validate } = deps.yoga.getEnveloped({
             ...ctx,

@@ -14,6 +14,8 @@ export const PROCESS_ADMIN_KEY = "tgk_e2e-admin-key-0123456789abcdefghijklmnopq"
 export interface GatewayProcess {
   url: string;
   child: ChildProcess;
+  /** Everything printed on stdout so far. */
+  stdout(): string;
   stderr(): string;
   /** SIGTERM and wait for the exit code. */
   stop(): Promise<number | null>;
@@ -49,6 +51,7 @@ export function startGatewayProcess(env: Record<string, string>): Promise<Gatewa
       resolve({
         url: m[1]!,
         child,
+        stdout: () => out,
         stderr: () => err,
         stop: () => {
           child.kill("SIGTERM");

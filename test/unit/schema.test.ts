@@ -24,4 +24,18 @@ describe("GraphQL surface", () => {
     const document = parse(files.map((f) => readFileSync(join(dir, f), "utf8")).join("\n"));
     expect(validate(schema, document).map((e) => e.message)).toEqual([]);
   });
+
+  it("demands auth scopes on every root field, so no operation is open to any key", () => {
+    const roots = [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].filter((t) => t != null);
+    const open: string[] = [];
+    for (const root of roots) {
+      for (const [name, field] of Object.entries(root.getFields())) {
+        const scopes = (field.extensions as { pothosOptions?: { authScopes?: unknown } }).pothosOptions?.authScopes;
+        if (!scopes || (typeof scopes === "object" && Object.keys(scopes).length === 0)) open.push(`${root.name}.${name}`);
+      }
+    }
+    expect(open).toEqual([]);
+    const trace = schema.getType("Trace")!.extensions as { pothosOptions?: { authScopes?: unknown } };
+    expect(trace.pothosOptions?.authScopes).toEqual({ "traces:read": true });
+  });
 });

@@ -1,0 +1,49 @@
+/**
+ * graphql-ws clients over real sockets for tests: one-shot operations and the close event
+ * of a refused connection.
+ */
+import { type Client, createClient } from "graphql-ws";
+import WebSocket from "ws";
+
+export interface WsResult {
+  data?: Record<string, unknown> | null;
+  errors?: { message: string; extensions?: Record<string, unknown> }[];
+}
+
+/** A client that connects on first use and never retries (a refusal must stay visible). */
+export function wsClient(url: string, authorization?: string): Client {
+  return createClient({
+    url: url.replace(/^http/, "ws"),
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    lazy: true,
+    ...(authorization === undefined ? {} : { connectionParams: { authorization } }),
+  });
+}
+
+/** Run one operation; resolves with its result or its errors, rejects with a close event. */
+export function wsExec(client: Client, query: string, variables?: Record<string, unknown>): Promise<WsResult> {
+  return new Promise((resolve, reject) => {
+    let result: WsResult = {};
+    client.subscribe(
+      { query, ...(variables ? { variables } : {}) },
+      {
+        next: (r) => (result = r as WsResult),
+        error: (e) => (Array.isArray(e) ? resolve({ errors: e as WsResult["errors"] }) : reject(e)),
+        complete: () => resolve(result),
+      },
+    );
+  });
+}
+
+/** The close code and reason a refused operation ends with. */
+export async function wsCloseOf(client: Client, query = "{ viewer { keyId } }"): Promise<{ code: number; reason: string }> {
+  try {
+    await wsExec(client, query);
+  } catch (e) {
+    const event = e as { code?: number; reason?: string };
+    if (typeof event.code === "number") return { code: event.code, reason: String(event.reason ?? "") };
+    throw e;
+  }
+  throw new Error("the operation succeeded; expected the connection to be closed");
+}

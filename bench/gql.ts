@@ -1,6 +1,8 @@
 /** In-process GraphQL over yoga.fetch, plus an explicit GC for stable memory baselines. */
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
+import { defaultLimits } from "../src/config.js";
+import { bootstrapAdminKey } from "../src/resolvers/apiKeys.js";
 import { buildApp, type App } from "../src/server/app.js";
 import { createLogger } from "../src/server/logger.js";
 import type { Stores } from "../src/stores/index.js";
@@ -11,15 +13,23 @@ export interface GraphQLResponse<T> {
   errors?: { message: string; extensions?: Record<string, unknown> }[];
 }
 
-export function app(stores: Stores): App {
-  return buildApp({ stores, hash, logger: createLogger("silent") });
+/** The key every benchmark request authenticates with (installed as the bootstrap admin key). */
+export const BENCH_KEY = "tgk_bench-admin-key-0123456789abcdefghijklmnopqr";
+
+/** A gateway as `serve` builds it, minus the rate limit (a benchmark is a deliberate flood). */
+export async function app(stores: Stores): Promise<App> {
+  await bootstrapAdminKey(stores.keys, BENCH_KEY);
+  return buildApp({ stores, hash, logger: createLogger("silent"), limits: defaultLimits({ ratePerMinute: 0 }) });
 }
+
+/** Headers of every benchmark request. */
+export const HEADERS = { "content-type": "application/json", authorization: `Bearer ${BENCH_KEY}` } as const;
 
 /** POST an already serialised body; returns the parsed JSON response. */
 export async function post<T>(a: App, body: string): Promise<GraphQLResponse<T>> {
   const res = await a.yoga.fetch("http://bench/graphql", {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: HEADERS,
     body,
   });
   return (await res.json()) as GraphQLResponse<T>;

@@ -70,7 +70,7 @@ export async function graphqlIngest(
   for (let r = 0; r < runs; r++) {
     const file = freshDb(template, `ingest-graphql-r${r}`);
     const stores = await open(file);
-    const a = app(stores);
+    const a = await app(stores);
     gc();
     let stored = 0;
     const t0 = performance.now();
@@ -104,7 +104,7 @@ export async function warmUpAndCheck(template: string, traces: readonly Trace[])
     const half = Math.floor(traces.length / 2);
     for (let i = 0; i < half; i += 1_000) await stores.traces.append(traces.slice(i, Math.min(i + 1_000, half)).map(encodeTrace));
     const rest = traces.slice(half);
-    const a = app(stores);
+    const a = await app(stores);
     const res = await post<{ recordTraces: { payload: string }[] }>(
       a,
       JSON.stringify({

@@ -14,7 +14,7 @@ import pg from "pg";
 import { openStores, type Stores } from "../src/stores/index.js";
 import { migrateDatabase } from "../src/stores/prisma/migrate.js";
 import { freshDb, hash, migrationsHash, removeDb, ROOT } from "./db.js";
-import { app } from "./gql.js";
+import { app, HEADERS } from "./gql.js";
 import { latencyRound, makeQueries } from "./pages.js";
 import { median, percentile } from "./stats.js";
 
@@ -190,7 +190,7 @@ export interface PgPageResult {
 /** Page latency (store and GraphQL) and verify throughput on the PostgreSQL chain. */
 export async function pgPages(url: string, span: { startUs: number; endUs: number }, records: number, queries: number, log: (line: string) => void): Promise<PgPageResult> {
   const stores: Stores = await openStores({ databaseUrl: url, databaseProvider: "postgresql" }, hash);
-  const a = app(stores);
+  const a = await app(stores);
   const warm = makeQueries(200, 4242, span.startUs, span.endUs);
   await latencyRound(stores, a, warm);
   const p50: Record<string, number[]> = {};
@@ -206,7 +206,7 @@ export async function pgPages(url: string, span: { startUs: number; endUs: numbe
     log(`  PostgreSQL round ${round + 1}/3: ${Object.entries(r.samples).map(([v, s]) => `${v} p50 ${percentile(s, 50).toFixed(3)} / p99 ${percentile(s, 99).toFixed(3)} ms`).join("; ")}`);
   }
   const t0 = performance.now();
-  const res = await a.yoga.fetch("http://bench/graphql", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ verifyChain { ok checked } }" }) });
+  const res = await a.yoga.fetch("http://bench/graphql", { method: "POST", headers: HEADERS, body: JSON.stringify({ query: "{ verifyChain { ok checked } }" }) });
   const body = (await res.json()) as { data: { verifyChain: { ok: boolean; checked: number } } };
   const verifyRate = (body.data.verifyChain.checked / (performance.now() - t0)) * 1000;
   if (!body.data.verifyChain.ok || body.data.verifyChain.checked !== records) throw new Error(`PostgreSQL verify: ${JSON.stringify(body)}`);

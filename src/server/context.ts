@@ -1,6 +1,7 @@
 /**
- * What every GraphQL operation receives: the stores and the chain's hasher. Built once per
- * process in buildApp and shared by HTTP and (later) WebSocket requests.
+ * What every GraphQL operation receives: the stores, the chain's hasher and the caller's
+ * Viewer. The shared part is built once in buildApp; the viewer is added per request by
+ * the HTTP guard or per operation by the WebSocket transport.
  */
 import type { RecordHasher } from "../chain/hash.js";
 import type { Stores } from "../stores/index.js";

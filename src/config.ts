@@ -19,6 +19,22 @@ export const MIN_PRODUCTION_SECRET_LENGTH = 32;
 const DEFAULT_DATA_DIR = "data";
 
 const flag = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+/** A duration: `90d`, `12h`, `30m`, `45s` or milliseconds; parsed to milliseconds. */
+export function parseDurationMs(text: string): number | null {
+  const m = /^(\d+)\s*(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!m) return null;
+  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? "ms") as "ms"];
+  const ms = Number(m[1]) * unit;
+  return Number.isSafeInteger(ms) && ms > 0 ? ms : null;
+}
+const duration = z.string().transform((v, ctx) => {
+  const ms = parseDurationMs(v);
+  if (ms === null) {
+    ctx.addIssue({ code: "custom", message: "must be a positive duration such as 90d, 12h, 30m, 45s" });
+    return z.NEVER;
+  }
+  return ms;
+});
 const count = (fallback: number, max = 1_000_000_000) => z.coerce.number().int().min(0).max(max).default(fallback);
 
 const EnvSchema = z.object({
@@ -41,6 +57,10 @@ const EnvSchema = z.object({
   TRACEGATE_MAX_DIRECTIVES: count(20, 10_000),
   TRACEGATE_WS_MAX_CONNECTIONS: count(1_000),
   TRACEGATE_WS_INIT_TIMEOUT_MS: count(5_000, 600_000).pipe(z.number().min(100)),
+  TRACEGATE_SIGNING_KEY: z.string().includes("PRIVATE KEY", { message: "must be a PEM private key" }).optional(),
+  TRACEGATE_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  TRACEGATE_RETENTION: duration.optional(),
+  TRACEGATE_RETENTION_INTERVAL: duration.default(3_600_000),
 });
 
 /** Which database engine a DATABASE_URL selects. */
@@ -63,6 +83,12 @@ export interface Config {
   /** What ingest does with trace values that look like credentials. */
   secretsInTraces: "redact" | "reject";
   limits: Limits;
+  /** Ed25519 private key (PEM) for signed checkpoints, from TRACEGATE_SIGNING_KEY(_FILE). */
+  signingKeyPem: string | undefined;
+  /** Delete traces older than this (ms) on a schedule; undefined = keep everything. */
+  retentionMs: number | undefined;
+  /** How often the retention sweep runs (ms). */
+  retentionIntervalMs: number;
 }
 
 /** Request limits (DESIGN.md §5). 0 disables a count limit. */
@@ -157,6 +183,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     bootstrapAdminKey: e.TRACEGATE_BOOTSTRAP_ADMIN_KEY,
     secretsInTraces: e.TRACEGATE_SECRETS_IN_TRACES,
+    signingKeyPem: e.TRACEGATE_SIGNING_KEY ?? (e.TRACEGATE_SIGNING_KEY_FILE ? readSigningKeyFile(e.TRACEGATE_SIGNING_KEY_FILE) : undefined),
+    retentionMs: e.TRACEGATE_RETENTION,
+    retentionIntervalMs: e.TRACEGATE_RETENTION_INTERVAL,
     limits: {
       introspection: e.TRACEGATE_INTROSPECTION ?? e.NODE_ENV !== "production",
       ratePerMinute: e.TRACEGATE_RATE_LIMIT_PER_MINUTE,
@@ -181,6 +210,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   }
   return config;
+}
+
+function readSigningKeyFile(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    throw new ConfigError(`TRACEGATE_SIGNING_KEY_FILE: cannot read ${path}: ${(e as Error).message}`);
+  }
 }
 
 /** Request limits with every default, for tests and embedders. */

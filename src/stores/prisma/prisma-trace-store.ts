@@ -207,7 +207,20 @@ export class PrismaTraceStore implements TraceStore {
 
   append(traces: readonly EncodedTrace[]): Promise<TraceRow[]> {
     if (traces.length === 0) return Promise.resolve([]);
-    const run = this.#appendQueue.then(() => this.#appendWithRetry(traces));
+    return this.appendWithin(async () => ({ result: undefined, traces })).then((r) => r.rows);
+  }
+
+  /**
+   * Run `work` inside the append transaction, with the chain lock held, then append the
+   * traces it returns, all in one transaction: a state change and the audit trace that
+   * records it commit together or not at all. `work` may run more than once (a transaction
+   * lost to another process's lock is retried whole), so it must only touch the database
+   * through `tx`. Used by the revocation store and retention, not part of TraceStore.
+   */
+  appendWithin<R>(
+    work: (tx: RawSqlRunner, head: ChainHead) => Promise<{ result: R; traces: readonly EncodedTrace[] }>,
+  ): Promise<{ result: R; rows: TraceRow[] }> {
+    const run = this.#appendQueue.then(() => this.#appendWithRetry(work));
     this.#appendQueue = run.catch(() => undefined);
     return run;
   }
@@ -216,11 +229,13 @@ export class PrismaTraceStore implements TraceStore {
    * Another process holding the chain lock surfaces as a busy or serialization error; the
    * transaction rolled back, so retrying the whole append is safe and keeps the chain whole.
    */
-  async #appendWithRetry(traces: readonly EncodedTrace[]): Promise<TraceRow[]> {
+  async #appendWithRetry<R>(
+    work: (tx: RawSqlRunner, head: ChainHead) => Promise<{ result: R; traces: readonly EncodedTrace[] }>,
+  ): Promise<{ result: R; rows: TraceRow[] }> {
     const deadline = Date.now() + APPEND_RETRY_MS;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#appendLocked(traces);
+        return await this.#appendLocked(work);
       } catch (e) {
         if (!isContention(e) || Date.now() > deadline) throw e;
         await sleep(Math.min(5 * 2 ** attempt, 200) * (0.5 + Math.random()));
@@ -228,7 +243,9 @@ export class PrismaTraceStore implements TraceStore {
     }
   }
 
-  async #appendLocked(traces: readonly EncodedTrace[]): Promise<TraceRow[]> {
+  async #appendLocked<R>(
+    work: (tx: RawSqlRunner, head: ChainHead) => Promise<{ result: R; traces: readonly EncodedTrace[] }>,
+  ): Promise<{ result: R; rows: TraceRow[] }> {
     return this.#writer.$transaction(
       async (tx) => {
         // A write as the first statement takes the database write lock at once (SQLite) or
@@ -238,6 +255,8 @@ export class PrismaTraceStore implements TraceStore {
         );
         const head = heads[0];
         if (!head) throw new Error("ChainHead row is missing: the database was not migrated by tracegate.");
+        const { result, traces } = await work(tx, { nextSeq: toNumber(head.nextSeq), headHash: head.headHash });
+        if (traces.length === 0) return { result, rows: [] };
         await this.#rejectStoredDuplicates(tx, traces);
         let seq = toNumber(head.nextSeq);
         let prevHash = head.headHash;
@@ -254,7 +273,7 @@ export class PrismaTraceStore implements TraceStore {
         await tx.$executeRaw(
           sql`UPDATE "ChainHead" SET "nextSeq" = ${this.#d.int(seq)}, "headHash" = ${prevHash} WHERE "id" = 1`,
         );
-        return rows;
+        return { result, rows };
       },
       { maxWait: 30_000, timeout: 120_000 },
     );

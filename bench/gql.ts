@@ -6,7 +6,8 @@ import { bootstrapAdminKey } from "../src/resolvers/apiKeys.js";
 import { buildApp, type App } from "../src/server/app.js";
 import { createLogger } from "../src/server/logger.js";
 import type { Stores } from "../src/stores/index.js";
-import { hash } from "./db.js";
+import { createCheckpointMac } from "../src/chain/checkpoint.js";
+import { BENCH_SECRET, hash } from "./db.js";
 
 export interface GraphQLResponse<T> {
   data?: T | null;
@@ -19,7 +20,7 @@ export const BENCH_KEY = "tgk_bench-admin-key-0123456789abcdefghijklmnopqr";
 /** A gateway as `serve` builds it, minus the rate limit (a benchmark is a deliberate flood). */
 export async function app(stores: Stores): Promise<App> {
   await bootstrapAdminKey(stores.keys, BENCH_KEY);
-  return buildApp({ stores, hash, logger: createLogger("silent"), limits: defaultLimits({ ratePerMinute: 0 }) });
+  return buildApp({ stores, hash, checkpointMac: createCheckpointMac(BENCH_SECRET), logger: createLogger("silent"), limits: defaultLimits({ ratePerMinute: 0 }) });
 }
 
 /** Headers of every benchmark request. */

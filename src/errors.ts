@@ -30,6 +30,8 @@ export const ERROR_CODES = [
   "GRAPHQL_VALIDATION_FAILED",
   /** Anything unexpected; the message is masked and `errorId` points at the server log. */
   "INTERNAL_SERVER_ERROR",
+  /** A feature needs configuration the server lacks (e.g. createCheckpoint without a signing key). */
+  "NOT_CONFIGURED",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -6,6 +6,7 @@ import { Command } from "commander";
 import { ConfigError, loadConfig } from "../config.js";
 import { isTracegateError } from "../errors.js";
 import { migrateDatabase, MigrationError } from "../stores/prisma/migrate.js";
+import { registerCheckpointCommand } from "./checkpoint.js";
 import { registerKeysCommand } from "./keys.js";
 import { serve } from "./serve.js";
 
@@ -40,5 +41,6 @@ program
   });
 
 registerKeysCommand(program);
+registerCheckpointCommand(program);
 
 await program.parseAsync(process.argv).catch(fail);

@@ -2,10 +2,13 @@
  * `tracegate serve`: validate the configuration, migrate the database, open the stores and
  * serve GraphQL until SIGINT/SIGTERM.
  */
+import { createCheckpointMac } from "../chain/checkpoint.js";
 import { createRecordHasher } from "../chain/hash.js";
 import { type Config, resolveHmacSecret } from "../config.js";
 import { buildApp } from "../server/app.js";
+import { scheduleRetention } from "../server/retention-schedule.js";
 import { createLogger } from "../server/logger.js";
+import { resolveSigningKey } from "../server/signing-key.js";
 import { openStores } from "../stores/index.js";
 import { ensureMigrated } from "../stores/prisma/migrate.js";
 import { ensureAdminAccess } from "./bootstrap-keys.js";
@@ -21,6 +24,15 @@ export async function serve(config: Config): Promise<() => Promise<void>> {
     logger.warn(message);
     process.stderr.write(`tracegate: WARNING: ${message}\n`);
   });
+  const signer = resolveSigningKey(config, (path, created) => {
+    const message = created
+      ? `TRACEGATE_SIGNING_KEY is not set: generated a development checkpoint signing key and kept it in ${path}. ` +
+        "Anyone who can read that file can forge checkpoints; set TRACEGATE_SIGNING_KEY(_FILE) in production."
+      : `TRACEGATE_SIGNING_KEY is not set: using the development checkpoint signing key kept in ${path}.`;
+    logger.warn(message);
+    process.stderr.write(`tracegate: WARNING: ${message}\n`);
+  });
+  if (!signer) logger.warn("TRACEGATE_SIGNING_KEY is not set: signed checkpoints are unavailable (createCheckpoint answers NOT_CONFIGURED).");
   const applied = await ensureMigrated(config.databaseUrl);
   if (applied.length > 0) logger.info({ migrations: applied }, "applied database migrations");
   const hash = createRecordHasher(secret);
@@ -39,9 +51,12 @@ export async function serve(config: Config): Promise<() => Promise<void>> {
     await stores.close();
     throw e;
   }
+  const checkpointMac = createCheckpointMac(secret);
   const app = buildApp({
     stores,
     hash,
+    checkpointMac,
+    signer,
     logger,
     graphiql: config.env !== "production",
     limits: config.limits,
@@ -50,9 +65,21 @@ export async function serve(config: Config): Promise<() => Promise<void>> {
   const address = await app.start(config.port, config.host);
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   process.stdout.write(`tracegate: serving GraphQL at http://${host}:${address.port}/graphql (${config.databaseProvider})\n`);
+  const retention =
+    config.retentionMs === undefined
+      ? undefined
+      : scheduleRetention({
+          traces: stores.traces,
+          mac: checkpointMac,
+          signer,
+          retentionMs: config.retentionMs,
+          intervalMs: config.retentionIntervalMs,
+          logger,
+        });
   let stopping: Promise<void> | undefined;
   return () =>
     (stopping ??= (async () => {
+      await retention?.stop();
       await app.stop();
       await stores.close();
       logger.flush();

@@ -5,5 +5,8 @@ import "./types/enums.js";
 import "./types/Trace.js";
 import "./types/Chain.js";
 import "./types/ApiKey.js";
+import "./types/Revocation.js";
+import "./types/Checkpoint.js";
+import "./types/Retention.js";
 
 export const schema = builder.toSchema({ sortSchema: true });

@@ -7,6 +7,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { createYoga, type YogaServerInstance } from "graphql-yoga";
+import type { CheckpointMac } from "../chain/checkpoint.js";
 import type { RecordHasher } from "../chain/hash.js";
 import { type Config, defaultLimits, type Limits } from "../config.js";
 import { schema } from "../schema/index.js";
@@ -18,12 +19,18 @@ import { limitPlugins } from "./limits.js";
 import type { Logger } from "./logger.js";
 import { createErrorMasker } from "./mask-errors.js";
 import { AUTH_FAILURES_PER_MINUTE, createRateLimiter } from "./rate-limit.js";
+import type { CheckpointSigner } from "./signing-key.js";
+import { wellKnownPlugin } from "./well-known.js";
 import { attachWebSockets, WS_VIEWER } from "./ws.js";
 
 /** What the gateway needs: opened stores, the chain hasher, a logger, and its settings. */
 export interface AppDeps {
   stores: Stores;
   hash: RecordHasher;
+  /** MAC under the same secret as `hash`, for checkpoints. */
+  checkpointMac: CheckpointMac;
+  /** Ed25519 signer of checkpoints; without one, createCheckpoint answers NOT_CONFIGURED. */
+  signer?: CheckpointSigner;
   logger: Logger;
   /** Serve GraphiQL at the GraphQL path (development). */
   graphiql?: boolean;
@@ -57,6 +64,8 @@ export function buildApp(deps: AppDeps): App {
   const base = {
     stores: deps.stores,
     hash: deps.hash,
+    checkpointMac: deps.checkpointMac,
+    signer: deps.signer,
     authenticator,
     secretsInTraces: deps.secretsInTraces ?? "redact",
   };
@@ -68,7 +77,7 @@ export function buildApp(deps: AppDeps): App {
       if (!viewer) throw unauthenticated();
       return { ...base, viewer };
     },
-    plugins: [guard.plugin, ...limitPlugins(limits)],
+    plugins: [wellKnownPlugin(deps.signer), guard.plugin, ...limitPlugins(limits)],
     maxRequestBodySize: limits.maxBodyBytes,
     graphiql: deps.graphiql ?? false,
     // GraphiQL from the installed package, not from a CDN: it works on offline networks.

@@ -3,14 +3,20 @@
  * Viewer. The shared part is built once in buildApp; the viewer is added per request by
  * the HTTP guard or per operation by the WebSocket transport.
  */
+import type { CheckpointMac } from "../chain/checkpoint.js";
 import type { RecordHasher } from "../chain/hash.js";
 import type { Stores } from "../stores/index.js";
 import type { Authenticator, Viewer } from "./auth.js";
+import type { CheckpointSigner } from "./signing-key.js";
 
 export interface GatewayContext {
   stores: Stores;
   /** The record hasher bound to the configured HMAC secret. */
   hash: RecordHasher;
+  /** MAC of checkpoint messages under the chain secret (prune checkpoints). */
+  checkpointMac: CheckpointMac;
+  /** Ed25519 signer of checkpoints (DESIGN.md §2); undefined when none is configured. */
+  signer?: CheckpointSigner;
   /** The API key behind this request (the transport refuses requests without one). */
   viewer: Viewer;
   authenticator: Authenticator;

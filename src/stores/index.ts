@@ -8,6 +8,8 @@ import { openPostgresClient } from "./prisma/postgres.js";
 import { PrismaTraceStore } from "./prisma/prisma-trace-store.js";
 import { openSqliteClient } from "./prisma/sqlite.js";
 import { PrismaKeyStore } from "./prisma/prisma-key-store.js";
+import { PrismaRevocationStore } from "./prisma/prisma-revocation-store.js";
+import type { RevocationStore } from "./revocation-store.js";
 import type { KeyStore } from "./key-store.js";
 import type { TraceStore } from "./trace-store.js";
 
@@ -15,6 +17,8 @@ import type { TraceStore } from "./trace-store.js";
 export interface Stores {
   traces: TraceStore;
   keys: KeyStore;
+  /** Token revocation; shares the trace store's clients, so closing the traces closes it too. */
+  revocations: RevocationStore;
   close(): Promise<void>;
 }
 
@@ -25,18 +29,21 @@ export async function openStores(
 ): Promise<Stores> {
   let traces: PrismaTraceStore;
   let keys: PrismaKeyStore;
+  let revocations: PrismaRevocationStore;
   if (config.databaseProvider === "postgresql") {
     // One pool serves both roles: each transaction gets its own connection, and readers
     // never see another connection's uncommitted rows.
     const client = openPostgresClient(config.databaseUrl);
     traces = new PrismaTraceStore({ writer: client, reader: client, hash, dialect: postgresDialect });
     keys = new PrismaKeyStore(client.apiKey);
+    revocations = new PrismaRevocationStore({ traces, reader: client, dialect: postgresDialect });
   } else {
     // Two SQLite connections: a query must never run inside an open append transaction.
     const file = sqliteFilePath(config.databaseUrl);
     const [writer, reader] = await Promise.all([openSqliteClient(file), openSqliteClient(file)]);
     traces = new PrismaTraceStore({ writer, reader, hash, dialect: sqliteDialect });
     keys = new PrismaKeyStore(writer.apiKey);
+    revocations = new PrismaRevocationStore({ traces, reader, dialect: sqliteDialect });
   }
-  return { traces, keys, close: () => traces.close() };
+  return { traces, keys, revocations, close: () => traces.close() };
 }

@@ -59,6 +59,8 @@ export interface PageQuery {
 export interface ChainHead {
   nextSeq: number;
   headHash: string;
+  /** Random id of this chain (set by the migration), part of every checkpoint. */
+  chainId: string;
 }
 
 /** Inclusive seq range for scans; open ends mean "from the first" / "to the last". */
@@ -66,6 +68,36 @@ export interface SeqRange {
   fromSeq?: number;
   toSeq?: number;
 }
+
+/** Which seq prefix to prune: below a seq, or up to the first record not older than an instant. */
+export type PruneCut = { beforeSeq: number } | { beforeUs: EpochMicros };
+
+/** The authenticated record of the newest pruned record (DESIGN.md §2, retention). */
+export interface PruneCheckpointRecord {
+  /** seq of the newest pruned record; the chain continues at seq + 1. */
+  seq: number;
+  /** Its record hash: the prevHash of the first kept record. */
+  recordHash: string;
+  createdAtUs: EpochMicros;
+  /** HMAC under the chain secret over the checkpoint message (src/chain/checkpoint.ts). */
+  mac: string;
+  keyId: string | null;
+  signature: string | null;
+}
+
+/** What a prune did. */
+export interface PruneOutcome {
+  pruned: number;
+  /** The checkpoint now in force (unchanged when nothing was pruned; null if never pruned). */
+  checkpoint: PruneCheckpointRecord | null;
+}
+
+/** Seals a new prune checkpoint: the MAC, and a signature when a signing key is set. */
+export type CheckpointSealer = (fields: { chainId: string; seq: number; headHash: string; createdAtUs: EpochMicros }) => {
+  mac: string;
+  keyId: string | null;
+  signature: string | null;
+};
 
 /** An append refused because these action ids are already stored. Nothing was written. */
 export class DuplicateActionIdError extends Error {
@@ -102,5 +134,13 @@ export interface TraceStore {
    * checked inside the database. A superset test: callers confirm each candidate.
    */
   columnMismatchCandidates(range: Required<SeqRange>, limit: number): Promise<number[]>;
+  /**
+   * Delete a seq prefix and store its authenticated checkpoint, holding the chain lock, and
+   * append the audit trace `audit` builds from the outcome — all in one transaction. Never
+   * deletes a record newer than one it keeps, so the rest of the chain stays verifiable.
+   */
+  prune(cut: PruneCut, seal: CheckpointSealer, audit: (outcome: PruneOutcome) => EncodedTrace): Promise<{ outcome: PruneOutcome; trace: TraceRow }>;
+  /** The stored prune checkpoint, or null when the chain was never pruned. */
+  pruneCheckpoint(): Promise<PruneCheckpointRecord | null>;
   close(): Promise<void>;
 }

@@ -3,12 +3,11 @@
  * the data directory of a real running gateway, the development admin key a fresh gateway
  * creates, and production's refusal to start without any key.
  */
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { type GatewayProcess, postGraphQL, PROCESS_ADMIN_KEY, ROOT, startGatewayProcess } from "../support/process.js";
+import { type GatewayProcess, postGraphQL, PROCESS_ADMIN_KEY, runCli, startGatewayProcess, type CliRun } from "../support/process.js";
 
 const dirs: string[] = [];
 const freshDir = () => {
@@ -26,34 +25,10 @@ const BASE_ENV = { DATABASE_URL: "", TRACEGATE_HMAC_SECRET: "", TRACEGATE_BOOTST
 const PRODUCTION_SECRET = "production-secret-0123456789abcdefghijklmnop";
 const KEY = /tgk_[A-Za-z0-9_-]{20,}/;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** `tracegate keys <args>` on `dataDir`, to completion. */
-function keys(dataDir: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const child = spawn(process.execPath, [join(ROOT, "bin/tracegate.js"), "keys", ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...BASE_ENV, TRACEGATE_DATA_DIR: dataDir, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
-  child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`tracegate keys ${args.join(" ")} did not exit within 20 s; stderr:\n${stderr}`));
-    }, 20_000);
-    child.once("error", reject);
-    child.once("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function keys(dataDir: string, args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return runCli(["keys", ...args], { ...BASE_ENV, TRACEGATE_DATA_DIR: dataDir, ...env });
 }
 
 /** Like `keys`, but the command must succeed. */

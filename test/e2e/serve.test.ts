@@ -35,7 +35,7 @@ describe("tracegate serve", () => {
     expect(html).toMatch(/graphiql/i);
     expect(html).not.toMatch(/unpkg\.com|jsdelivr|cdn\./); // served from the package: works offline
 
-    expect(readmeBlocks).toHaveLength(2);
+    expect(readmeBlocks).toHaveLength(3);
     const mutation = await gql(url, readmeBlocks[0]!);
     expect(mutation.errors).toBeUndefined();
     expect(mutation.data.recordTraces.map((t: { seq: number }) => t.seq)).toEqual([0, 1]);
@@ -44,6 +44,14 @@ describe("tracegate serve", () => {
     expect(query.data.traces.totalCount).toBe(1);
     expect(query.data.traces.edges[0].node).toMatchObject({ actionId: "a-2", reasonCode: "missing_role" });
     expect(query.data.verifyChain).toMatchObject({ ok: true, checked: 2 });
+    const revocation = await gql(url, readmeBlocks[2]!);
+    expect(revocation.errors).toBeUndefined();
+    expect(revocation.data).toEqual({
+      trackToken: { revocation: { tokenId: "tok-1" } },
+      revokeToken: { newlyRevoked: true },
+      revokePrincipal: { newlyRevoked: 0 },
+      sweepExpiredRevocations: { swept: 0 },
+    });
     expect(await stop(gateway)).toBe(0);
   });
 
@@ -52,8 +60,9 @@ describe("tracegate serve", () => {
     const { url } = gateway;
     const res = await gql(url, `mutation { recordTraces(input: [{ actionId: "after-restart", capabilityId: "c", principalId: "p",
       invokedAt: "2026-11-22T10:00:00Z", responseMode: SUMMARY }]) { seq } } `);
-    expect(res.data.recordTraces[0].seq).toBe(2);
-    expect((await gql(url, "{ verifyChain { ok checked } }")).data.verifyChain).toEqual({ ok: true, checked: 3 });
+    // Two README traces, then one audit trace for each of the four revocation mutations.
+    expect(res.data.recordTraces[0].seq).toBe(6);
+    expect((await gql(url, "{ verifyChain { ok checked } }")).data.verifyChain).toEqual({ ok: true, checked: 7 });
     expect(await stop(gateway)).toBe(0);
   });
 

@@ -3,13 +3,16 @@
  * in process through yoga.fetch (STYLE.md 9) with the codegen-typed documents.
  */
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
+import { generateKeyPairSync } from "node:crypto";
 import { print } from "graphql";
 import { createRecordHasher, type RecordHasher } from "../../src/chain/hash.js";
 import type { Scope } from "../../src/auth/scopes.js";
+import { createCheckpointMac } from "../../src/chain/checkpoint.js";
 import { defaultLimits, type Limits } from "../../src/config.js";
 import { issueApiKey } from "../../src/resolvers/apiKeys.js";
 import { buildApp, type App } from "../../src/server/app.js";
 import { createLogger, type Logger } from "../../src/server/logger.js";
+import { type CheckpointSigner, loadSigner } from "../../src/server/signing-key.js";
 import { openStores, type Stores } from "../../src/stores/index.js";
 import { type Backend, type RawDb, SQLITE } from "./backends.js";
 
@@ -26,6 +29,8 @@ export interface GatewayOptions {
   limits?: Partial<Limits>;
   secretsInTraces?: "redact" | "reject";
   keyCacheMs?: number;
+  /** Checkpoint signer (default: a freshly generated Ed25519 key; null: none, as in production without a key). */
+  signer?: CheckpointSigner | null;
 }
 
 export interface GraphQLResponse<T> {
@@ -37,6 +42,8 @@ export interface TestGateway {
   app: App;
   stores: Stores;
   hash: RecordHasher;
+  /** The checkpoint signer the gateway was built with, if any. */
+  signer: CheckpointSigner | undefined;
   backend: Backend;
   databaseUrl: string;
   /** Raw SQL on the gateway's database (opened on first use, closed with the gateway). */
@@ -60,9 +67,12 @@ export async function createTestGateway(options: GatewayOptions = {}): Promise<T
   const databaseUrl = options.databaseUrl ?? (await backend.freshDatabaseUrl());
   const hash = createRecordHasher(options.secret ?? TEST_SECRET);
   const stores = await openStores({ databaseUrl, databaseProvider: backend.name }, hash);
+  const signer = options.signer === null ? undefined : (options.signer ?? generateTestSigner());
   const app = buildApp({
     stores,
     hash,
+    checkpointMac: createCheckpointMac(options.secret ?? TEST_SECRET),
+    signer,
     logger: options.logger ?? createLogger("silent"),
     limits: defaultLimits(options.limits),
     ...(options.secretsInTraces ? { secretsInTraces: options.secretsInTraces } : {}),
@@ -89,6 +99,7 @@ export async function createTestGateway(options: GatewayOptions = {}): Promise<T
     app,
     stores,
     hash,
+    signer,
     backend,
     databaseUrl,
     db: () => (raw ??= backend.rawDb(databaseUrl)),
@@ -102,6 +113,12 @@ export async function createTestGateway(options: GatewayOptions = {}): Promise<T
       await stores.close();
     },
   };
+}
+
+/** A signer over a fresh Ed25519 key. */
+export function generateTestSigner(): CheckpointSigner {
+  const { privateKey } = generateKeyPairSync("ed25519");
+  return loadSigner(privateKey.export({ format: "pem", type: "pkcs8" }).toString());
 }
 
 /** The data of a response, failing the test with the errors when there are any. */

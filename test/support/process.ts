@@ -82,3 +82,34 @@ export async function postGraphQL<T = any>(
   const res = await fetch(url, { method: "POST", headers, body: JSON.stringify({ query, variables }) });
   return { status: res.status, ...((await res.json()) as object) };
 }
+
+/** A finished CLI run. */
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `tracegate <args>` to completion with `env` over this process's environment (20 s limit). */
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  const child = spawn(process.execPath, [join(ROOT, "bin/tracegate.js"), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (b: Buffer) => (stdout += b.toString()));
+  child.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`tracegate ${args.join(" ")} did not exit within 20 s; stderr:\n${stderr}`));
+    }, 20_000);
+    child.once("error", reject);
+    child.once("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}

@@ -5,6 +5,7 @@ import type { ChainVerification } from "../../chain/verify.js";
 import { chainHead, verifyChain } from "../../resolvers/verifyChain.js";
 import type { ChainHead } from "../../stores/trace-store.js";
 import { builder } from "../builder.js";
+import { SignedCheckpointInput } from "./Checkpoint.js";
 import { VerificationFailureKindEnum } from "./enums.js";
 
 const ChainVerificationRef = builder.objectRef<ChainVerification>("ChainVerification").implement({
@@ -39,6 +40,13 @@ builder.queryFields((t) => ({
     args: {
       fromSeq: t.arg({ type: "SafeInt" }),
       toSeq: t.arg({ type: "SafeInt" }),
+      checkpoint: t.arg({
+        type: SignedCheckpointInput,
+        description:
+          "A checkpoint from createCheckpoint, kept outside the gateway: also report TRUNCATED if records it " +
+          "vouches for were cut off (head rewound), MUTATED if they were rewritten, CHECKPOINT_INVALID if it " +
+          "does not verify under this server's key.",
+      }),
     },
     // The whole chain spans every principal: closed to a principal-scoped key.
     authScopes: { $all: { "traces:read": true, allPrincipals: true } },

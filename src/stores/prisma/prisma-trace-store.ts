@@ -14,9 +14,13 @@ import type { EncodedTrace, EventType, TraceStatus } from "../../chain/trace.js"
 import type { ChainRecord } from "../../chain/verify.js";
 import {
   type ChainHead,
+  type CheckpointSealer,
   DuplicateActionIdError,
   type Keyset,
   type PageQuery,
+  type PruneCheckpointRecord,
+  type PruneCut,
+  type PruneOutcome,
   type SeqRange,
   type TraceFilter,
   type TraceOrder,
@@ -24,6 +28,7 @@ import {
   type TraceStore,
 } from "../trace-store.js";
 import { type SqlDialect, sqliteDialect } from "./dialect.js";
+import { prunePrefix, readPruneCheckpoint } from "./prune.js";
 import { type RawSqlClient, type RawSqlRunner, toNumber } from "./sql-client.js";
 
 /** Rows per INSERT statement (one JSON parameter each). */
@@ -250,12 +255,12 @@ export class PrismaTraceStore implements TraceStore {
       async (tx) => {
         // A write as the first statement takes the database write lock at once (SQLite) or
         // locks the head row (PostgreSQL), so no other writer can read the same head.
-        const heads = await tx.$queryRaw<{ nextSeq: unknown; headHash: string }[]>(
-          sql`UPDATE "ChainHead" SET "nextSeq" = "nextSeq" WHERE "id" = 1 RETURNING "nextSeq", "headHash"`,
+        const heads = await tx.$queryRaw<{ nextSeq: unknown; headHash: string; chainId: string }[]>(
+          sql`UPDATE "ChainHead" SET "nextSeq" = "nextSeq" WHERE "id" = 1 RETURNING "nextSeq", "headHash", "chainId"`,
         );
         const head = heads[0];
         if (!head) throw new Error("ChainHead row is missing: the database was not migrated by tracegate.");
-        const { result, traces } = await work(tx, { nextSeq: toNumber(head.nextSeq), headHash: head.headHash });
+        const { result, traces } = await work(tx, { nextSeq: toNumber(head.nextSeq), headHash: head.headHash, chainId: head.chainId });
         if (traces.length === 0) return { result, rows: [] };
         await this.#rejectStoredDuplicates(tx, traces);
         let seq = toNumber(head.nextSeq);
@@ -320,11 +325,28 @@ export class PrismaTraceStore implements TraceStore {
   }
 
   async head(): Promise<ChainHead> {
-    const rows = await this.#reader.$queryRaw<{ nextSeq: unknown; headHash: string }[]>(
-      sql`SELECT "nextSeq", "headHash" FROM "ChainHead" WHERE "id" = 1`,
+    const rows = await this.#reader.$queryRaw<{ nextSeq: unknown; headHash: string; chainId: string }[]>(
+      sql`SELECT "nextSeq", "headHash", "chainId" FROM "ChainHead" WHERE "id" = 1`,
     );
     const row = rows[0];
-    return row ? { nextSeq: toNumber(row.nextSeq), headHash: row.headHash } : { nextSeq: 0, headHash: GENESIS_HASH };
+    if (!row) throw new Error("ChainHead row is missing: the database was not migrated by tracegate.");
+    return { nextSeq: toNumber(row.nextSeq), headHash: row.headHash, chainId: row.chainId };
+  }
+
+  async prune(
+    cut: PruneCut,
+    seal: CheckpointSealer,
+    audit: (outcome: PruneOutcome) => EncodedTrace,
+  ): Promise<{ outcome: PruneOutcome; trace: TraceRow }> {
+    const { result, rows } = await this.appendWithin(async (tx, head) => {
+      const outcome = await prunePrefix(tx, this.#d, head, cut, seal, Date.now() * 1000);
+      return { result: outcome, traces: [audit(outcome)] };
+    });
+    return { outcome: result, trace: rows[0]! };
+  }
+
+  pruneCheckpoint(): Promise<PruneCheckpointRecord | null> {
+    return readPruneCheckpoint(this.#reader);
   }
 
   async firstSeq(): Promise<number | null> {

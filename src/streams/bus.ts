@@ -1,0 +1,50 @@
+/**
+ * The trace bus: every process publishes the records it appended, after they commit, and
+ * every subscriber in every process hears them. In one process an in-memory EventTarget
+ * does it; with REDIS_URL, @graphql-yoga/redis-event-target carries the events through
+ * Redis pub/sub to every replica (and back to the publisher itself).
+ *
+ * The bus is only a wake-up service with the rows attached: Redis pub/sub may lose a
+ * message (a reconnect, a slow subscriber), so streams never trust it to be complete.
+ * They check that seqs arrive without holes and read the database when one appears
+ * (src/streams/trace-stream.ts).
+ */
+import type { TraceRow } from "../stores/trace-store.js";
+
+export const TRACES_TOPIC = "tracegate:traces";
+
+/** Listener of appended records (each call: one committed batch, ascending seq). */
+export type TraceListener = (rows: readonly TraceRow[]) => void;
+
+export interface TraceBus {
+  publish(rows: readonly TraceRow[]): void;
+  subscribe(listener: TraceListener): () => void;
+  close(): Promise<void>;
+}
+
+/** What the bus needs of an event target (the DOM's, or yoga's Redis-backed one). */
+export interface EventTargetLike {
+  addEventListener(type: string, listener: (event: Event) => void): void;
+  removeEventListener(type: string, listener: (event: Event) => void): void;
+  dispatchEvent(event: Event): boolean;
+}
+
+/** A bus over an event target; `onClose` releases what the target holds (connections). */
+export function eventTargetBus(target: EventTargetLike, onClose: () => Promise<void> = async () => {}): TraceBus {
+  return {
+    publish(rows) {
+      if (rows.length > 0) target.dispatchEvent(new CustomEvent(TRACES_TOPIC, { detail: rows }));
+    },
+    subscribe(listener) {
+      const handler = (event: Event) => listener((event as CustomEvent<readonly TraceRow[]>).detail);
+      target.addEventListener(TRACES_TOPIC, handler);
+      return () => target.removeEventListener(TRACES_TOPIC, handler);
+    },
+    close: onClose,
+  };
+}
+
+/** The single-process bus. */
+export function memoryBus(): TraceBus {
+  return eventTargetBus(new EventTarget());
+}

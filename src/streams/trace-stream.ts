@@ -1,0 +1,161 @@
+/**
+ * One subscriber's stream of traces: optionally a replay of stored traces after a seq,
+ * then live traces, in seq order, with no gap and no duplicate (DESIGN.md §3).
+ *
+ * The subscriber listens to the bus *before* it reads the head, so nothing committed in
+ * between is missed. Live rows wait in a bounded queue. The database is the source of
+ * truth: whenever the stream cannot vouch for the queue — a replay is asked for, a seq
+ * arrived out of line (a lost or reordered bus message), or the queue overflowed because
+ * the client reads slower than traces arrive — it drops the queue and reads the missing
+ * range from the store in pages, then goes on live. A slow client therefore lags but loses
+ * nothing, and the server holds at most one queue and one page per subscriber. The only
+ * hole a client can see is one the chain itself has (records pruned before they were
+ * read), and that comes as an explicit gap event.
+ */
+import type { TraceFilter, TraceRow, TraceStore } from "../stores/trace-store.js";
+import type { TraceBus } from "./bus.js";
+import { matchesFilter } from "./match.js";
+
+/** A trace, or a range of seqs that no longer exist (pruned before they could be sent). */
+export type StreamEvent = { trace: TraceRow; gap?: undefined } | { gap: { fromSeq: number; toSeq: number }; trace?: undefined };
+
+export interface TraceStreamOptions {
+  store: TraceStore;
+  bus: TraceBus;
+  filter: TraceFilter;
+  /** Replay stored matching traces with a greater seq first; without it the stream starts now. */
+  afterSeq?: number;
+  /** Live rows held per subscriber before it falls back to reading the store. */
+  queueLimit?: number;
+  /** Rows per store read while catching up. */
+  pageSize?: number;
+  /** Throws when the subscriber's key is no longer valid; called every `recheckMs`. */
+  recheck?: () => Promise<void>;
+  recheckMs?: number;
+}
+
+export const DEFAULT_QUEUE_LIMIT = 1_000;
+const DEFAULT_PAGE_SIZE = 500;
+const DEFAULT_RECHECK_MS = 5_000;
+
+/**
+ * The stream as an AsyncIterableIterator whose `return()` ends it promptly even while it
+ * waits for the next trace (an async generator would only stop at its next event).
+ */
+export function traceStream(options: TraceStreamOptions): AsyncIterableIterator<StreamEvent> {
+  const queueLimit = options.queueLimit ?? DEFAULT_QUEUE_LIMIT;
+  const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+  let queue: TraceRow[] = [];
+  let pending: TraceRow[] | null = [];
+  let nextGlobal = 0;
+  let dirty = false;
+  let stopped = false;
+  let recheckDue = false;
+  let wake: (() => void) | null = null;
+  const signal = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+
+  const accept = (row: TraceRow) => {
+    if (row.seq < nextGlobal) return; // already covered
+    if (row.seq > nextGlobal) dirty = true; // a seq never arrived: read the store
+    nextGlobal = row.seq + 1;
+    if (!matchesFilter(row, options.filter)) return;
+    if (queue.length >= queueLimit) {
+      queue = [];
+      dirty = true;
+      return;
+    }
+    queue.push(row);
+  };
+  const unsubscribe = options.bus.subscribe((rows) => {
+    if (pending) pending.push(...rows);
+    else for (const row of rows) accept(row);
+    signal();
+  });
+  const timer = setInterval(() => {
+    recheckDue = true;
+    signal();
+  }, options.recheckMs ?? DEFAULT_RECHECK_MS);
+  timer.unref();
+
+  async function* run(): AsyncGenerator<StreamEvent> {
+    const head = await options.store.head();
+    nextGlobal = head.nextSeq;
+    let lastSent = options.afterSeq ?? head.nextSeq - 1;
+    dirty = options.afterSeq !== undefined && options.afterSeq < head.nextSeq - 1;
+    const early = pending ?? [];
+    pending = null;
+    for (const row of early.sort((a, b) => a.seq - b.seq)) accept(row);
+
+    while (!stopped) {
+      if (recheckDue) {
+        recheckDue = false;
+        await options.recheck?.();
+      }
+      if (dirty) {
+        dirty = false;
+        queue = [];
+        // Records below the chain's first seq were pruned before this subscriber read them.
+        const first = await options.store.firstSeq();
+        if (first !== null && first > lastSent + 1) {
+          yield { gap: { fromSeq: lastSent + 1, toSeq: first - 1 } };
+          lastSent = first - 1;
+        }
+        for (;;) {
+          const page = await options.store.page({ filter: options.filter, order: "SEQ_ASC", after: { seq: lastSent }, limit: pageSize });
+          for (const row of page) {
+            if (stopped) return;
+            yield { trace: row };
+            lastSent = row.seq;
+          }
+          if (page.length < pageSize) break;
+        }
+        continue;
+      }
+      const row = queue.shift();
+      if (row) {
+        if (row.seq > lastSent) {
+          yield { trace: row };
+          lastSent = row.seq;
+        }
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        if (stopped || dirty || recheckDue || queue.length > 0) signal();
+      });
+    }
+  }
+
+  const inner = run();
+  const stop = () => {
+    stopped = true;
+    unsubscribe();
+    clearInterval(timer);
+    signal();
+  };
+  return {
+    next: () => inner.next().then((r) => {
+      if (r.done) stop();
+      return r;
+    }, (e: unknown) => {
+      stop();
+      throw e;
+    }),
+    return: async () => {
+      stop();
+      await inner.return(undefined);
+      return { done: true, value: undefined };
+    },
+    throw: async (e: unknown) => {
+      stop();
+      return inner.throw(e);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}

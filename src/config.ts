@@ -61,6 +61,8 @@ const EnvSchema = z.object({
   TRACEGATE_SIGNING_KEY_FILE: z.string().min(1).optional(),
   TRACEGATE_RETENTION: duration.optional(),
   TRACEGATE_RETENTION_INTERVAL: duration.default(3_600_000),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL").optional(),
+  TRACEGATE_STREAM_QUEUE: count(1_000, 1_000_000).pipe(z.number().min(1)),
 });
 
 /** Which database engine a DATABASE_URL selects. */
@@ -89,6 +91,10 @@ export interface Config {
   retentionMs: number | undefined;
   /** How often the retention sweep runs (ms). */
   retentionIntervalMs: number;
+  /** Redis for fanning live traces out to every replica; undefined = one process. */
+  redisUrl: string | undefined;
+  /** Live traces held per subscriber before it catches up from the database instead. */
+  streamQueueLimit: number;
 }
 
 /** Request limits (DESIGN.md §5). 0 disables a count limit. */
@@ -186,6 +192,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     signingKeyPem: e.TRACEGATE_SIGNING_KEY ?? (e.TRACEGATE_SIGNING_KEY_FILE ? readSigningKeyFile(e.TRACEGATE_SIGNING_KEY_FILE) : undefined),
     retentionMs: e.TRACEGATE_RETENTION,
     retentionIntervalMs: e.TRACEGATE_RETENTION_INTERVAL,
+    redisUrl: e.REDIS_URL,
+    streamQueueLimit: e.TRACEGATE_STREAM_QUEUE,
     limits: {
       introspection: e.TRACEGATE_INTROSPECTION ?? e.NODE_ENV !== "production",
       ratePerMinute: e.TRACEGATE_RATE_LIMIT_PER_MINUTE,

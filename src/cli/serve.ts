@@ -4,7 +4,8 @@
  */
 import { createCheckpointMac } from "../chain/checkpoint.js";
 import { createRecordHasher } from "../chain/hash.js";
-import { type Config, resolveHmacSecret } from "../config.js";
+import { type Config, ConfigError, redactUrl, resolveHmacSecret } from "../config.js";
+import { memoryBus, redisBus, type TraceBus } from "../streams/bus.js";
 import { buildApp } from "../server/app.js";
 import { scheduleRetention } from "../server/retention-schedule.js";
 import { createLogger } from "../server/logger.js";
@@ -52,7 +53,16 @@ export async function serve(config: Config): Promise<() => Promise<void>> {
     throw e;
   }
   const checkpointMac = createCheckpointMac(secret);
+  let bus: TraceBus;
+  try {
+    bus = config.redisUrl ? await redisBus(config.redisUrl) : memoryBus();
+  } catch (e) {
+    await stores.close();
+    throw new ConfigError(`REDIS_URL ${redactUrl(config.redisUrl ?? "")}: cannot connect (${(e as Error).message}).`);
+  }
   const app = buildApp({
+    bus,
+    streamQueueLimit: config.streamQueueLimit,
     stores,
     hash,
     checkpointMac,
@@ -81,6 +91,7 @@ export async function serve(config: Config): Promise<() => Promise<void>> {
     (stopping ??= (async () => {
       await retention?.stop();
       await app.stop();
+      await bus.close();
       await stores.close();
       logger.flush();
     })());

@@ -8,5 +8,6 @@ import "./types/ApiKey.js";
 import "./types/Revocation.js";
 import "./types/Checkpoint.js";
 import "./types/Retention.js";
+import "./types/TraceStream.js";
 
 export const schema = builder.toSchema({ sortSchema: true });

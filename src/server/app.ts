@@ -22,6 +22,8 @@ import { AUTH_FAILURES_PER_MINUTE, createRateLimiter } from "./rate-limit.js";
 import type { CheckpointSigner } from "./signing-key.js";
 import { wellKnownPlugin } from "./well-known.js";
 import { attachWebSockets, WS_VIEWER } from "./ws.js";
+import { memoryBus, type TraceBus } from "../streams/bus.js";
+import { DEFAULT_QUEUE_LIMIT } from "../streams/trace-stream.js";
 
 /** What the gateway needs: opened stores, the chain hasher, a logger, and its settings. */
 export interface AppDeps {
@@ -38,6 +40,10 @@ export interface AppDeps {
   limits?: Limits;
   /** What ingest does with values that look like credentials (default: redact). */
   secretsInTraces?: Config["secretsInTraces"];
+  /** Announces appended traces to subscribers (default: in-process; Redis across replicas). */
+  bus?: TraceBus;
+  /** Live traces held per subscriber (default 1,000). */
+  streamQueueLimit?: number;
   /** How long a looked-up API key is trusted (ms); tests of revocation shorten it. */
   keyCacheMs?: number;
 }
@@ -61,12 +67,17 @@ export function buildApp(deps: AppDeps): App {
   };
   const guard = createGuard(guardDeps);
   const maskError = createErrorMasker(deps.logger);
+  const bus = deps.bus ?? memoryBus();
+  // Every committed append (ingest and audit traces alike) goes out to subscribers.
+  const stopPublishing = deps.stores.traces.onAppended((rows) => bus.publish(rows));
   const base = {
     stores: deps.stores,
     hash: deps.hash,
     checkpointMac: deps.checkpointMac,
     signer: deps.signer,
     authenticator,
+    bus,
+    streamQueueLimit: deps.streamQueueLimit ?? DEFAULT_QUEUE_LIMIT,
     secretsInTraces: deps.secretsInTraces ?? "redact",
   };
   const yoga = createYoga<Record<string, never>, GatewayContext>({
@@ -108,6 +119,7 @@ export function buildApp(deps: AppDeps): App {
       });
     },
     async stop() {
+      stopPublishing();
       const s = server;
       if (!s) return;
       server = undefined;

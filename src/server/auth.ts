@@ -41,6 +41,8 @@ export class Authenticator {
   readonly #keys: KeyStore;
   readonly #cacheMs: number;
   readonly #cache = new Map<string, { viewer: Viewer | null; until: number }>();
+  /** Only ids of keys that authenticated, so its size is bounded by the number of keys. */
+  readonly #byId = new Map<string, { active: boolean; until: number }>();
 
   constructor(keys: KeyStore, { cacheMs = KEY_CACHE_MS } = {}) {
     this.#keys = keys;
@@ -68,8 +70,25 @@ export class Authenticator {
     return entry.viewer;
   }
 
+  /**
+   * Check that a viewer's key is still valid (not revoked), for long-lived operations such
+   * as subscriptions; lookups by key id share the cache lifetime of authenticate().
+   * @throws TracegateError UNAUTHENTICATED once the key was revoked or deleted.
+   */
+  async assertActive(viewer: Viewer): Promise<void> {
+    const now = Date.now();
+    let entry = this.#byId.get(viewer.keyId);
+    if (!entry || entry.until <= now) {
+      const record = await this.#keys.findById(viewer.keyId);
+      entry = { active: record !== null && !record.revokedAt, until: now + this.#cacheMs };
+      this.#byId.set(viewer.keyId, entry);
+    }
+    if (!entry.active) throw unauthenticated("The API key of this subscription was revoked.");
+  }
+
   /** Drop cached lookups, so a revocation in this process takes effect at once. */
   forgetAll(): void {
     this.#cache.clear();
+    this.#byId.clear();
   }
 }

@@ -6,6 +6,7 @@
 import type { CheckpointMac } from "../chain/checkpoint.js";
 import type { RecordHasher } from "../chain/hash.js";
 import type { Stores } from "../stores/index.js";
+import type { TraceBus } from "../streams/bus.js";
 import type { Authenticator, Viewer } from "./auth.js";
 import type { CheckpointSigner } from "./signing-key.js";
 
@@ -20,6 +21,10 @@ export interface GatewayContext {
   /** The API key behind this request (the transport refuses requests without one). */
   viewer: Viewer;
   authenticator: Authenticator;
+  /** Where appended traces are announced to live subscribers (src/streams/bus.ts). */
+  bus: TraceBus;
+  /** Live traces held per subscriber before it catches up from the database. */
+  streamQueueLimit: number;
   /** What ingest does with values that look like credentials. */
   secretsInTraces: "redact" | "reject";
 }

@@ -140,6 +140,11 @@ export interface TraceStore {
    * deletes a record newer than one it keeps, so the rest of the chain stays verifiable.
    */
   prune(cut: PruneCut, seal: CheckpointSealer, audit: (outcome: PruneOutcome) => EncodedTrace): Promise<{ outcome: PruneOutcome; trace: TraceRow }>;
+  /**
+   * Call `listener` with every batch of records this store appended, after its transaction
+   * committed, in seq order. Returns a function that removes the listener.
+   */
+  onAppended(listener: (rows: readonly TraceRow[]) => void): () => void;
   /** The stored prune checkpoint, or null when the chain was never pruned. */
   pruneCheckpoint(): Promise<PruneCheckpointRecord | null>;
   close(): Promise<void>;

@@ -9,6 +9,8 @@
  * They check that seqs arrive without holes and read the database when one appears
  * (src/streams/trace-stream.ts).
  */
+import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
+import { Redis } from "ioredis";
 import type { TraceRow } from "../stores/trace-store.js";
 
 export const TRACES_TOPIC = "tracegate:traces";
@@ -47,4 +49,25 @@ export function eventTargetBus(target: EventTargetLike, onClose: () => Promise<v
 /** The single-process bus. */
 export function memoryBus(): TraceBus {
   return eventTargetBus(new EventTarget());
+}
+
+/**
+ * A bus through Redis pub/sub at `url`: two connections (a subscribed connection can only
+ * listen). Resolves once both are connected, so a misconfigured REDIS_URL fails at start.
+ */
+export async function redisBus(url: string): Promise<TraceBus> {
+  const options = { lazyConnect: true, maxRetriesPerRequest: 3, enableAutoPipelining: true };
+  const publishClient = new Redis(url, options);
+  const subscribeClient = new Redis(url, options);
+  try {
+    await Promise.all([publishClient.connect(), subscribeClient.connect()]);
+  } catch (e) {
+    publishClient.disconnect();
+    subscribeClient.disconnect();
+    throw e;
+  }
+  const target = createRedisEventTarget({ publishClient, subscribeClient });
+  return eventTargetBus(target as unknown as EventTargetLike, async () => {
+    await Promise.allSettled([publishClient.quit(), subscribeClient.quit()]);
+  });
 }

@@ -11,6 +11,7 @@ import { createCheckpointMac } from "../../src/chain/checkpoint.js";
 import { defaultLimits, type Limits } from "../../src/config.js";
 import { issueApiKey } from "../../src/resolvers/apiKeys.js";
 import { buildApp, type App } from "../../src/server/app.js";
+import type { TraceBus } from "../../src/streams/bus.js";
 import { createLogger, type Logger } from "../../src/server/logger.js";
 import { type CheckpointSigner, loadSigner } from "../../src/server/signing-key.js";
 import { openStores, type Stores } from "../../src/stores/index.js";
@@ -31,6 +32,10 @@ export interface GatewayOptions {
   keyCacheMs?: number;
   /** Checkpoint signer (default: a freshly generated Ed25519 key; null: none, as in production without a key). */
   signer?: CheckpointSigner | null;
+  /** The trace bus (default: in-process). */
+  bus?: TraceBus;
+  /** Live traces held per subscriber. */
+  streamQueueLimit?: number;
 }
 
 export interface GraphQLResponse<T> {
@@ -77,6 +82,8 @@ export async function createTestGateway(options: GatewayOptions = {}): Promise<T
     limits: defaultLimits(options.limits),
     ...(options.secretsInTraces ? { secretsInTraces: options.secretsInTraces } : {}),
     ...(options.keyCacheMs === undefined ? {} : { keyCacheMs: options.keyCacheMs }),
+    ...(options.bus ? { bus: options.bus } : {}),
+    ...(options.streamQueueLimit === undefined ? {} : { streamQueueLimit: options.streamQueueLimit }),
   });
   const issueKey = async (scopes: Scope[], principals?: string[]) =>
     (await issueApiKey(stores.keys, { name: `test ${scopes.join(",")}`, scopes, principals: principals ?? null }, "cli")).key;

@@ -83,7 +83,7 @@ builder.node(TraceRef, {
   }),
 });
 
-const TraceFilterInput = builder.inputType("TraceFilter", {
+export const TraceFilterInput = builder.inputType("TraceFilter", {
   description: "Filters AND-ed together. The time window is [since, until).",
   fields: (t) => ({
     principalId: t.string(),

@@ -201,6 +201,7 @@ export class PrismaTraceStore implements TraceStore {
   readonly #onClose: (() => Promise<void>) | undefined;
   /** Serializes appends within this process; the database lock serializes processes. */
   #appendQueue: Promise<unknown> = Promise.resolve();
+  readonly #appendListeners = new Set<(rows: readonly TraceRow[]) => void>();
 
   constructor(options: PrismaTraceStoreOptions) {
     this.#writer = options.writer;
@@ -227,7 +228,23 @@ export class PrismaTraceStore implements TraceStore {
   ): Promise<{ result: R; rows: TraceRow[] }> {
     const run = this.#appendQueue.then(() => this.#appendWithRetry(work));
     this.#appendQueue = run.catch(() => undefined);
-    return run;
+    // Listeners hear a batch only once it committed, and in commit (= seq) order, because
+    // appends of this process run one after another on the queue.
+    return run.then((r) => {
+      for (const listener of r.rows.length > 0 ? this.#appendListeners : []) {
+        try {
+          listener(r.rows);
+        } catch {
+          // The batch is committed: a failing listener (a publisher) must not fail the append.
+        }
+      }
+      return r;
+    });
+  }
+
+  onAppended(listener: (rows: readonly TraceRow[]) => void): () => void {
+    this.#appendListeners.add(listener);
+    return () => this.#appendListeners.delete(listener);
   }
 
   /**

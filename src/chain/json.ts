@@ -149,7 +149,19 @@ function describe(v: unknown): string {
   return typeof v;
 }
 
-function serialize(v: unknown, path: object[]): string {
+/** How a serialization differs from the canonical form: key order and separators. */
+interface Style {
+  sortKeys: boolean;
+  /** Between items (Python's default is ", ", the canonical form's ","). */
+  item: string;
+  /** Between a key and its value (": " vs ":"). */
+  key: string;
+}
+
+const CANONICAL: Style = { sortKeys: true, item: ",", key: ":" };
+const PYTHON_DEFAULT: Style = { sortKeys: false, item: ", ", key: ": " };
+
+function serialize(v: unknown, path: object[], style: Style = CANONICAL): string {
   switch (typeof v) {
     case "string":
       return quoteString(v);
@@ -170,8 +182,8 @@ function serialize(v: unknown, path: object[]): string {
         let out = "[";
         // Index loop (not for..of / map) so that holes surface as undefined and are rejected.
         for (let i = 0; i < v.length; i++) {
-          if (i > 0) out += ",";
-          out += serialize(v[i], path);
+          if (i > 0) out += style.item;
+          out += serialize(v[i], path, style);
         }
         path.pop();
         return out + "]";
@@ -183,12 +195,12 @@ function serialize(v: unknown, path: object[]): string {
       }
       path.push(v);
       const obj = v as Record<string, unknown>;
-      const keys = Object.keys(obj).sort(compareCodePoints);
+      const keys = style.sortKeys ? Object.keys(obj).sort(compareCodePoints) : Object.keys(obj);
       let out = "{";
       for (let i = 0; i < keys.length; i++) {
         const k = keys[i] as string;
-        if (i > 0) out += ",";
-        out += quoteString(k) + ":" + serialize(obj[k], path);
+        if (i > 0) out += style.item;
+        out += quoteString(k) + style.key + serialize(obj[k], path, style);
       }
       path.pop();
       return out + "}";
@@ -201,6 +213,15 @@ function serialize(v: unknown, path: object[]): string {
 /** Byte-exact equivalent of Python's `json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=True)`, the HMAC input of the chain. */
 export function canonicalJson(value: JsonValue): string {
   return serialize(value, []);
+}
+
+/**
+ * Byte-exact equivalent of Python's plain `json.dumps(v)`: insertion order, ", " and ": "
+ * separators, ASCII escaping. The reference writes its JSONL lines and export files this
+ * way, so exports meant for its tools use it too.
+ */
+export function pythonJsonDumps(value: JsonValue): string {
+  return serialize(value, [], PYTHON_DEFAULT);
 }
 
 // ---------------------------------------------------------------------------

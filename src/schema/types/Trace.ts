@@ -6,7 +6,7 @@ import { TracegateError } from "../../errors.js";
 import type { JsonValue } from "../../chain/json.js";
 import { findRedactionMarkers, type Redaction } from "../../ingest/secrets.js";
 import { recordTraces } from "../../resolvers/recordTraces.js";
-import { payloadNullableString, payloadOf, payloadString } from "../../resolvers/trace-view.js";
+import { ocsfOf, payloadNullableString, payloadOf, payloadString } from "../../resolvers/trace-view.js";
 import { type TraceConnectionResult, traces } from "../../resolvers/traces.js";
 import type { TraceRow } from "../../stores/trace-store.js";
 import { builder } from "../builder.js";
@@ -72,6 +72,11 @@ builder.node(TraceRef, {
           ...(typeof p.error === "string" ? findRedactionMarkers(p.error, "error") : []),
         ];
       },
+    }),
+    ocsf: t.field({
+      type: "JSONObject",
+      description: "This trace as an OCSF 1.3.0 API Activity (6003) event, mapped as weaver-kernel maps it; args are not included.",
+      resolve: (r) => ocsfOf(r),
     }),
     prevHash: t.exposeString("prevHash"),
     recordHash: t.exposeString("recordHash"),

@@ -9,5 +9,6 @@ import "./types/Revocation.js";
 import "./types/Checkpoint.js";
 import "./types/Retention.js";
 import "./types/TraceStream.js";
+import "./types/TraceStats.js";
 
 export const schema = builder.toSchema({ sortSchema: true });

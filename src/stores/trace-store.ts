@@ -69,6 +69,21 @@ export interface SeqRange {
   toSeq?: number;
 }
 
+/** A column traceStats can group by. */
+export type StatsDimension = "eventType" | "status" | "reasonCode" | "principalId" | "capabilityId";
+
+/** One group of traceStats: the grouped values (only those asked for) and the count. */
+export interface StatsGroup {
+  count: number;
+  eventType?: string;
+  status?: string;
+  reasonCode?: string | null;
+  principalId?: string;
+  capabilityId?: string;
+  /** Start of the time bucket, when grouping by time. */
+  bucketStartUs?: EpochMicros;
+}
+
 /** Which seq prefix to prune: below a seq, or up to the first record not older than an instant. */
 export type PruneCut = { beforeSeq: number } | { beforeUs: EpochMicros };
 
@@ -119,6 +134,11 @@ export interface TraceStore {
   page(query: PageQuery): Promise<TraceRow[]>;
   /** Number of traces matching a filter. */
   count(filter: TraceFilter): Promise<number>;
+  /**
+   * Counts of matching traces grouped by columns and optionally by time bucket, computed in
+   * the database; largest groups first (ties in group order), at most `limit` groups.
+   */
+  stats(filter: TraceFilter, groupBy: readonly StatsDimension[], bucketUs: number | null, limit: number): Promise<StatsGroup[]>;
   /** The trace with this action id, if it exists and lies inside `principals`. */
   findByActionId(actionId: string, principals?: PrincipalScope): Promise<TraceRow | null>;
   /** The traces with these seqs that exist and lie inside `principals`. */

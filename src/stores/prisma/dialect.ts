@@ -19,6 +19,8 @@ export interface SqlDialect {
   readonly timeResidual: Sql;
   /** A parameter holding an instant, comparable with timeColumn. */
   time(us: number): Sql;
+  /** The start of invokedAt's bucket of `bucketUs` microseconds, as integer microseconds. */
+  timeBucket(bucketUs: number): Sql;
   /** A parameter holding an integer (seq), comparable with the seq column. */
   int(n: number): Sql;
   /** INSERT of a batch of rows passed as one JSON parameter. */
@@ -49,6 +51,7 @@ export const sqliteDialect: SqlDialect = {
   // Unary plus makes the term unusable for an index in SQLite.
   timeResidual: sql`+"invokedAtUs"`,
   time: (us) => sql`${us}`,
+  timeBucket: (bucketUs) => sql`("invokedAtUs" - ("invokedAtUs" % ${bucketUs}) - (CASE WHEN "invokedAtUs" % ${bucketUs} < 0 THEN ${bucketUs} ELSE 0 END))`,
   int: (n) => sql`${n}`,
   insertRows: (rows) => sql`INSERT INTO "Trace" (${sqliteDialect.insertColumns})
     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10
@@ -83,6 +86,8 @@ export const postgresDialect: SqlDialect = {
   // PostgreSQL plans with statistics; no hint is needed (or possible) here.
   timeResidual: sql`"invokedAt"`,
   time: (us) => sql`${formatIsoMicros(us)}::timestamptz`,
+  timeBucket: (bucketUs) =>
+    sql`(floor((EXTRACT(EPOCH FROM "invokedAt") * 1000000) / ${bucketUs}::bigint) * ${bucketUs}::bigint)::bigint`,
   int: (n) => sql`${n}::bigint`,
   insertRows: (rows) => sql`INSERT INTO "Trace" (${postgresDialect.insertColumns})
     SELECT (r ->> 0)::bigint, r ->> 1, r ->> 2, r ->> 3, r ->> 4, r ->> 5, r ->> 6, (r ->> 7)::timestamptz, r ->> 8, r ->> 9, r ->> 10

@@ -1,0 +1,76 @@
+/**
+ * traceStats: grouped counts computed in the database agree with counting the corpus in
+ * memory, for every dimension, time buckets and principal scope. Both backends.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RecordTracesDocument } from "../gql/graphql.js";
+import { BACKENDS } from "../support/backends.js";
+import { codesOf, createTestGateway, dataOf, type TestGateway } from "../support/harness.js";
+import { at, deny, invoke } from "../support/traces.js";
+
+type Group = { count: number; eventType: string | null; outcome: string | null; reasonCode: string | null; principalId: string | null; capabilityId: string | null; bucketStart: string | null };
+const STATS = `query($filter: TraceFilter, $groupBy: [TraceStatsDimension!], $bucket: TimeBucket, $limit: Int) {
+  traceStats(filter: $filter, groupBy: $groupBy, bucket: $bucket, limit: $limit) {
+    total groups { count eventType outcome reasonCode principalId capabilityId bucketStart } } }`;
+
+describe.each(BACKENDS)("$name: traceStats", (backend) => {
+  let gw: TestGateway;
+  const corpus = Array.from({ length: 90 }, (_, i) => {
+    const principalId = ["team-a/alice", "team-a/bob", "carol"][i % 3]!;
+    const capabilityId = ["crm.read", "billing.refund"][i % 2]!;
+    const invokedAt = at(i * 7); // spans ~10.5 hours
+    return i % 4 === 0
+      ? deny(`s-${i}`, i % 8 === 0 ? "missing_role" : "rate_limited", { principalId, capabilityId, invokedAt })
+      : invoke(`s-${i}`, { principalId, capabilityId, invokedAt, error: i % 5 === 0 ? "boom" : null });
+  });
+
+  beforeAll(async () => {
+    gw = await createTestGateway({ backend });
+    dataOf(await gw.exec(RecordTracesDocument, { input: corpus }));
+  });
+  afterAll(() => gw.close());
+
+  const stats = async (variables: Record<string, unknown>, key?: string) =>
+    (dataOf(await (key ? gw.as(key) : gw).raw(STATS, variables)) as { traceStats: { total: number; groups: Group[] } }).traceStats;
+  const tally = (keyOf: (t: (typeof corpus)[number]) => string, items = corpus) => {
+    const m = new Map<string, number>();
+    for (const t of items) m.set(keyOf(t), (m.get(keyOf(t)) ?? 0) + 1);
+    return m;
+  };
+
+  it("counts by each dimension as the corpus does, largest first", async () => {
+    const byEvent = await stats({ groupBy: ["EVENT_TYPE"] });
+    expect(byEvent.total).toBe(90);
+    expect(new Map(byEvent.groups.map((g) => [g.eventType!, g.count]))).toEqual(tally((t) => t.eventType!));
+    const byReason = await stats({ groupBy: ["REASON_CODE"], filter: { eventType: "DENY" } });
+    expect(new Map(byReason.groups.map((g) => [g.reasonCode!, g.count]))).toEqual(tally((t) => t.reasonCode!, corpus.filter((t) => t.eventType === "DENY")));
+    const pairs = await stats({ groupBy: ["PRINCIPAL", "OUTCOME"] });
+    expect(new Map(pairs.groups.map((g) => [`${g.principalId}|${g.outcome}`, g.count]))).toEqual(
+      tally((t) => `${t.principalId}|${t.error != null ? "FAILED" : "SUCCEEDED"}`),
+    );
+    const counts = pairs.groups.map((g) => g.count);
+    expect(counts).toEqual([...counts].sort((a, b) => b - a));
+    expect(pairs.groups.every((g) => g.eventType === null && g.capabilityId === null)).toBe(true);
+  });
+
+  it("buckets by hour in UTC", async () => {
+    const res = await stats({ bucket: "HOUR", limit: 1000 });
+    const expected = tally((t) => `${t.invokedAt.slice(0, 13)}:00:00+00:00`);
+    expect(new Map(res.groups.map((g) => [g.bucketStart!, g.count]))).toEqual(expected);
+  });
+
+  it("confines a principal-scoped key to its principals", async () => {
+    const scoped = await gw.issueKey(["traces:read"], ["team-a/*"]);
+    const res = await stats({ groupBy: ["PRINCIPAL"] }, scoped);
+    expect(res.groups.map((g) => g.principalId).sort()).toEqual(["team-a/alice", "team-a/bob"]);
+    expect(res.total).toBe(60);
+    const foreign = await stats({ groupBy: ["PRINCIPAL"], filter: { principalId: "carol" } }, scoped);
+    expect(foreign).toEqual({ total: 0, groups: [] });
+  });
+
+  it("refuses a bad limit and a key without traces:read", async () => {
+    expect(codesOf(await gw.raw(STATS, { limit: 0 }))).toEqual(["BAD_USER_INPUT"]);
+    const writer = await gw.issueKey(["traces:write"]);
+    expect(codesOf(await gw.as(writer).raw(STATS, {}))).toEqual(["FORBIDDEN"]);
+  });
+});

@@ -16,6 +16,8 @@ import { Authenticator, unauthenticated, type Viewer } from "./auth.js";
 import type { GatewayContext } from "./context.js";
 import { createGuard } from "./guard.js";
 import { limitPlugins } from "./limits.js";
+import { createMetrics } from "./metrics.js";
+import { opsRoutesPlugin } from "./ops-routes.js";
 import type { Logger } from "./logger.js";
 import { createErrorMasker } from "./mask-errors.js";
 import { AUTH_FAILURES_PER_MINUTE, createRateLimiter } from "./rate-limit.js";
@@ -68,6 +70,7 @@ export function buildApp(deps: AppDeps): App {
   const guard = createGuard(guardDeps);
   const maskError = createErrorMasker(deps.logger);
   const bus = deps.bus ?? memoryBus();
+  const metrics = createMetrics(deps.stores.traces);
   // Every committed append (ingest and audit traces alike) goes out to subscribers.
   const stopPublishing = deps.stores.traces.onAppended((rows) => bus.publish(rows));
   const base = {
@@ -88,7 +91,14 @@ export function buildApp(deps: AppDeps): App {
       if (!viewer) throw unauthenticated();
       return { ...base, viewer };
     },
-    plugins: [wellKnownPlugin(deps.signer), guard.plugin, ...limitPlugins(limits)],
+    // Public routes first (health, metrics, the checkpoint key), then the key guard and limits.
+    plugins: [
+      opsRoutesPlugin({ traces: deps.stores.traces, metrics }),
+      wellKnownPlugin(deps.signer),
+      guard.plugin,
+      ...limitPlugins(limits),
+      metrics.plugin,
+    ],
     maxRequestBodySize: limits.maxBodyBytes,
     graphiql: deps.graphiql ?? false,
     // GraphiQL from the installed package, not from a CDN: it works on offline networks.
@@ -120,6 +130,7 @@ export function buildApp(deps: AppDeps): App {
     },
     async stop() {
       stopPublishing();
+      metrics.close();
       const s = server;
       if (!s) return;
       server = undefined;

@@ -6,7 +6,10 @@ import { Command } from "commander";
 import { ConfigError, loadConfig } from "../config.js";
 import { isTracegateError } from "../errors.js";
 import { migrateDatabase, MigrationError } from "../stores/prisma/migrate.js";
+import { registerAuditCommand } from "./audit.js";
 import { registerCheckpointCommand } from "./checkpoint.js";
+import { registerDoctorCommand } from "./doctor.js";
+import { registerImportCommand } from "./import.js";
 import { registerKeysCommand } from "./keys.js";
 import { serve } from "./serve.js";
 
@@ -42,5 +45,8 @@ program
 
 registerKeysCommand(program);
 registerCheckpointCommand(program);
+registerDoctorCommand(program);
+registerImportCommand(program);
+registerAuditCommand(program);
 
 await program.parseAsync(process.argv).catch(fail);

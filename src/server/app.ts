@@ -15,6 +15,7 @@ import type { Stores } from "../stores/index.js";
 import { Authenticator, unauthenticated, type Viewer } from "./auth.js";
 import type { GatewayContext } from "./context.js";
 import { createGuard } from "./guard.js";
+import { exportRoutePlugin } from "./export-route.js";
 import { limitPlugins } from "./limits.js";
 import { createMetrics } from "./metrics.js";
 import { opsRoutesPlugin } from "./ops-routes.js";
@@ -95,6 +96,8 @@ export function buildApp(deps: AppDeps): App {
     plugins: [
       opsRoutesPlugin({ traces: deps.stores.traces, metrics }),
       wellKnownPlugin(deps.signer),
+      // Streams exports with its own key check (same keys, scopes and rate limits as GraphQL).
+      exportRoutePlugin({ stores: deps.stores, ...guardDeps }),
       guard.plugin,
       ...limitPlugins(limits),
       metrics.plugin,

@@ -35,7 +35,7 @@ describe("tracegate serve", () => {
     expect(html).toMatch(/graphiql/i);
     expect(html).not.toMatch(/unpkg\.com|jsdelivr|cdn\./); // served from the package: works offline
 
-    expect(readmeBlocks).toHaveLength(3);
+    expect(readmeBlocks).toHaveLength(4);
     const mutation = await gql(url, readmeBlocks[0]!);
     expect(mutation.errors).toBeUndefined();
     expect(mutation.data.recordTraces.map((t: { seq: number }) => t.seq)).toEqual([0, 1]);
@@ -51,6 +51,12 @@ describe("tracegate serve", () => {
       revokeToken: { newlyRevoked: true },
       revokePrincipal: { newlyRevoked: 0 },
       sweepExpiredRevocations: { swept: 0 },
+    });
+    const stats = await gql(url, readmeBlocks[3]!);
+    expect(stats.errors).toBeUndefined();
+    expect(stats.data.traceStats).toEqual({
+      total: 1,
+      groups: [{ reasonCode: "missing_role", principalId: "mallory", bucketStart: "2026-11-22T09:00:00+00:00", count: 1 }],
     });
     expect(await stop(gateway)).toBe(0);
   });

@@ -1,0 +1,282 @@
+/**
+ * Export formats: one place that turns stored chain records into the files other tools read.
+ *
+ * * `jsonl`: one export object per line (REFERENCE.md §1.4), written like the reference CLI's
+ *   `audit export` (Python `json.dumps` defaults), its 16 keys in the reference's order.
+ * * `chained`: one reference JSONL-store line per record (§2.5),
+ *   `{"seq": n, "prev_hash": …, "record_hash": …, "trace": {…}}`, so weaver-kernel's own
+ *   `JsonlTraceStore` can open the file and verify the chain with the shared secret.
+ * * `ocsf`: one OCSF 1.3.0 API Activity event per line (§6).
+ * * `envelope`: the `export_action_traces` document
+ *   `{"schema": "weaver_kernel.action_trace_export", "version": "1", "traces": [...]}`,
+ *   written trace by trace rather than built in memory.
+ *
+ * Stored payloads are canonical JSON (keys sorted), so the export object is rebuilt in the
+ * reference's insertion order. Only the top level can be: the order the kernel gave `args` and
+ * `result_summary` keys was never stored (nor hashed), so nested objects come out sorted.
+ * Exports read keyset pages of the store, so memory stays constant however large the chain.
+ */
+import { isJsonObject, type JsonObject, type JsonValue, parseJsonLossless, pythonJsonDumps } from "../chain/json.js";
+import { type EpochMicros, parseTimestamp } from "../chain/time.js";
+import { CorruptPayloadError } from "../chain/trace.js";
+import type { TraceFilter, TraceOrder, TraceRow, TraceStore } from "../stores/trace-store.js";
+import { traceToOcsf } from "./ocsf.js";
+
+/** Every export format; `jsonl` is the reference CLI's. */
+export const EXPORT_FORMATS = ["jsonl", "envelope", "chained", "ocsf"] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+/** The formats written one trace per line. */
+export type LineFormat = Exclude<ExportFormat, "envelope">;
+
+export function isExportFormat(value: string): value is ExportFormat {
+  return (EXPORT_FORMATS as readonly string[]).includes(value);
+}
+
+/** The export orders by their command-line / query-string names. */
+export const EXPORT_ORDERS = {
+  /** Chain order: what the reference CLI prints, and what `chained` needs. */
+  seq: "SEQ_ASC",
+  /** By invokedAt, ties in chain order. */
+  time: "INVOKED_AT_ASC",
+  "time-desc": "INVOKED_AT_DESC",
+} as const satisfies Record<string, TraceOrder>;
+export type ExportOrderName = keyof typeof EXPORT_ORDERS;
+
+export function isExportOrderName(value: string): value is ExportOrderName {
+  return Object.hasOwn(EXPORT_ORDERS, value);
+}
+
+/** Media type of each format's output. */
+export const EXPORT_CONTENT_TYPES: Readonly<Record<ExportFormat, string>> = {
+  jsonl: "application/x-ndjson; charset=utf-8",
+  chained: "application/x-ndjson; charset=utf-8",
+  ocsf: "application/x-ndjson; charset=utf-8",
+  envelope: "application/json; charset=utf-8",
+};
+
+/** The 16 keys of the export object, in the reference's insertion order (REFERENCE.md §1.4). */
+export const EXPORT_KEYS = [
+  "action_id",
+  "capability_id",
+  "principal_id",
+  "token_id",
+  "invoked_at",
+  "response_mode",
+  "driver_id",
+  "handle_id",
+  "sensitivity",
+  "status",
+  "event_type",
+  "reason_code",
+  "error",
+  "args",
+  "result_summary",
+  "correction",
+] as const;
+
+/** `schema` of the export envelope. */
+export const ENVELOPE_SCHEMA = "weaver_kernel.action_trace_export";
+/** `version` of the export envelope (bumped by the reference only on breaking changes). */
+export const ENVELOPE_VERSION = "1";
+
+/** Rows per keyset page of an export. */
+export const EXPORT_PAGE_SIZE = 500;
+
+/**
+ * The export object of a stored record: its payload parsed losslessly (ints stay ints,
+ * `100.0` stays a float), top-level keys in the reference's order, unknown keys after them.
+ * @throws CorruptPayloadError when the payload is not a JSON object.
+ */
+export function exportObjectOf(row: Pick<TraceRow, "seq" | "payload">): JsonObject {
+  let value: JsonValue;
+  try {
+    value = parseJsonLossless(row.payload);
+  } catch (e) {
+    throw new CorruptPayloadError(`Corrupted trace payload at seq ${row.seq}: ${(e as Error).message}`);
+  }
+  if (!isJsonObject(value)) throw new CorruptPayloadError(`Corrupted trace payload at seq ${row.seq}: not a JSON object.`);
+  // Null prototype: a key named "__proto__" stays a plain key.
+  const out = Object.create(null) as JsonObject;
+  for (const key of EXPORT_KEYS) {
+    if (Object.hasOwn(value, key)) out[key] = value[key] as JsonValue;
+  }
+  for (const key of Object.keys(value)) {
+    if (!Object.hasOwn(out, key)) out[key] = value[key] as JsonValue;
+  }
+  return out;
+}
+
+/** `jsonl`: the export object as the reference CLI writes it. */
+export function jsonlLine(row: TraceRow): string {
+  return pythonJsonDumps(exportObjectOf(row));
+}
+
+/** `chained`: the reference JSONL store's record line (keys seq, prev_hash, record_hash, trace). */
+export function chainedLine(row: TraceRow): string {
+  const record = Object.create(null) as JsonObject;
+  // A bigint, so it is written as a Python int (a number would come out as `0.0`).
+  record.seq = BigInt(row.seq);
+  record.prev_hash = row.prevHash;
+  record.record_hash = row.recordHash;
+  record.trace = exportObjectOf(row);
+  return pythonJsonDumps(record);
+}
+
+/** `ocsf`: the trace's OCSF API Activity event. */
+export function ocsfLine(row: TraceRow): string {
+  return pythonJsonDumps(traceToOcsf(exportObjectOf(row)));
+}
+
+/** One line (without its newline) per stored record, by format. */
+export const LINE_FORMATTERS: Readonly<Record<LineFormat, (row: TraceRow) => string>> = {
+  jsonl: jsonlLine,
+  chained: chainedLine,
+  ocsf: ocsfLine,
+};
+
+/** Everything of the envelope before the first trace, and after the last. */
+const [ENVELOPE_HEAD, ENVELOPE_TAIL] = (() => {
+  const empty = pythonJsonDumps({ schema: ENVELOPE_SCHEMA, version: ENVELOPE_VERSION, traces: [] });
+  const cut = empty.lastIndexOf("[]") + 1;
+  return [empty.slice(0, cut), empty.slice(cut)] as const;
+})();
+
+/**
+ * Python's `json.dumps(value, indent=indent)`, byte for byte: items on their own lines,
+ * separators "," and ": ", empty containers as `[]` / `{}`, ASCII escaping, Python's ints
+ * and float reprs (via pythonJsonDumps for every scalar). `depth` is the nesting level the
+ * value starts at (its continuation lines are indented that much further).
+ */
+export function pythonJsonIndent(value: JsonValue, indent = 2, depth = 0): string {
+  const pad = " ".repeat(indent);
+  const write = (v: JsonValue, level: number): string => {
+    if (Array.isArray(v)) {
+      if (v.length === 0) return "[]";
+      const inner = "\n" + pad.repeat(level + 1);
+      return "[" + inner + v.map((item) => write(item, level + 1)).join("," + inner) + "\n" + pad.repeat(level) + "]";
+    }
+    if (v !== null && typeof v === "object") {
+      const keys = Object.keys(v);
+      if (keys.length === 0) return "{}";
+      const inner = "\n" + pad.repeat(level + 1);
+      const items = keys.map((k) => pythonJsonDumps(k) + ": " + write(v[k] as JsonValue, level + 1));
+      return "{" + inner + items.join("," + inner) + "\n" + pad.repeat(level) + "}";
+    }
+    return pythonJsonDumps(v);
+  };
+  return write(value, depth);
+}
+
+/** An instant from an ISO 8601 date-time or a bare date (midnight UTC); naive means UTC. */
+export function parseExportTime(text: string): EpochMicros {
+  return parseTimestamp(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00` : text);
+}
+
+/** Paging of an export. */
+export interface ExportOptions {
+  /** At most this many traces (after filtering); default all. */
+  limit?: number;
+  /** Rows per keyset page (default EXPORT_PAGE_SIZE). */
+  pageSize?: number;
+  /** Called after each page with the number of traces exported so far. */
+  onProgress?: (exported: number) => void;
+}
+
+/**
+ * The rows matching `filter`, in `order`, as keyset pages: one page in memory at a time.
+ * The export is a snapshot of the chain as of its start: records appended meanwhile (their
+ * seq is at or past the head read first) are left out, so a long export neither chases a
+ * busy chain forever nor mixes two states of it.
+ */
+export async function* traceRowPages(
+  store: Pick<TraceStore, "page" | "head">,
+  filter: TraceFilter,
+  order: TraceOrder,
+  options: Pick<ExportOptions, "limit" | "pageSize"> = {},
+): AsyncGenerator<TraceRow[]> {
+  const pageSize = options.pageSize ?? EXPORT_PAGE_SIZE;
+  if (!Number.isSafeInteger(pageSize) || pageSize < 1) throw new RangeError(`pageSize must be a positive integer, got ${pageSize}`);
+  const limit = options.limit ?? Number.POSITIVE_INFINITY;
+  if (limit < 0) throw new RangeError(`limit must not be negative, got ${limit}`);
+  const { nextSeq } = await store.head();
+  let remaining = limit;
+  let after: TraceRow | undefined;
+  while (remaining > 0) {
+    const want = Math.min(pageSize, remaining);
+    const rows = await store.page({
+      filter,
+      order,
+      limit: want,
+      ...(after ? { after: { seq: after.seq, invokedAtUs: after.invokedAtUs } } : {}),
+    });
+    const last = rows[rows.length - 1];
+    if (!last) return;
+    after = last;
+    const kept = rows.filter((r) => r.seq < nextSeq);
+    if (kept.length > remaining) kept.length = remaining;
+    remaining -= kept.length;
+    if (kept.length > 0) yield kept;
+    if (rows.length < want) return;
+    // In chain order nothing past the snapshot's head can follow.
+    if (order === "SEQ_ASC" && last.seq >= nextSeq - 1) return;
+  }
+}
+
+/**
+ * The export as text chunks (one per page): lines ending in "\n", or the envelope followed
+ * by "\n". Pull-driven, so a slow consumer slows the database reads instead of buffering.
+ */
+export async function* exportChunks(
+  store: Pick<TraceStore, "page" | "head">,
+  filter: TraceFilter,
+  order: TraceOrder,
+  format: ExportFormat,
+  options: ExportOptions = {},
+): AsyncGenerator<string, number> {
+  let exported = 0;
+  if (format === "envelope") {
+    let text = ENVELOPE_HEAD;
+    for await (const rows of traceRowPages(store, filter, order, options)) {
+      for (const row of rows) {
+        text += (exported === 0 ? "" : ", ") + jsonlLine(row);
+        exported++;
+      }
+      yield text;
+      text = "";
+      options.onProgress?.(exported);
+    }
+    yield text + ENVELOPE_TAIL + "\n";
+    return exported;
+  }
+  const line = LINE_FORMATTERS[format];
+  for await (const rows of traceRowPages(store, filter, order, options)) {
+    let text = "";
+    for (const row of rows) text += line(row) + "\n";
+    exported += rows.length;
+    yield text;
+    options.onProgress?.(exported);
+  }
+  return exported;
+}
+
+/**
+ * Write an export through `write` (awaited when it returns a promise, which is how a caller
+ * applies backpressure) and return the number of traces written. Constant memory: one page
+ * of rows and its text at a time.
+ */
+export async function streamExport(
+  store: Pick<TraceStore, "page" | "head">,
+  filter: TraceFilter,
+  order: TraceOrder,
+  format: ExportFormat,
+  write: (chunk: string) => void | Promise<void>,
+  onProgress?: (exported: number) => void,
+  options: Pick<ExportOptions, "limit" | "pageSize"> = {},
+): Promise<number> {
+  const chunks = exportChunks(store, filter, order, format, { ...options, ...(onProgress ? { onProgress } : {}) });
+  for (;;) {
+    const next = await chunks.next();
+    if (next.done) return next.value;
+    if (next.value !== "") await write(next.value);
+  }
+}

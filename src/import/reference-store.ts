@@ -1,0 +1,421 @@
+/**
+ * Reading and verifying the reference's durable trace stores (REFERENCE.md §2.5, §2.6) for
+ * `tracegate import`.
+ *
+ * - JSONL: one envelope `{seq, prev_hash, record_hash, trace}` per line, streamed with
+ *   readline (blank lines skipped, line numbers counted like the reference's enumerate).
+ * - SQLite: the `traces` table read with better-sqlite3 (read-only), row by row in seq
+ *   order; `meta.checkpoint_next_seq` / `meta.checkpoint_hash` say where a pruned store
+ *   starts.
+ *
+ * Every trace is parsed losslessly (floats stay floats, big integers stay exact, strings keep
+ * every code unit), so its canonical JSON is byte for byte what the reference hashed. The
+ * chain is checked with ChainVerifier in constant memory; only the action ids are kept (to
+ * refuse duplicates, which JSONL allows and tracegate does not).
+ */
+import { createReadStream, existsSync, openSync, readSync, closeSync, statSync } from "node:fs";
+import { createInterface } from "node:readline";
+import Database from "better-sqlite3";
+import { GENESIS_HASH, type RecordHasher } from "../chain/hash.js";
+import { canonicalJson, isJsonObject, type JsonObject, type JsonValue, parseJsonLossless } from "../chain/json.js";
+import { TimestampError, parseTimestamp } from "../chain/time.js";
+import {
+  EVENT_TYPES,
+  type EventType,
+  RESPONSE_MODES,
+  SENSITIVITIES,
+  statusOf,
+  type TraceColumns,
+} from "../chain/trace.js";
+import { ChainVerifier, type ChainVerification } from "../chain/verify.js";
+
+/** The two durable formats of the reference. */
+export type StoreFormat = "jsonl" | "sqlite";
+export const STORE_FORMATS: readonly StoreFormat[] = ["jsonl", "sqlite"];
+
+/** A store that cannot be imported; the message is meant for the operator. */
+export class ImportError extends Error {
+  override name = "ImportError";
+}
+
+/** The chain of the store does not verify: tampered, or the wrong secret. */
+export class ChainImportError extends ImportError {
+  override name = "ChainImportError";
+  constructor(readonly verification: ChainVerification) {
+    super(`${verification.kind} at seq ${verification.firstBadSeq}: ${verification.detail}`);
+  }
+}
+
+/** The 16 bytes every SQLite 3 database file starts with. */
+const SQLITE_HEADER = Buffer.from("SQLite format 3\0", "latin1");
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** SQLite when the file starts with the SQLite header, JSONL otherwise. */
+export function detectFormat(path: string): StoreFormat {
+  const fd = openSync(path, "r");
+  try {
+    const head = Buffer.alloc(SQLITE_HEADER.length);
+    const n = readSync(fd, head, 0, head.length, 0);
+    return n === head.length && head.equals(SQLITE_HEADER) ? "sqlite" : "jsonl";
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Refuse a path that does not name an existing regular file (the reference's wording). */
+export function assertStoreExists(path: string): void {
+  if (!existsSync(path)) {
+    throw new ImportError(`Trace store '${path}' does not exist. Check the path (import reads an existing store; it does not create one).`);
+  }
+  if (!statSync(path).isFile()) throw new ImportError(`Trace store '${path}' is not a file.`);
+}
+
+/** One record as read from the store, before verification. */
+export interface SourceRecord {
+  seq: number;
+  prevHash: string;
+  recordHash: string;
+  /** The trace as parsed (losslessly). */
+  trace: JsonObject;
+  /** Canonical JSON of the trace: what the chain hashes and what tracegate stores. */
+  payload: string;
+  /** Where the record is, for messages: `path:lineno` or `path (seq n)`. */
+  location: string;
+  /** SQLite only: the indexed copies the reference keeps next to the payload. */
+  columns?: { actionId: unknown; invokedAt: unknown };
+}
+
+/** Where a store's chain starts: seq 0 at genesis, or after a (SQLite) prune checkpoint. */
+export interface ChainOrigin {
+  firstSeq: number;
+  prevHash: string;
+  /** Whether a prune checkpoint put the origin there. */
+  pruned: boolean;
+}
+
+/** An opened reference store; `records()` may be called again for a second pass. */
+export interface ReferenceStore {
+  readonly format: StoreFormat;
+  readonly path: string;
+  readonly origin: ChainOrigin;
+  records(): AsyncIterable<SourceRecord>;
+  close(): void;
+}
+
+/** Open a reference store (format detected from the header unless given). */
+export function openReferenceStore(path: string, format: StoreFormat = detectFormat(path)): ReferenceStore {
+  assertStoreExists(path);
+  return format === "sqlite" ? openSqliteStore(path) : openJsonlStore(path);
+}
+
+// ---------------------------------------------------------------------------
+// JSONL
+// ---------------------------------------------------------------------------
+
+function corruptLine(path: string, lineno: number, reason: string): ImportError {
+  return new ImportError(`Corrupted trace record at ${path}:${lineno}: ${reason.replace(/\.$/, "")}.`);
+}
+
+/** A JSON integer (Python int) that fits a chain seq. */
+function seqOf(v: JsonValue | undefined): number | null {
+  if (typeof v !== "bigint" || v < 0n || v > BigInt(Number.MAX_SAFE_INTEGER)) return null;
+  return Number(v);
+}
+
+function parseEnvelope(line: string, path: string, lineno: number): SourceRecord {
+  let value: JsonValue;
+  try {
+    value = parseJsonLossless(line);
+  } catch (e) {
+    throw corruptLine(path, lineno, (e as Error).message);
+  }
+  if (!isJsonObject(value)) throw corruptLine(path, lineno, "not a JSON object");
+  for (const key of ["seq", "prev_hash", "record_hash", "trace"]) {
+    if (!(key in value)) throw corruptLine(path, lineno, `missing '${key}'`);
+  }
+  const seq = seqOf(value.seq);
+  if (seq === null) throw corruptLine(path, lineno, "'seq' is not a non-negative integer");
+  const { prev_hash: prevHash, record_hash: recordHash, trace } = value;
+  if (typeof prevHash !== "string") throw corruptLine(path, lineno, "'prev_hash' is not a string");
+  if (typeof recordHash !== "string") throw corruptLine(path, lineno, "'record_hash' is not a string");
+  if (trace === undefined || !isJsonObject(trace)) throw corruptLine(path, lineno, "'trace' is not a JSON object");
+  return { seq, prevHash, recordHash, trace, payload: canonicalJson(trace), location: `${path}:${lineno}` };
+}
+
+function openJsonlStore(path: string): ReferenceStore {
+  return {
+    format: "jsonl",
+    path,
+    // JSONL stores cannot be pruned: the chain starts at genesis.
+    origin: { firstSeq: 0, prevHash: GENESIS_HASH, pruned: false },
+    async *records() {
+      const input = createReadStream(path, { encoding: "utf8" });
+      const lines = createInterface({ input, crlfDelay: Infinity });
+      let lineno = 0;
+      try {
+        for await (const raw of lines) {
+          lineno += 1;
+          const line = raw.trim();
+          if (line === "") continue;
+          yield parseEnvelope(line, path, lineno);
+        }
+      } finally {
+        lines.close();
+        input.destroy();
+      }
+    },
+    close() {},
+  };
+}
+
+// ---------------------------------------------------------------------------
+// SQLite
+// ---------------------------------------------------------------------------
+
+interface SqliteRow {
+  seq: bigint;
+  action_id: unknown;
+  prev_hash: unknown;
+  record_hash: unknown;
+  invoked_at: unknown;
+  payload: unknown;
+}
+
+function notAStore(path: string, reason: string): ImportError {
+  return new ImportError(`'${path}' is not a valid SQLite trace store: ${reason}. If this is a JSONL store, pass --format jsonl.`);
+}
+
+function readOrigin(db: Database.Database, path: string): ChainOrigin {
+  const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get() !== undefined;
+  const meta = new Map<string, unknown>();
+  if (hasMeta) {
+    for (const row of db.prepare("SELECT key, value FROM meta").all() as { key: unknown; value: unknown }[]) {
+      meta.set(String(row.key), row.value);
+    }
+  }
+  const nextRaw = meta.get("checkpoint_next_seq");
+  const hashRaw = meta.get("checkpoint_hash");
+  let firstSeq = 0;
+  if (nextRaw !== undefined && nextRaw !== null) {
+    const text = String(nextRaw);
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
+      throw new ImportError(`Corrupted prune checkpoint in ${path}: meta.checkpoint_next_seq is '${text}', not a seq.`);
+    }
+    firstSeq = Number(text);
+  }
+  let prevHash = GENESIS_HASH;
+  if (hashRaw !== undefined && hashRaw !== null) {
+    if (typeof hashRaw !== "string" || !HEX64.test(hashRaw)) {
+      throw new ImportError(`Corrupted prune checkpoint in ${path}: meta.checkpoint_hash is not 64 lowercase hex characters.`);
+    }
+    prevHash = hashRaw;
+  }
+  return { firstSeq, prevHash, pruned: firstSeq > 0 || prevHash !== GENESIS_HASH };
+}
+
+function openSqliteStore(path: string): ReferenceStore {
+  let db: Database.Database;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+  } catch (e) {
+    throw notAStore(path, (e as Error).message);
+  }
+  let origin: ChainOrigin;
+  let select: Database.Statement;
+  try {
+    const hasTraces = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'traces'").get() !== undefined;
+    if (!hasTraces) throw notAStore(path, "no such table: traces");
+    origin = readOrigin(db, path);
+    select = db
+      .prepare("SELECT seq, action_id, prev_hash, record_hash, invoked_at, payload FROM traces ORDER BY seq")
+      .safeIntegers(true);
+  } catch (e) {
+    db.close();
+    if (e instanceof ImportError) throw e;
+    throw notAStore(path, (e as Error).message);
+  }
+  return {
+    format: "sqlite",
+    path,
+    origin,
+    async *records() {
+      for (const row of select.iterate() as IterableIterator<SqliteRow>) {
+        const seqBig = row.seq;
+        const where = `${path} (seq ${seqBig})`;
+        if (typeof seqBig !== "bigint" || seqBig < 0n || seqBig > BigInt(Number.MAX_SAFE_INTEGER)) {
+          throw new ImportError(`Corrupted trace row in ${where}: seq is not a non-negative integer.`);
+        }
+        const seq = Number(seqBig);
+        if (typeof row.prev_hash !== "string" || typeof row.record_hash !== "string") {
+          throw new ImportError(`Corrupted trace row in ${where}: prev_hash and record_hash must be text.`);
+        }
+        if (typeof row.payload !== "string") throw new ImportError(`Corrupted trace payload in ${where}: not text.`);
+        let trace: JsonValue;
+        try {
+          trace = parseJsonLossless(row.payload);
+        } catch (e) {
+          throw new ImportError(`Corrupted trace payload in ${where}: ${(e as Error).message.replace(/\.$/, "")}.`);
+        }
+        if (!isJsonObject(trace)) throw new ImportError(`Corrupted trace payload in ${where}: not a JSON object.`);
+        yield {
+          seq,
+          prevHash: row.prev_hash,
+          recordHash: row.record_hash,
+          trace,
+          payload: canonicalJson(trace),
+          location: where,
+          columns: { actionId: row.action_id, invokedAt: row.invoked_at },
+        };
+      }
+    },
+    close() {
+      db.close();
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Decoding a verified trace into tracegate's columns
+// ---------------------------------------------------------------------------
+
+function malformed(record: SourceRecord, reason: string): ImportError {
+  return new ImportError(`Malformed trace at seq ${record.seq} (${record.location}): ${reason}.`);
+}
+
+/** The reference decoder's required keys (REFERENCE.md §1.4). */
+const REQUIRED = ["action_id", "capability_id", "principal_id", "token_id", "invoked_at", "args", "response_mode", "driver_id"];
+
+function hasNonFinite(v: JsonValue): boolean {
+  if (typeof v === "number") return !Number.isFinite(v);
+  if (Array.isArray(v)) return v.some(hasNonFinite);
+  if (v !== null && typeof v === "object") return Object.values(v).some(hasNonFinite);
+  return false;
+}
+
+/**
+ * The filter columns of a verified trace, decoded like the reference decodes a stored trace
+ * (required keys, defaults for optional ones, a parseable timestamp, known enum values).
+ * A trace tracegate could not serve or re-verify is refused rather than imported.
+ */
+export function decodeColumns(record: SourceRecord): TraceColumns {
+  const t = record.trace;
+  for (const key of REQUIRED) {
+    if (!(key in t)) throw malformed(record, `missing required field '${key}'`);
+  }
+  const str = (key: string, nullable = false): string | null => {
+    const v = t[key];
+    if (typeof v === "string") return v;
+    if (nullable && (v === null || v === undefined)) return null;
+    throw malformed(record, `'${key}' must be a string${nullable ? " or null" : ""}`);
+  };
+  for (const key of ["action_id", "capability_id", "principal_id", "token_id", "driver_id", "response_mode", "invoked_at"]) str(key);
+  for (const key of ["handle_id", "reason_code", "error"]) str(key, true);
+  if (!isJsonObject(t.args as JsonValue)) throw malformed(record, "'args' must be an object");
+  const summary = t.result_summary;
+  if (summary !== undefined && summary !== null && !isJsonObject(summary)) throw malformed(record, "'result_summary' must be an object or null");
+  if (!(RESPONSE_MODES as readonly string[]).includes(t.response_mode as string)) {
+    throw malformed(record, `unknown response_mode '${String(t.response_mode)}'`);
+  }
+  const sensitivity = t.sensitivity ?? "NONE";
+  if (!(SENSITIVITIES as readonly unknown[]).includes(sensitivity)) throw malformed(record, `unknown sensitivity '${String(sensitivity)}'`);
+  const eventType = t.event_type ?? "invoke";
+  if (!(EVENT_TYPES as readonly unknown[]).includes(eventType)) throw malformed(record, `unknown event_type '${String(eventType)}'`);
+  if (hasNonFinite(t)) throw malformed(record, "NaN or Infinity in the trace cannot be stored as JSON");
+  let invokedAtUs: number;
+  try {
+    invokedAtUs = parseTimestamp(t.invoked_at as string);
+  } catch (e) {
+    if (e instanceof TimestampError) throw malformed(record, `invoked_at: ${e.message.replace(/\.$/, "")}`);
+    throw e;
+  }
+  return {
+    actionId: t.action_id as string,
+    principalId: t.principal_id as string,
+    capabilityId: t.capability_id as string,
+    eventType: eventType as EventType,
+    status: statusOf(str("error", true)),
+    reasonCode: str("reason_code", true),
+    invokedAtUs,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Verification
+// ---------------------------------------------------------------------------
+
+/** A verified record, ready to be imported. */
+export interface VerifiedRecord {
+  seq: number;
+  prevHash: string;
+  recordHash: string;
+  /** Canonical JSON of the trace, exactly as hashed. */
+  payload: string;
+  location: string;
+  /** tracegate's filter columns, decoded from the payload. */
+  columns: TraceColumns;
+}
+
+/** The verified records of one pass, in chain order; throws at the first problem. */
+export async function* verifiedRecords(store: ReferenceStore, hash: RecordHasher): AsyncGenerator<VerifiedRecord> {
+  const verifier = new ChainVerifier({ hash, expectedPrevHash: store.origin.prevHash, expectedFirstSeq: store.origin.firstSeq });
+  for await (const record of store.records()) {
+    if (!verifier.check(record)) throw new ChainImportError(verifier.result());
+    if (record.columns) {
+      // The reference keeps action_id and invoked_at beside the payload and serves lookups from
+      // them; a copy that disagrees with the hashed payload was edited.
+      const bad: string[] = [];
+      if (record.columns.actionId !== record.trace.action_id) bad.push("action_id");
+      if (record.columns.invokedAt !== record.trace.invoked_at) bad.push("invoked_at");
+      if (bad.length > 0) {
+        verifier.fail(
+          verifier.checked,
+          record.seq,
+          "COLUMN_MISMATCH",
+          `Column mismatch at seq ${record.seq}: ${bad.join(", ")} differ from the hashed payload (index columns edited).`,
+        );
+        throw new ChainImportError(verifier.result());
+      }
+    }
+    const { seq, prevHash, recordHash, payload, location } = record;
+    yield { seq, prevHash, recordHash, payload, location, columns: decodeColumns(record) };
+  }
+}
+
+/** What a verification pass saw. */
+export interface StoreSummary {
+  records: number;
+  firstSeq: number | null;
+  lastSeq: number | null;
+  firstHash: string | null;
+  lastHash: string | null;
+}
+
+/** Called every record with the count so far (callers throttle). */
+export type ProgressTick = (done: number) => void;
+
+/**
+ * Verify the whole store and refuse duplicate action ids, reading it once in constant memory
+ * (plus one set of the action ids). Throws ChainImportError / ImportError on any problem.
+ */
+export async function verifyReferenceStore(store: ReferenceStore, hash: RecordHasher, tick?: ProgressTick): Promise<StoreSummary> {
+  const seen = new Set<string>();
+  const summary: StoreSummary = { records: 0, firstSeq: null, lastSeq: null, firstHash: null, lastHash: null };
+  for await (const r of verifiedRecords(store, hash)) {
+    const id = r.columns.actionId;
+    if (seen.has(id)) {
+      throw new ImportError(
+        `Duplicate action_id '${id}' at seq ${r.seq} (${r.location}): tracegate keeps action ids unique, so this store cannot be imported as is.`,
+      );
+    }
+    seen.add(id);
+    if (summary.records === 0) {
+      summary.firstSeq = r.seq;
+      summary.firstHash = r.recordHash;
+    }
+    summary.records += 1;
+    summary.lastSeq = r.seq;
+    summary.lastHash = r.recordHash;
+    tick?.(summary.records);
+  }
+  return summary;
+}

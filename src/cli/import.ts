@@ -12,8 +12,11 @@
  *    mapping from original to new seq/hash is reported, the payload is not changed.
  *
  * Everything is written in one database transaction (all or nothing). That transaction holds
- * the chain lock for the whole import and is bounded by the store's transaction timeout
- * (120 s): a few hundred thousand records per import (measured ~5 s per 100,000 on SQLite).
+ * the chain lock for the whole import (other writers wait, and give up after 30 s) and is
+ * bounded by the store's transaction timeout (120 s): a few hundred thousand records per
+ * import (measured on SQLite, 2 busy cores: 250,000 records verified and written in 46 s).
+ * Reading is streamed; memory grows only with the set of action ids (duplicate check).
+ * The original record hashes of re-chained records are reported (first/last), not stored.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -377,6 +380,15 @@ export async function runImport(path: string, options: ImportOptions, env: NodeJ
           result: await writeAll(tx, head, ctx, writing),
           traces: [],
         })));
+      } catch (e) {
+        if (e instanceof ImportError) throw e;
+        if (/expired transaction|Transaction already closed/i.test((e as Error)?.message ?? "")) {
+          throw new ImportError(
+            "the import did not finish within the database transaction limit (120 s) and was rolled back; nothing was imported. " +
+              "Import while the gateway is idle, or split the store (the later part is then re-chained).",
+          );
+        }
+        throw e;
       } finally {
         writing.done();
       }

@@ -5,6 +5,7 @@
 import { createCheckpointMac } from "../chain/checkpoint.js";
 import { createRecordHasher } from "../chain/hash.js";
 import { type Config, ConfigError, redactUrl, resolveHmacSecret } from "../config.js";
+import { Redis } from "ioredis";
 import { memoryBus, redisBus, type TraceBus } from "../streams/bus.js";
 import { buildApp } from "../server/app.js";
 import { scheduleRetention } from "../server/retention-schedule.js";
@@ -54,14 +55,17 @@ export async function serve(config: Config): Promise<() => Promise<void>> {
   }
   const checkpointMac = createCheckpointMac(secret);
   let bus: TraceBus;
+  let rateLimitRedis: Redis | undefined;
   try {
-    bus = config.redisUrl ? await redisBus(config.redisUrl) : memoryBus();
+    bus = config.redisUrl ? await redisBus(config.redisUrl, (await stores.traces.head()).chainId) : memoryBus();
+    if (config.redisUrl) rateLimitRedis = new Redis(config.redisUrl, { enableOfflineQueue: false });
   } catch (e) {
     await stores.close();
     throw new ConfigError(`REDIS_URL ${redactUrl(config.redisUrl ?? "")}: cannot connect (${(e as Error).message}).`);
   }
   const app = buildApp({
     bus,
+    ...(rateLimitRedis ? { rateLimitRedis } : {}),
     streamQueueLimit: config.streamQueueLimit,
     stores,
     hash,
@@ -92,6 +96,7 @@ export async function serve(config: Config): Promise<() => Promise<void>> {
       await retention?.stop();
       await app.stop();
       await bus.close();
+      rateLimitRedis?.disconnect();
       await stores.close();
       logger.flush();
     })());

@@ -1,7 +1,8 @@
 /**
- * The audit log audits its own administration: every revocation, sweep, prune and key
- * change is appended to the chain as an ordinary invoke trace, in the same transaction as
- * the change itself. The acting API key's id is the principal, the operation is the
+ * The audit log audits its own administration: every revocation, sweep, prune and API key
+ * change made through GraphQL is appended to the chain as an ordinary invoke trace —
+ * revocations and prunes in the same transaction as the change, key changes right after it
+ * (keys live behind Prisma's typed client, outside the chain transaction). The acting API key's id is the principal, the operation is the
  * capability (`tracegate.<operation>`), its arguments are `args` and what it did is
  * `result_summary`, so the usual filters find it: `traces(filter: { capabilityId:
  * "tracegate.revokeToken" })`.

@@ -3,10 +3,11 @@
  * `tracegate keys` CLI and the start-up bootstrap, so every path validates the same way.
  */
 import { generateApiKey, generateKeyId, hashApiKey } from "../auth/api-key.js";
-import { parsePrincipalPatterns, type Scope } from "../auth/scopes.js";
+import { formatPrincipalPatterns, parsePrincipalPatterns, type Scope } from "../auth/scopes.js";
 import { badUserInput, TracegateError } from "../errors.js";
 import type { GatewayContext } from "../server/context.js";
 import type { ApiKeyRecord, KeyStore } from "../stores/key-store.js";
+import { adminTrace } from "./admin-trace.js";
 
 /** Longest key name. */
 export const MAX_KEY_NAME_LENGTH = 200;
@@ -61,15 +62,27 @@ export function bootstrapAdminKey(keys: KeyStore, key: string): Promise<ApiKeyRe
   });
 }
 
-/** createApiKey: an admin issues a key. */
-export function createApiKey(input: IssueKeyInput, ctx: GatewayContext): Promise<IssuedKey> {
-  return issueApiKey(ctx.stores.keys, input, ctx.viewer.keyId);
+/** createApiKey: an admin issues a key; the chain records who created which key, never the key. */
+export async function createApiKey(input: IssueKeyInput, ctx: GatewayContext): Promise<IssuedKey> {
+  const issued = await issueApiKey(ctx.stores.keys, input, ctx.viewer.keyId);
+  const { apiKey } = issued;
+  await ctx.stores.traces.append([
+    adminTrace(
+      { keyId: ctx.viewer.keyId },
+      "createApiKey",
+      { name: apiKey.name, scopes: apiKey.scopes, principals: apiKey.principals ? formatPrincipalPatterns(apiKey.principals) : null },
+      { id: apiKey.id },
+    ),
+  ]);
+  return issued;
 }
 
 /** revokeApiKey: revoke by id; takes effect at once in this process, within 2 s elsewhere. */
 export async function revokeApiKey(id: string, ctx: GatewayContext): Promise<ApiKeyRecord> {
+  const before = await ctx.stores.keys.findById(id);
   const revoked = await ctx.stores.keys.revoke(id, new Date());
-  if (!revoked) throw new TracegateError("NOT_FOUND", `No API key has id '${id}'.`);
+  if (!before || !revoked) throw new TracegateError("NOT_FOUND", `No API key has id '${id}'.`);
   ctx.authenticator.forgetAll();
+  await ctx.stores.traces.append([adminTrace({ keyId: ctx.viewer.keyId }, "revokeApiKey", { id }, { newlyRevoked: before.revokedAt === null })]);
   return revoked;
 }

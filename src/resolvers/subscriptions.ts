@@ -32,5 +32,9 @@ export function traceRecorded(args: StreamArgs, ctx: GatewayContext): AsyncItera
 
 /** traceRecorded restricted to deny events. */
 export function denyEvents(args: StreamArgs, ctx: GatewayContext): AsyncIterableIterator<StreamEvent> {
+  const asked = args.filter?.eventType;
+  if (asked != null && asked !== "deny") {
+    throw badUserInput("denyEvents streams deny events only; use traceRecorded for other event types.", "filter.eventType");
+  }
   return traceRecorded({ ...args, filter: { ...args.filter, eventType: "deny" } }, ctx);
 }

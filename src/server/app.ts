@@ -6,6 +6,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
+import type { Redis } from "ioredis";
 import { createYoga, type YogaServerInstance } from "graphql-yoga";
 import type { CheckpointMac } from "../chain/checkpoint.js";
 import type { RecordHasher } from "../chain/hash.js";
@@ -45,6 +46,8 @@ export interface AppDeps {
   secretsInTraces?: Config["secretsInTraces"];
   /** Announces appended traces to subscribers (default: in-process; Redis across replicas). */
   bus?: TraceBus;
+  /** Share rate-limit counters with every replica through this Redis client. */
+  rateLimitRedis?: Redis;
   /** Live traces held per subscriber (default 1,000). */
   streamQueueLimit?: number;
   /** How long a looked-up API key is trusted (ms); tests of revocation shorten it. */
@@ -65,8 +68,8 @@ export function buildApp(deps: AppDeps): App {
   const authenticator = new Authenticator(deps.stores.keys, deps.keyCacheMs === undefined ? {} : { cacheMs: deps.keyCacheMs });
   const guardDeps = {
     authenticator,
-    requests: createRateLimiter(limits.ratePerMinute),
-    authFailures: createRateLimiter(AUTH_FAILURES_PER_MINUTE),
+    requests: createRateLimiter(limits.ratePerMinute, deps.rateLimitRedis && { redis: deps.rateLimitRedis, name: "requests" }),
+    authFailures: createRateLimiter(AUTH_FAILURES_PER_MINUTE, deps.rateLimitRedis && { redis: deps.rateLimitRedis, name: "auth-failures" }),
   };
   const guard = createGuard(guardDeps);
   const maskError = createErrorMasker(deps.logger);

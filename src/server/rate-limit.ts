@@ -1,8 +1,11 @@
 /**
- * Per-key request budgets on rate-limiter-flexible. Each process keeps its own counters,
- * so with N replicas behind a balancer a key gets up to N times the budget.
+ * Per-key request budgets on rate-limiter-flexible. With Redis (REDIS_URL) the counters are
+ * shared by every replica, so a key's budget holds across the fleet; without it each
+ * process counts alone. If Redis stops answering, an in-memory limiter takes over rather
+ * than failing requests or letting them through unlimited.
  */
-import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
+import type { Redis } from "ioredis";
+import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import { TracegateError } from "../errors.js";
 
 /** Failed authentications allowed per client address and minute, before RATE_LIMITED. */
@@ -13,10 +16,22 @@ export interface RateLimiter {
   consume(subject: string): Promise<void>;
 }
 
-/** A limiter allowing `perMinute` requests per subject (0 = unlimited). */
-export function createRateLimiter(perMinute: number): RateLimiter {
+/**
+ * A limiter allowing `perMinute` requests per subject (0 = unlimited), counted in Redis
+ * under `name` when a client is given.
+ */
+export function createRateLimiter(perMinute: number, shared?: { redis: Redis; name: string }): RateLimiter {
   if (perMinute <= 0) return { consume: () => Promise.resolve() };
-  const limiter = new RateLimiterMemory({ points: perMinute, duration: 60 });
+  const memory = new RateLimiterMemory({ points: perMinute, duration: 60 });
+  const limiter: RateLimiterAbstract = shared
+    ? new RateLimiterRedis({
+        storeClient: shared.redis,
+        points: perMinute,
+        duration: 60,
+        keyPrefix: `tracegate:rl:${shared.name}`,
+        insuranceLimiter: memory,
+      })
+    : memory;
   return {
     async consume(subject) {
       try {

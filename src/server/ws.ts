@@ -90,6 +90,10 @@ export function attachWebSockets(server: Server, deps: WsDeps): () => Promise<vo
           return false;
         }
       },
+      // A subscription whose stream fails mid-way (its key revoked, the database gone) ends
+      // with graphql-ws's error message; yoga has masked the error, but a status-bearing
+      // code (UNAUTHENTICATED) still carries the HTTP-only extension.
+      onError: (_ctx, _id, _payload, errors) => errors.map((e) => forSocket(e).toJSON()),
       onSubscribe: async (ctx, _id, params) => {
         let viewer: Viewer;
         try {

@@ -9,11 +9,19 @@
  * They check that seqs arrive without holes and read the database when one appears
  * (src/streams/trace-stream.ts).
  */
+import { setMaxListeners } from "node:events";
 import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
 import { Redis } from "ioredis";
 import type { TraceRow } from "../stores/trace-store.js";
 
-export const TRACES_TOPIC = "tracegate:traces";
+/**
+ * The channel of one chain. Two deployments sharing a Redis must never hear each other's
+ * traces (a foreign seq would look like a hole, or worse, like a trace of this chain), so
+ * the channel carries the chain's random id.
+ */
+export function tracesTopic(chainId: string): string {
+  return `tracegate:traces:${chainId}`;
+}
 
 /** Listener of appended records (each call: one committed batch, ascending seq). */
 export type TraceListener = (rows: readonly TraceRow[]) => void;
@@ -31,16 +39,20 @@ export interface EventTargetLike {
   dispatchEvent(event: Event): boolean;
 }
 
-/** A bus over an event target; `onClose` releases what the target holds (connections). */
-export function eventTargetBus(target: EventTargetLike, onClose: () => Promise<void> = async () => {}): TraceBus {
+/** A bus over an event target on one `topic`; `onClose` releases what the target holds (connections). */
+export function eventTargetBus(
+  target: EventTargetLike,
+  topic: string,
+  onClose: () => Promise<void> = async () => {},
+): TraceBus {
   return {
     publish(rows) {
-      if (rows.length > 0) target.dispatchEvent(new CustomEvent(TRACES_TOPIC, { detail: rows }));
+      if (rows.length > 0) target.dispatchEvent(new CustomEvent(topic, { detail: rows }));
     },
     subscribe(listener) {
       const handler = (event: Event) => listener((event as CustomEvent<readonly TraceRow[]>).detail);
-      target.addEventListener(TRACES_TOPIC, handler);
-      return () => target.removeEventListener(TRACES_TOPIC, handler);
+      target.addEventListener(topic, handler);
+      return () => target.removeEventListener(topic, handler);
     },
     close: onClose,
   };
@@ -48,14 +60,17 @@ export function eventTargetBus(target: EventTargetLike, onClose: () => Promise<v
 
 /** The single-process bus. */
 export function memoryBus(): TraceBus {
-  return eventTargetBus(new EventTarget());
+  const target = new EventTarget();
+  // One listener per open subscription: many are normal, not a leak to warn about.
+  setMaxListeners(0, target);
+  return eventTargetBus(target, tracesTopic("local"));
 }
 
 /**
  * A bus through Redis pub/sub at `url`: two connections (a subscribed connection can only
  * listen). Resolves once both are connected, so a misconfigured REDIS_URL fails at start.
  */
-export async function redisBus(url: string): Promise<TraceBus> {
+export async function redisBus(url: string, chainId: string): Promise<TraceBus> {
   const options = { lazyConnect: true, maxRetriesPerRequest: 3, enableAutoPipelining: true };
   const publishClient = new Redis(url, options);
   const subscribeClient = new Redis(url, options);
@@ -67,7 +82,7 @@ export async function redisBus(url: string): Promise<TraceBus> {
     throw e;
   }
   const target = createRedisEventTarget({ publishClient, subscribeClient });
-  return eventTargetBus(target as unknown as EventTargetLike, async () => {
+  return eventTargetBus(target as unknown as EventTargetLike, tracesTopic(chainId), async () => {
     await Promise.allSettled([publishClient.quit(), subscribeClient.quit()]);
   });
 }

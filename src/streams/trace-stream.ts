@@ -48,6 +48,8 @@ export function traceStream(options: TraceStreamOptions): AsyncIterableIterator<
   let queue: TraceRow[] = [];
   let pending: TraceRow[] | null = [];
   let nextGlobal = 0;
+  /** Every seq up to this one was sent or did not match (seen live, in order). */
+  let covered = -1;
   let dirty = false;
   let stopped = false;
   let recheckDue = false;
@@ -83,12 +85,20 @@ export function traceStream(options: TraceStreamOptions): AsyncIterableIterator<
 
   async function* run(): AsyncGenerator<StreamEvent> {
     const head = await options.store.head();
-    nextGlobal = head.nextSeq;
-    let lastSent = options.afterSeq ?? head.nextSeq - 1;
-    dirty = options.afterSeq !== undefined && options.afterSeq < head.nextSeq - 1;
-    const early = pending ?? [];
+    const early = (pending ?? []).sort((a, b) => a.seq - b.seq);
     pending = null;
-    for (const row of early.sort((a, b) => a.seq - b.seq)) accept(row);
+    let lastSent: number;
+    if (options.afterSeq === undefined) {
+      // The stream starts when it joined the bus, not when it read the head: rows that
+      // committed in between were heard (`early`) and belong to it.
+      lastSent = Math.min(head.nextSeq, early[0]?.seq ?? head.nextSeq) - 1;
+      nextGlobal = lastSent + 1;
+    } else {
+      lastSent = options.afterSeq;
+      nextGlobal = head.nextSeq;
+      dirty = options.afterSeq < head.nextSeq - 1;
+    }
+    for (const row of early) accept(row);
 
     while (!stopped) {
       if (recheckDue) {
@@ -98,6 +108,9 @@ export function traceStream(options: TraceStreamOptions): AsyncIterableIterator<
       if (dirty) {
         dirty = false;
         queue = [];
+        // Read on after what this stream already passed live: a prune of records it saw go
+        // by (matching or not) took nothing from this subscriber and is no gap.
+        lastSent = Math.max(lastSent, covered);
         // Records below the chain's first seq were pruned before this subscriber read them.
         const first = await options.store.firstSeq();
         if (first !== null && first > lastSent + 1) {
@@ -123,6 +136,8 @@ export function traceStream(options: TraceStreamOptions): AsyncIterableIterator<
         }
         continue;
       }
+      // Idle with an empty queue: every row heard so far was sent or filtered out.
+      covered = nextGlobal - 1;
       await new Promise<void>((resolve) => {
         wake = resolve;
         if (stopped || dirty || recheckDue || queue.length > 0) signal();

@@ -106,6 +106,16 @@ describe.each(BACKENDS)("$name: access control", (backend) => {
       };
       expect(listed.apiKeys.find((k) => k.id === apiKey.id)?.revokedAt).toBe(first.revokeApiKey.revokedAt);
       expect(listed.active.map((k) => k.id)).not.toContain(apiKey.id);
+      // The chain records who created and revoked the key, and never the key itself.
+      const audit = dataOf(
+        await gw.raw(`{ created: traces(filter: { capabilityId: "tracegate.createApiKey" }, last: 1) { edges { node { principalId args resultSummary } } }
+          revoked: traces(filter: { capabilityId: "tracegate.revokeApiKey" }, last: 2) { edges { node { resultSummary } } } }`),
+      ) as { created: { edges: { node: { principalId: string; args: unknown; resultSummary: unknown } }[] }; revoked: { edges: { node: { resultSummary: unknown } }[] } };
+      const createdTrace = audit.created.edges[0]!.node;
+      expect(createdTrace).toMatchObject({ args: { name: "temp", scopes: ["traces:read"], principals: null }, resultSummary: { id: apiKey.id } });
+      expect(createdTrace.principalId).toMatch(/^key_/);
+      expect(JSON.stringify(audit)).not.toContain(key);
+      expect(audit.revoked.edges.map((e) => e.node.resultSummary)).toEqual([{ newlyRevoked: true }, { newlyRevoked: false }]);
     });
 
     it("never shows a key or its hash again after creation", async () => {

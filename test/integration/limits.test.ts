@@ -6,6 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RecordTracesDocument } from "../gql/graphql.js";
 import { codesOf, createTestGateway, dataOf, type TestGateway } from "../support/harness.js";
+import { Redis } from "ioredis";
+import { testRedisUrl } from "../support/redis.js";
 import { invoke } from "../support/traces.js";
 
 const gateways: TestGateway[] = [];
@@ -155,3 +157,22 @@ describe("rate limits", () => {
     expect(codes.slice(30)).toEqual(["RATE_LIMITED", "RATE_LIMITED"]);
   });
 });
+
+describe.skipIf(!testRedisUrl("shared rate limits"))("rate limits shared through Redis", () => {
+  it("counts one key's requests on every replica against one budget", async () => {
+    const redis = new Redis(testRedisUrl("shared rate limits"));
+    try {
+      const first = await gateway({ limits: { ratePerMinute: 4 }, rateLimitRedis: redis });
+      const second = await gateway({ databaseUrl: first.databaseUrl, limits: { ratePerMinute: 4 }, rateLimitRedis: redis });
+      const key = await first.issueKey(["traces:read"]);
+      const codes: unknown[] = [];
+      for (const gw of [first, second, first, second, first, second]) {
+        codes.push(codesOf(await gw.as(key).raw("{ viewer { keyId } }"))[0] ?? "ok");
+      }
+      expect(codes).toEqual(["ok", "ok", "ok", "ok", "RATE_LIMITED", "RATE_LIMITED"]);
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
+

@@ -6,6 +6,9 @@
  * PostgreSQL is found at TRACEGATE_TEST_PG_URL (default postgresql://postgres@127.0.0.1:5432/postgres).
  * When it is unreachable the PostgreSQL tests are skipped with a notice, except under
  * CI=true, where a missing service fails the run.
+ *
+ * Redis (for the cross-replica stream tests) is found at TRACEGATE_TEST_REDIS_URL (default
+ * redis://127.0.0.1:6379) and treated the same way: skipped with a notice, fatal under CI=true.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,6 +17,7 @@ import pg from "pg";
 import type { TestProject } from "vitest/node";
 import { migrateDatabase } from "../../src/stores/prisma/migrate.js";
 import { PG_ADMIN_URL, pgDatabaseUrl } from "./pg.js";
+import { redisProblem, redisUrl } from "./redis.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -22,6 +26,8 @@ declare module "vitest" {
     /** Name of the migrated PostgreSQL template database; "" when PostgreSQL is unavailable. */
     pgTemplate: string;
     runId: string;
+    /** The Redis URL the tests may use; "" when Redis is unavailable. */
+    redisUrl: string;
   }
 }
 
@@ -57,6 +63,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
     throw new Error(`PostgreSQL is required when CI=true but ${PG_ADMIN_URL} is unreachable: ${pgProblem}`);
   }
   if (pgProblem) process.stderr.write(`\n!! PostgreSQL unreachable (${pgProblem}): PostgreSQL tests are SKIPPED.\n\n`);
+  const redis = await redisProblem();
+  if (redis && process.env.CI === "true") {
+    throw new Error(`Redis is required when CI=true but ${redisUrl()} does not answer: ${redis}`);
+  }
+  if (redis) process.stderr.write(`\n!! Redis unreachable at ${redisUrl()} (${redis}): Redis tests are SKIPPED.\n\n`);
   const pgTemplate = pgProblem ? "" : `tracegate_tpl_${runId}`;
   await Promise.all([
     migrateDatabase(`file:${template}`),
@@ -68,6 +79,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide("tmpRoot", tmpRoot);
   project.provide("pgTemplate", pgTemplate);
   project.provide("runId", runId);
+  project.provide("redisUrl", redis ? "" : redisUrl());
   return async () => {
     rmSync(tmpRoot, { recursive: true, force: true });
     if (!pgTemplate) return;

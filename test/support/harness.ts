@@ -12,6 +12,7 @@ import { defaultLimits, type Limits } from "../../src/config.js";
 import { issueApiKey } from "../../src/resolvers/apiKeys.js";
 import { buildApp, type App } from "../../src/server/app.js";
 import type { TraceBus } from "../../src/streams/bus.js";
+import type { Redis } from "ioredis";
 import { createLogger, type Logger } from "../../src/server/logger.js";
 import { type CheckpointSigner, loadSigner } from "../../src/server/signing-key.js";
 import { openStores, type Stores } from "../../src/stores/index.js";
@@ -36,6 +37,8 @@ export interface GatewayOptions {
   bus?: TraceBus;
   /** Live traces held per subscriber. */
   streamQueueLimit?: number;
+  /** Share rate-limit counters through Redis. */
+  rateLimitRedis?: Redis;
 }
 
 export interface GraphQLResponse<T> {
@@ -83,6 +86,7 @@ export async function createTestGateway(options: GatewayOptions = {}): Promise<T
     ...(options.secretsInTraces ? { secretsInTraces: options.secretsInTraces } : {}),
     ...(options.keyCacheMs === undefined ? {} : { keyCacheMs: options.keyCacheMs }),
     ...(options.bus ? { bus: options.bus } : {}),
+    ...(options.rateLimitRedis ? { rateLimitRedis: options.rateLimitRedis } : {}),
     ...(options.streamQueueLimit === undefined ? {} : { streamQueueLimit: options.streamQueueLimit }),
   });
   const issueKey = async (scopes: Scope[], principals?: string[]) =>

@@ -35,6 +35,13 @@ describe.each(BACKENDS)("$name", (backend) => {
       expect(dataOf(await gw.exec(ChainHeadDocument)).chainHead).toEqual({ nextSeq: 2, headHash: second!.recordHash });
     });
 
+    it("stores and verifies NUL and other control characters (PostgreSQL's jsonb cannot hold \\u0000)", async () => {
+      const res = dataOf(await gw.exec(RecordTracesDocument, { input: [invoke("ing-nul", { args: { s: "a\u0000b\u0001" }, error: "x\u0000y" })] }));
+      expect(res.recordTraces[0]!.payload).toContain('"s":"a\\u0000b\\u0001"');
+      const v = dataOf(await gw.raw("{ verifyChain { ok kind detail } }")) as { verifyChain: { ok: boolean } };
+      expect(v.verifyChain).toMatchObject({ ok: true });
+    });
+
     it("derives FAILED from an empty error string, as the reference does", async () => {
       const res = dataOf(await gw.exec(RecordTracesDocument, { input: [invoke("ing-empty-error", { error: "" })] }));
       expect(res.recordTraces[0]?.outcome).toBe("FAILED");

@@ -124,7 +124,7 @@ export async function recordTraces(input: readonly TraceInput[], ctx: GatewayCon
     return await ctx.stores.traces.append(encoded);
   } catch (e) {
     if (e instanceof DuplicateActionIdError) {
-      throw new TracegateError("DUPLICATE_ACTION_ID", `actionId already recorded: ${e.actionIds.slice(0, 10).join(", ")}`, {
+      throw new TracegateError("DUPLICATE_ACTION_ID", `actionId already recorded with different content: ${e.actionIds.slice(0, 10).join(", ")}`, {
         actionIds: e.actionIds.slice(0, 100),
       });
     }

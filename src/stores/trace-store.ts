@@ -114,7 +114,7 @@ export type CheckpointSealer = (fields: { chainId: string; seq: number; headHash
   signature: string | null;
 };
 
-/** An append refused because these action ids are already stored. Nothing was written. */
+/** An append refused because these action ids are stored with other content. Nothing was written. */
 export class DuplicateActionIdError extends Error {
   override name = "DuplicateActionIdError";
   constructor(readonly actionIds: string[]) {
@@ -126,8 +126,11 @@ export class DuplicateActionIdError extends Error {
 export interface TraceStore {
   /**
    * Append a batch in one transaction: seqs and hashes are assigned under the chain lock,
-   * so concurrent appends never fork the chain. All or nothing.
-   * @throws DuplicateActionIdError when an action id is already stored.
+   * so concurrent appends never fork the chain. All or nothing. A trace already stored with
+   * byte-identical content is acknowledged (its stored record is returned) rather than
+   * appended twice, so retries and re-shipped files are idempotent. Returns the records
+   * in input order.
+   * @throws DuplicateActionIdError when an action id is stored with different content.
    */
   append(traces: readonly EncodedTrace[]): Promise<TraceRow[]>;
   /** One keyset page, index-backed for every filter and order. */

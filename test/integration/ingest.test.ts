@@ -42,6 +42,18 @@ describe.each(BACKENDS)("$name", (backend) => {
       expect(v.verifyChain).toMatchObject({ ok: true });
     });
 
+    it("acknowledges a re-sent identical trace instead of appending it again (idempotent retries)", async () => {
+      const first = dataOf(await gw.exec(RecordTracesDocument, { input: [invoke("idem-1"), invoke("idem-2")] })).recordTraces;
+      const head = dataOf(await gw.raw("{ chainHead { nextSeq } }")) as { chainHead: { nextSeq: number } };
+      const again = dataOf(await gw.exec(RecordTracesDocument, { input: [invoke("idem-2"), invoke("idem-3"), invoke("idem-1")] })).recordTraces;
+      expect(again.map((t) => t.actionId)).toEqual(["idem-2", "idem-3", "idem-1"]);
+      expect(again[0]!.seq).toBe(first[1]!.seq);
+      expect(again[2]!.recordHash).toBe(first[0]!.recordHash);
+      expect(again[1]!.seq).toBe(head.chainHead.nextSeq);
+      expect(dataOf(await gw.raw("{ chainHead { nextSeq } }"))).toEqual({ chainHead: { nextSeq: head.chainHead.nextSeq + 1 } });
+      expect(dataOf(await gw.raw("{ verifyChain { ok } }"))).toEqual({ verifyChain: { ok: true } });
+    });
+
     it("derives FAILED from an empty error string, as the reference does", async () => {
       const res = dataOf(await gw.exec(RecordTracesDocument, { input: [invoke("ing-empty-error", { error: "" })] }));
       expect(res.recordTraces[0]?.outcome).toBe("FAILED");
@@ -78,7 +90,7 @@ describe.each(BACKENDS)("$name", (backend) => {
     describe("refuses bad batches with a code and writes nothing", () => {
       const cases: [string, () => Promise<unknown[]>, string][] = [
         ["a duplicate within the batch", async () => codesOf(await gw.exec(RecordTracesDocument, { input: [invoke("dup-x"), invoke("dup-x")] })), "DUPLICATE_ACTION_ID"],
-        ["an already stored action id", async () => codesOf(await gw.exec(RecordTracesDocument, { input: [invoke("fresh-1"), invoke("ing-1")] })), "DUPLICATE_ACTION_ID"],
+        ["an already stored action id with other content", async () => codesOf(await gw.exec(RecordTracesDocument, { input: [invoke("fresh-1"), invoke("ing-1", { principalId: "someone-else" })] })), "DUPLICATE_ACTION_ID"],
         ["a bad date", async () => codesOf(await gw.exec(RecordTracesDocument, { input: [invoke("bad-date", { invokedAt: "2026-02-30T00:00:00Z" })] })), "BAD_USER_INPUT"],
         ["a bad enum", async () => codesOf(await gw.raw("mutation($i:[TraceInput!]!){ recordTraces(input:$i){ seq } }", { i: [{ ...invoke("bad-enum"), eventType: "EXPLODE" }] })), "BAD_USER_INPUT"],
         ["a missing field", async () => codesOf(await gw.raw("mutation($i:[TraceInput!]!){ recordTraces(input:$i){ seq } }", { i: [{ actionId: "missing", principalId: "p", invokedAt: at(0), responseMode: "SUMMARY" }] })), "BAD_USER_INPUT"],

@@ -222,9 +222,34 @@ export class PrismaTraceStore implements TraceStore {
     this.#onClose = options.onClose;
   }
 
-  append(traces: readonly EncodedTrace[]): Promise<TraceRow[]> {
-    if (traces.length === 0) return Promise.resolve([]);
-    return this.appendWithin(async () => ({ result: undefined, traces })).then((r) => r.rows);
+  async append(traces: readonly EncodedTrace[]): Promise<TraceRow[]> {
+    if (traces.length === 0) return [];
+    const { result: stored, rows } = await this.appendWithin(async (tx) => {
+      const split = await this.#partitionStored(tx, traces);
+      return { result: split.stored, traces: split.fresh };
+    });
+    const appended = new Map(rows.map((r) => [r.actionId, r]));
+    return traces.map((t) => (stored.get(t.columns.actionId) ?? appended.get(t.columns.actionId))!);
+  }
+
+  /**
+   * Separate traces already stored byte for byte (a retry, a re-shipped file: acknowledged,
+   * not appended again) from new ones.
+   * @throws DuplicateActionIdError when a stored action id holds different content.
+   */
+  async #partitionStored(tx: RawSqlRunner, traces: readonly EncodedTrace[]): Promise<{ fresh: EncodedTrace[]; stored: Map<string, TraceRow> }> {
+    const ids = traces.map((t) => t.columns.actionId);
+    const rows = await tx.$queryRaw<RawTraceRow[]>(
+      sql`SELECT ${this.#d.selectColumns} FROM "Trace" WHERE "actionId" IN (${this.#d.textArray(ids)})`,
+    );
+    const stored = new Map(rows.map((r) => [r.actionId, toTraceRow(r)]));
+    if (stored.size === 0) return { fresh: [...traces], stored };
+    const conflicting = traces.filter((t) => {
+      const row = stored.get(t.columns.actionId);
+      return row !== undefined && row.payload !== t.payload;
+    });
+    if (conflicting.length > 0) throw new DuplicateActionIdError(conflicting.map((t) => t.columns.actionId));
+    return { fresh: traces.filter((t) => !stored.has(t.columns.actionId)), stored };
   }
 
   /**

@@ -11,6 +11,7 @@ import { registerCheckpointCommand } from "./checkpoint.js";
 import { registerDoctorCommand } from "./doctor.js";
 import { registerImportCommand } from "./import.js";
 import { registerKeysCommand } from "./keys.js";
+import { registerShipCommand } from "./ship.js";
 import { serve } from "./serve.js";
 
 function fail(e: unknown): never {
@@ -48,5 +49,6 @@ registerCheckpointCommand(program);
 registerDoctorCommand(program);
 registerImportCommand(program);
 registerAuditCommand(program);
+registerShipCommand(program);
 
 await program.parseAsync(process.argv).catch(fail);

@@ -1,0 +1,126 @@
+/**
+ * `tracegate ship <path>`: follow a weaver-kernel JSONL trace store and ship every verified
+ * record to a gateway's recordTraces (src/ship/follower.ts has the how and why).
+ *
+ * Exit status: 0 when everything there was shipped (without --follow / with --once) or after
+ * SIGINT/SIGTERM (the request in flight is finished and its acknowledgement saved first);
+ * 1 with `error: <message>` when shipping stopped: a record failed verification (TAMPERED at
+ * seq n; the verified records before it were shipped), the file was truncated or rotated,
+ * a trace cannot be carried byte-exactly, or the gateway refused a batch (its code named).
+ * Network errors, 5xx and 429 are retried with backoff and never move the saved position.
+ */
+import { resolve } from "node:path";
+import { type Command, InvalidArgumentError } from "commander";
+import { createRecordHasher } from "../chain/hash.js";
+import { defaultStatePath, ship, ShipError, type ShipSummary } from "../ship/follower.js";
+
+export interface ShipCliOptions {
+  follow?: boolean;
+  once?: boolean;
+  url?: string;
+  key?: string;
+  secret?: string;
+  state?: string;
+  batch: number;
+  pollMs: number;
+  maxTokens: number;
+}
+
+/** Largest batch the gateway takes in one recordTraces call (MAX_BATCH). */
+const MAX_BATCH = 5_000;
+
+function intOption(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}.`);
+    }
+    return n;
+  };
+}
+
+function usage(message: string): ShipError {
+  return new ShipError("USAGE", message);
+}
+
+/** Run the command; resolves with the summary, rejects with ShipError. */
+export async function runShip(path: string, options: ShipCliOptions, env: NodeJS.ProcessEnv = process.env, signal?: AbortSignal): Promise<ShipSummary> {
+  const file = resolve(path);
+  if (!options.url) throw usage("--url is required (the gateway's GraphQL endpoint, e.g. http://127.0.0.1:4000/graphql).");
+  let url: URL;
+  try {
+    url = new URL(options.url);
+  } catch {
+    throw usage(`--url '${options.url}' is not a URL.`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw usage(`--url must be http:// or https://, got '${options.url}'.`);
+  const apiKey = options.key || env.TRACEGATE_API_KEY;
+  if (!apiKey) throw usage("no API key: pass --key, or set TRACEGATE_API_KEY (a key with the traces:write scope).");
+  const secret = options.secret || env.WEAVER_KERNEL_SECRET;
+  if (!secret) throw usage("no secret to verify the store with: pass --secret, or set WEAVER_KERNEL_SECRET (the kernel's chain secret).");
+  return ship({
+    path: file,
+    statePath: resolve(options.state ?? defaultStatePath(file)),
+    url: url.href,
+    apiKey,
+    hash: createRecordHasher(secret),
+    follow: options.follow === true && options.once !== true,
+    batch: options.batch,
+    pollMs: options.pollMs,
+    maxTokens: options.maxTokens,
+    ...(signal ? { signal } : {}),
+    log: (line) => process.stdout.write(`${line}\n`),
+    warn: (line) => process.stderr.write(`tracegate ship: ${line}\n`),
+  });
+}
+
+function report(path: string, summary: ShipSummary, statePath: string): string {
+  const s = summary.state;
+  const head = s.lastSeq === null ? "nothing shipped yet" : `shipped up to seq ${s.lastSeq}`;
+  const lines = [
+    `${summary.ended === "stopped" ? "Stopped" : "Done"}: ${summary.shipped} record(s) shipped from ${path} in this run; ${head}; state file ${statePath}.`,
+  ];
+  if (summary.altered > 0) lines.push(`${summary.altered} record(s) were stored with a payload that differs from the source (see the warnings).`);
+  if (summary.partialBytes > 0) lines.push(`An incomplete last line (${summary.partialBytes} byte(s), no newline yet) was left for the next run.`);
+  return `${lines.join("\n")}\n`;
+}
+
+/** Add `ship <path>` to the program. */
+export function registerShipCommand(program: Command): void {
+  program
+    .command("ship")
+    .description(
+      "verify a weaver-kernel JSONL trace store record by record and ship it to a gateway's recordTraces, " +
+        "resuming from a saved position; --follow keeps shipping what the kernel appends",
+    )
+    .argument("<path>", "the reference's JSONL trace file")
+    .option("--follow", "keep polling the file for new records (stop with SIGINT/SIGTERM)")
+    .option("--once", "ship what is there and exit (overrides --follow)")
+    .option("--url <url>", "the gateway's GraphQL endpoint, e.g. http://127.0.0.1:4000/graphql")
+    .option("--key <key>", "API key with traces:write (default: TRACEGATE_API_KEY; prefer the env var)")
+    .option("--secret <secret>", "the store's chain secret (default: WEAVER_KERNEL_SECRET; prefer the env var)")
+    .option("--state <file>", "where the position is saved (default: <path>.tracegate-ship.json)")
+    .option("--batch <n>", `records per recordTraces call, 1 to ${MAX_BATCH}`, intOption(1, MAX_BATCH), 500)
+    .option("--poll-ms <ms>", "how often --follow checks the file size", intOption(10, 3_600_000), 500)
+    .option("--max-tokens <n>", "the gateway's GraphQL token limit (TRACEGATE_MAX_TOKENS); lowered automatically when it says so", intOption(100, 10_000_000), 5_000)
+    .action(async (path: string, options: ShipCliOptions) => {
+      const stop = new AbortController();
+      const onSignal = () => {
+        if (stop.signal.aborted) process.exit(130); // a second signal: do not wait any more
+        stop.abort();
+      };
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+      let summary: ShipSummary;
+      try {
+        summary = await runShip(path, options, process.env, stop.signal);
+      } catch (e) {
+        if (!(e instanceof ShipError)) throw e;
+        process.stderr.write(`error: ${e.message}\n`);
+        process.exit(1);
+      }
+      const file = resolve(path);
+      process.stdout.write(report(file, summary, resolve(options.state ?? defaultStatePath(file))));
+      process.exit(0);
+    });
+}

@@ -16,6 +16,7 @@ import type { Stores } from "../stores/index.js";
 import { Authenticator, unauthenticated, type Viewer } from "./auth.js";
 import type { GatewayContext } from "./context.js";
 import { createGuard } from "./guard.js";
+import { consolePlugin } from "./console-route.js";
 import { exportRoutePlugin } from "./export-route.js";
 import { limitPlugins } from "./limits.js";
 import { createMetrics } from "./metrics.js";
@@ -95,10 +96,12 @@ export function buildApp(deps: AppDeps): App {
       if (!viewer) throw unauthenticated();
       return { ...base, viewer };
     },
-    // Public routes first (health, metrics, the checkpoint key), then the key guard and limits.
+    // Public routes first (health, metrics, the checkpoint key, the console's static files),
+    // then the key guard and limits.
     plugins: [
       opsRoutesPlugin({ traces: deps.stores.traces, metrics }),
       wellKnownPlugin(deps.signer),
+      consolePlugin(),
       // Streams exports with its own key check (same keys, scopes and rate limits as GraphQL).
       exportRoutePlugin({ stores: deps.stores, ...guardDeps }),
       guard.plugin,

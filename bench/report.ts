@@ -46,10 +46,12 @@ Run with:
 \`\`\`sh
 npm run bench                 # full sizes; appends a section below (~5.5 min on 2 cores once the chain is cached)
 BENCH_QUICK=1 npm run bench   # every size ~10x smaller, smoke run; written to bench/.cache/BENCHMARKS.quick.md
+BENCH_ONLY=streams npm run bench  # only benchmark 5 (live subscriptions), appended as a partial run
 \`\`\`
 
-\`bench/run.ts\` runs everything in one process, in process (no network): the store through
-\`openStores\` on SQLite files, the GraphQL layer through \`buildApp(...).yoga.fetch\`. Scratch
+\`bench/run.ts\` runs benchmarks 1-3 in one process, in process (no network): the store through
+\`openStores\` on SQLite files, the GraphQL layer through \`buildApp(...).yoga.fetch\`. Benchmark 4
+adds writer processes, benchmark 5 a listening gateway and a subscriber process on WebSockets. Scratch
 databases live in \`bench/.cache/\` (git-ignored). The 1,000,000-trace chain for benchmarks 2
 and 3 is built once through \`TraceStore.append\` (a genuine HMAC chain) and cached under a
 key derived from \`prisma/sqlite/migrations/**\`, the generator version, the size and the

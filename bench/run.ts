@@ -1,7 +1,9 @@
 /**
- * `npm run bench`: ingest throughput, page latency and verifyChain throughput.
+ * `npm run bench`: ingest throughput, page latency, verifyChain throughput, scale-out and
+ * live subscriptions.
  * Results go to stdout and to BENCHMARKS.md (BENCH_QUICK=1: ~10x smaller sizes, results to
- * bench/.cache/BENCHMARKS.quick.md). See the intro of BENCHMARKS.md for the method.
+ * bench/.cache/BENCHMARKS.quick.md). BENCH_ONLY=streams runs only section 5 and writes a
+ * section labelled as a partial run. See the intro of BENCHMARKS.md for the method.
  */
 import { mkdirSync } from "node:fs";
 import { cpus } from "node:os";
@@ -19,8 +21,12 @@ import { int, max, mdTable, median, mib, mibSigned, min, ms, percentile, secs, t
 import { verifyRun, type VerifyRun } from "./verify.js";
 import { hygieneRun } from "./hygiene.js";
 import { cpuMark, othersCores } from "./cpu.js";
+import { streamPoints, streamsRun, streamsSection, streamsSummary } from "./streams.js";
 
 const QUICK = process.env.BENCH_QUICK === "1";
+/** BENCH_ONLY=streams: run only section 5 (live subscriptions). */
+const ONLY = process.env.BENCH_ONLY || undefined;
+const ONLY_SECTIONS = ["streams"] as const;
 const scale = (n: number) => (QUICK ? Math.round(n / 10) : n);
 
 const SIZES = {
@@ -40,6 +46,8 @@ const SIZES = {
   depthRepeats: 21,
   writerTraces: scale(40_000),
   writerRuns: 3,
+  streamSubscribers: QUICK ? 100 : 1_000,
+  streamSeconds: QUICK ? 3 : 10,
 };
 
 const TARGETS = { ingestPerSec: 20_000, pageP99Ms: 5, verifyPerSec: 100_000, pgWritersPerSec: 10_000, pgPageP99Ms: 10, hygieneSharePct: 5 };
@@ -58,15 +66,32 @@ function othersNote(cores: number | null): string {
   return cores >= 0.1 ? `; **other processes kept ${cores.toFixed(2)} of the cores busy meanwhile**` : "; machine otherwise idle";
 }
 
+/** Section 5: live subscriptions on a fresh template. */
+async function streamsBench() {
+  log(`\n[5/5] live subscriptions: ${int(SIZES.streamSubscribers)} WebSocket subscribers at 1,000 events/s, and smaller points`);
+  const template = await createTemplate();
+  try {
+    return await streamsRun(template, streamPoints(SIZES.streamSubscribers, SIZES.streamSeconds), log);
+  } finally {
+    removeDb(template);
+  }
+}
+
+const STREAMS_HEADING = "### 5. Live subscriptions: delivery latency over graphql-ws";
+
 async function main(): Promise<void> {
+  if (ONLY !== undefined && !(ONLY_SECTIONS as readonly string[]).includes(ONLY)) {
+    throw new Error(`BENCH_ONLY=${ONLY}: expected one of ${ONLY_SECTIONS.join(", ")}`);
+  }
   mkdirSync(CACHE_DIR, { recursive: true });
   const runMark = cpuMark();
   const m = machine();
-  log(`tracegate bench (${QUICK ? "QUICK: sizes /10" : "full"}) - ${m.date}`);
+  log(`tracegate bench (${QUICK ? "QUICK: sizes /10" : "full"}${ONLY ? `, BENCH_ONLY=${ONLY}` : ""}) - ${m.date}`);
   log(`${m.cpuModel}, ${m.cores} cores, ${mib(m.totalMemory)}, Node ${m.node}, SQLite ${m.sqlite}, commit ${m.commit}\n`);
+  if (ONLY === "streams") return streamsOnly(m, runMark);
 
   // ---- 1. ingest ------------------------------------------------------------------------
-  log("[1/4] ingest with hashing");
+  log("[1/5] ingest with hashing");
   const ingestMark = cpuMark();
   const template = await createTemplate();
   const storeTraces = new TraceGenerator(1).take(SIZES.storeIngestTraces);
@@ -84,7 +109,7 @@ async function main(): Promise<void> {
   const ingestOthers = othersCores(ingestMark);
 
   // ---- the big chain ---------------------------------------------------------------------
-  log(`\n[2/4] page latency on a ${int(SIZES.chainRecords)}-trace chain`);
+  log(`\n[2/5] page latency on a ${int(SIZES.chainRecords)}-trace chain`);
   const buildMark = cpuMark();
   const chain = await chainDb(SIZES.chainRecords, (l) => log(`  ${l}`));
   const buildOthers = chain.cached ? null : othersCores(buildMark);
@@ -141,7 +166,7 @@ async function main(): Promise<void> {
 
     // ---- 3. verifyChain ---------------------------------------------------------------------
     const verifyMark = cpuMark();
-    log(`\n[3/4] verifyChain over ${int(SIZES.chainRecords)} records`);
+    log(`\n[3/5] verifyChain over ${int(SIZES.chainRecords)} records`);
     verify = [];
     for (let r = 0; r < SIZES.verifyRuns; r++) {
       const v = await verifyRun(gateway, SIZES.chainRecords);
@@ -162,7 +187,7 @@ async function main(): Promise<void> {
   const pgProblem = await pgAvailable();
   const writerRuns: WriterResult[] = [];
   let pgResult: PgPageResult | undefined;
-  log(`\n[4/4] scale-out: 1 and 4 writer processes on SQLite and PostgreSQL; PostgreSQL reads at ${int(SIZES.chainRecords)}`);
+  log(`\n[4/5] scale-out: 1 and 4 writer processes on SQLite and PostgreSQL; PostgreSQL reads at ${int(SIZES.chainRecords)}`);
   const scaleTemplate = await createTemplate();
   for (const backend of pgProblem ? (["sqlite"] as const) : (["sqlite", "postgresql"] as const)) {
     for (const writers of [1, 4]) writerRuns.push(await writersIngest(backend, scaleTemplate, writers, SIZES.writerTraces, SIZES.writerRuns, log));
@@ -171,6 +196,9 @@ async function main(): Promise<void> {
   if (pgProblem) log(`  PostgreSQL unavailable (${pgProblem}): PostgreSQL benchmarks skipped`);
   else pgResult = await pgPages(await pgChain(chain.file, chain.records, (l) => log(`  ${l}`)), timeSpan(chain.file), chain.records, SIZES.queriesPerRound, log);
   const scaleOthers = othersCores(scaleMark);
+
+  // ---- 5. live subscriptions ------------------------------------------------------------------
+  const streams = await streamsBench();
 
   // ---- report -------------------------------------------------------------------------------
   const totalMs = performance.now() - started;
@@ -253,6 +281,7 @@ async function main(): Promise<void> {
     const g = pgResult.p99["graphql-page1"] ?? Number.NaN;
     summary.push(["4b page latency, PostgreSQL, GraphQL page 1", `p99 < ${TARGETS.pgPageP99Ms} ms`, `p50 ${ms(pgResult.p50["graphql-page1"] ?? Number.NaN)} ms, p99 ${ms(g)} ms`, verdict(g < TARGETS.pgPageP99Ms)]);
   }
+  summary.push(...streamsSummary(streams));
   const pgLatencyRows = pgResult
     ? Object.keys(pgResult.p50).map((v) => [v, ms(pgResult!.p50[v]!), ms(pgResult!.p99[v]!), `< ${TARGETS.pgPageP99Ms}`, verdict(pgResult!.p99[v]! < TARGETS.pgPageP99Ms)])
     : [];
@@ -356,6 +385,8 @@ ${mdTable(["backend", "writers", "traces per run", "runs", "median traces/s", "m
 ${pgResult ? `PostgreSQL reads: the same ${int(chain.records)}-trace chain copied row for row into PostgreSQL (ANALYZEd), ${SIZES.latencyRounds} rounds of ${int(SIZES.queriesPerRound)} queries as in section 2 (p50/p99 medians over rounds, ${int(pgResult.samples)} store samples); verifyChain over it: **${int(pgResult.verifyRate)} records/s**.
 
 ${mdTable(["variant", "p50 (ms)", "p99 (ms)", "target p99", "result"], pgLatencyRows)}` : `PostgreSQL was unavailable (${pgProblem}); its benchmarks were skipped.`}
+
+${streamsSection(streams, STREAMS_HEADING)}
 `;
 
   const out = QUICK ? join(CACHE_DIR, "BENCHMARKS.quick.md") : join(ROOT, "BENCHMARKS.md");
@@ -364,6 +395,33 @@ ${mdTable(["variant", "p50 (ms)", "p99 (ms)", "target p99", "result"], pgLatency
   log("\nSummary");
   log(textTable(["benchmark", "target", "measured (median)", "result"], summary));
   log(`\nTotal ${secs(totalMs)}; other processes used ${othersText(runOthers)}${busy ? " (busy machine)" : ""}. Written to ${relative(ROOT, out)}.`);
+}
+
+/** BENCH_ONLY=streams: section 5 alone, written as a section clearly marked as a partial run. */
+async function streamsOnly(m: ReturnType<typeof machine>, runMark: ReturnType<typeof cpuMark>): Promise<void> {
+  const streams = await streamsBench();
+  const totalMs = performance.now() - started;
+  const runOthers = othersCores(runMark);
+  const summary = streamsSummary(streams);
+  const section = `## Run ${m.date} - partial run (BENCH_ONLY=streams): section 5 only${QUICK ? " (BENCH_QUICK=1: sizes /10, smoke run only)" : ""}
+
+- Machine: ${m.cpuModel}, ${m.cores} cores, ${mib(m.totalMemory)} RAM; ${m.os}
+- Node ${m.node}, SQLite ${m.sqlite} (better-sqlite3 via @prisma/adapter-better-sqlite3), commit ${m.commit}
+- Sections 1-4 were not run (\`BENCH_ONLY=streams npm run bench\`); runtime ${secs(totalMs)}
+- CPU of processes other than the benchmark over the whole run: ${othersText(runOthers)} (this figure counts the
+  subscriber child process as "other"; the per-point figures below subtract it)
+
+### Summary (section 5 only)
+
+${mdTable(["benchmark", "target", "measured", "result"], summary)}
+
+${streamsSection(streams, STREAMS_HEADING)}
+`;
+  const out = QUICK ? join(CACHE_DIR, "BENCHMARKS.quick.md") : join(ROOT, "BENCHMARKS.md");
+  appendSection(out, section);
+  log("\nSummary (BENCH_ONLY=streams: section 5 only)");
+  log(textTable(["benchmark", "target", "measured", "result"], summary));
+  log(`\nTotal ${secs(totalMs)}. Written to ${relative(ROOT, out)}.`);
 }
 
 main().catch((e: unknown) => {

@@ -105,7 +105,9 @@ async function sseCollect(url: string, variables: Record<string, unknown> = {}):
   };
 }
 
-describe.skipIf(!postgres || !redisUrl)(SUITE, () => {
+// Two gateway processes plus ingest on a 2-core machine that runs the rest of the suite in
+// parallel: generous time limits, so only a real loss (asserted below) fails it.
+describe.skipIf(!postgres || !redisUrl)(SUITE, { timeout: 120_000 }, () => {
   let a: GatewayProcess;
   let b: GatewayProcess;
   let n = 0;

@@ -42,14 +42,12 @@ import {
 import { toStoreFilter } from "../resolvers/traces.js";
 import { verifyChain } from "../resolvers/verifyChain.js";
 import type { GatewayContext } from "../server/context.js";
-import { openStores, type Stores } from "../stores/index.js";
-import { ensureMigrated } from "../stores/prisma/migrate.js";
+import type { Stores } from "../stores/index.js";
 import type { TraceFilter, TraceOrder } from "../stores/trace-store.js";
+import { readOnlyChain, withStores } from "./stores.js";
 
 /** The reading commands never hash; a hasher that throws keeps the secret out of them. */
-const noChainHasher: RecordHasher = () => {
-  throw new Error("tracegate audit list/show/export must not hash chain records (no HMAC secret is loaded).");
-};
+const noChainHasher = readOnlyChain("tracegate audit list/show/export");
 
 /**
  * The configured database must already exist: opening would otherwise create an empty store
@@ -67,15 +65,9 @@ function assertStoreExists(config: Config): void {
 }
 
 /** Run `fn` on the migrated stores of an existing database, closing them afterwards. */
-async function withStores<T>(config: Config, hash: RecordHasher, fn: (stores: Stores) => Promise<T>): Promise<T> {
+function withExistingStores<T>(config: Config, hash: RecordHasher, fn: (stores: Stores) => Promise<T>): Promise<T> {
   assertStoreExists(config);
-  await ensureMigrated(config.databaseUrl);
-  const stores = await openStores(config, hash);
-  try {
-    return await fn(stores);
-  } finally {
-    await stores.close();
-  }
+  return withStores(config, hash, fn);
 }
 
 /**
@@ -207,7 +199,7 @@ function tableRow(trace: Record<string, unknown>): string {
 
 async function listTraces(options: FilterOptions & { json?: boolean }): Promise<void> {
   const { filter, order, limit } = selection(options);
-  await withStores(loadConfig(), noChainHasher, async (stores) => {
+  await withExistingStores(loadConfig(), noChainHasher, async (stores) => {
     let count = 0;
     for await (const rows of traceRowPages(stores.traces, filter, order, limit === undefined ? {} : { limit })) {
       let text = "";
@@ -229,7 +221,7 @@ async function listTraces(options: FilterOptions & { json?: boolean }): Promise<
 }
 
 async function showTrace(actionId: string): Promise<void> {
-  const row = await withStores(loadConfig(), noChainHasher, (stores) => stores.traces.findByActionId(actionId));
+  const row = await withExistingStores(loadConfig(), noChainHasher, (stores) => stores.traces.findByActionId(actionId));
   // The reference's message (REFERENCE.md §2.6, `get`).
   if (!row) throw new TracegateError("NOT_FOUND", `No action trace found for action_id='${printable(actionId)}'.`);
   process.stdout.write(`${pythonJsonIndent(exportObjectOf(row), 2)}\n`);
@@ -240,7 +232,7 @@ async function verifyStore(options: { json?: boolean }): Promise<void> {
   assertStoreExists(config);
   const secret = chainSecret(config);
   const hash = createRecordHasher(secret);
-  const result = await withStores(config, hash, (stores) => {
+  const result = await withExistingStores(config, hash, (stores) => {
     const ctx: Pick<GatewayContext, "stores" | "hash" | "checkpointMac"> = { stores, hash, checkpointMac: createCheckpointMac(secret) };
     return verifyChain({}, ctx as GatewayContext);
   });
@@ -299,7 +291,7 @@ async function exportTraces(options: ExportCommandOptions): Promise<void> {
     throw badUserInput("--format chained exports the chain itself: it takes no filters and only --order seq (--limit keeps a prefix).", "format");
   }
   const paging = limit === undefined ? {} : { limit };
-  await withStores(loadConfig(), noChainHasher, async (stores) => {
+  await withExistingStores(loadConfig(), noChainHasher, async (stores) => {
     const first = options.format === "chained" ? await stores.traces.firstSeq() : null;
     if (first !== null && first > 0) {
       // After a prune the chain no longer starts at GENESIS; the reference verifies from there.

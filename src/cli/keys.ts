@@ -4,36 +4,15 @@
  * new key at once and a revocation within its key cache time (2 s).
  */
 import type { Command } from "commander";
-import type { RecordHasher } from "../chain/hash.js";
 import { formatPrincipalPatterns, isScope, SCOPES, type Scope } from "../auth/scopes.js";
 import { loadConfig } from "../config.js";
 import { badUserInput, TracegateError } from "../errors.js";
 import { issueApiKey } from "../resolvers/apiKeys.js";
 import type { ApiKeyRecord } from "../stores/key-store.js";
-import { openStores, type Stores } from "../stores/index.js";
-import { ensureMigrated } from "../stores/prisma/migrate.js";
+import { readOnlyChain, withStores } from "./stores.js";
 
-/**
- * openStores wants the chain's hasher, but key commands never touch the chain. Passing one
- * that throws (instead of deriving it from TRACEGATE_HMAC_SECRET) keeps the secret out of
- * key administration entirely, and would make any accidental chain write fail loudly
- * instead of appending records hashed with a wrong secret.
- */
-const noChainHasher: RecordHasher = () => {
-  throw new Error("tracegate keys must not hash chain records (no HMAC secret is loaded).");
-};
-
-/** Run `fn` on freshly migrated stores, closing them afterwards so the process exits promptly. */
-async function withStores<T>(fn: (stores: Stores) => Promise<T>): Promise<T> {
-  const config = loadConfig();
-  await ensureMigrated(config.databaseUrl);
-  const stores = await openStores(config, noChainHasher);
-  try {
-    return await fn(stores);
-  } finally {
-    await stores.close();
-  }
-}
+/** Key commands never touch the chain, so they never need the HMAC secret. */
+const noChainHasher = readOnlyChain("tracegate keys");
 
 /** `traces:read`, or the GraphQL enum spelling `TRACES_READ`. */
 function parseScope(value: string): Scope {
@@ -80,7 +59,7 @@ interface CreateOptions {
 
 async function createKey(options: CreateOptions): Promise<void> {
   const scopes = options.scope.map(parseScope);
-  const { key, apiKey } = await withStores((stores) =>
+  const { key, apiKey } = await withStores(loadConfig(), noChainHasher, (stores) =>
     issueApiKey(stores.keys, { name: options.name, scopes, principals: options.principal ?? null }, "cli"),
   );
   const principals = principalsOf(apiKey);
@@ -96,7 +75,7 @@ async function createKey(options: CreateOptions): Promise<void> {
 }
 
 async function listKeys(options: { all?: boolean; json?: boolean }): Promise<void> {
-  const keys = await withStores((stores) => stores.keys.list({ includeRevoked: options.all === true }));
+  const keys = await withStores(loadConfig(), noChainHasher, (stores) => stores.keys.list({ includeRevoked: options.all === true }));
   if (options.json) {
     process.stdout.write(`${JSON.stringify(keys.map(publicView), null, 2)}\n`);
     return;
@@ -117,7 +96,7 @@ async function listKeys(options: { all?: boolean; json?: boolean }): Promise<voi
 }
 
 async function revokeKey(id: string): Promise<void> {
-  const revoked = await withStores((stores) => stores.keys.revoke(id, new Date()));
+  const revoked = await withStores(loadConfig(), noChainHasher, (stores) => stores.keys.revoke(id, new Date()));
   if (!revoked) throw new TracegateError("NOT_FOUND", `No API key has id '${printable(id)}'.`);
   process.stdout.write(`revoked ${revoked.id}\n`);
 }

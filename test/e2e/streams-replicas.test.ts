@@ -18,6 +18,7 @@ import { type GatewayProcess, postGraphQL, PROCESS_ADMIN_KEY, startGatewayProces
 import { testRedisUrl } from "../support/redis.js";
 import { sseSubscribe } from "../support/sse.js";
 import { deny, invoke } from "../support/traces.js";
+import { sleep, waitFor } from "../support/wait.js";
 
 const SUITE = "streams across replicas";
 const postgres = BACKENDS.find((b) => b.name === "postgresql");
@@ -30,14 +31,6 @@ const RECORD = "mutation($input: [TraceInput!]!) { recordTraces(input: $input) {
 
 type Event = { trace: { seq: number; principalId: string; eventType: string } | null; gap: unknown };
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor(condition: () => boolean, what: () => string, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what()}`);
-    await sleep(20);
-  }
-}
 
 /** A subscription collecting its events; `failure` holds whatever ended it early. */
 interface Collector {

@@ -11,6 +11,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { createTraceEmitter, type DropReason, type EmitTrace, type TraceEmitter, type TraceEmitterError, type TraceEmitterOptions } from "../../src/client/index.js";
 import { createTestGateway, type GatewayOptions, type TestGateway } from "../support/harness.js";
 import { deny, invoke } from "../support/traces.js";
+import { sleep } from "../support/wait.js";
 
 const gateways: TestGateway[] = [];
 const emitters: TraceEmitter[] = [];
@@ -77,7 +78,6 @@ async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Pro
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const ids = (prefix: string, n: number, from = 0) => Array.from({ length: n }, (_, i) => `${prefix}-${String(from + i).padStart(5, "0")}`);
 

@@ -21,6 +21,7 @@ import { createTestGateway, dataOf, type TestGateway } from "../support/harness.
 import { type SseResult, type SseStream, sseSubscribe } from "../support/sse.js";
 import { at, deny, invoke } from "../support/traces.js";
 import { wsCloseOf } from "../support/ws.js";
+import { sleep, waitFor } from "../support/wait.js";
 
 type Field = "traceRecorded" | "denyEvents";
 type Transport = "ws" | "sse";
@@ -45,16 +46,7 @@ const subscription = (field: Field) =>
   `subscription($filter: TraceFilter, $afterSeq: SafeInt) { ${field}(filter: $filter, afterSeq: $afterSeq) {
     trace { seq actionId principalId capabilityId eventType invokedAt } gap { fromSeq toSeq } } }`;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Poll `condition` until it holds; fail naming `what` after `ms`. */
-async function waitFor(condition: () => boolean, what: () => string, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what()}`);
-    await sleep(10);
-  }
-}
 
 /** One open subscription, whatever the transport. */
 interface Sub {

@@ -14,6 +14,7 @@ import { type ImportOptions, runImport } from "../../src/cli/import.js";
 import { ChainImportError, ImportError } from "../../src/import/reference-store.js";
 import { createTestGateway, dataOf } from "../support/harness.js";
 import { type CliRun, type GatewayProcess, postGraphQL, ROOT, runCli, startGatewayProcess } from "../support/process.js";
+import { referenceTraceText, TRICKY_ARGS } from "../support/reference-traces.js";
 
 const WRITER = join(ROOT, "test/support/reference-writer.py");
 const SECRET = "weaver-import-secret-0123456789abcdef";
@@ -41,32 +42,9 @@ function freshDataDir(): string {
 // lexemes Python must see (100.0 is a float, 2**64+1 an exact int).
 // ---------------------------------------------------------------------------
 
-const TRICKY_ARGS = String.raw`{"f": 100.0, "big": 18446744073709551617, "text": "\u00e9\u2028\u0000", "rocket": "\ud83d\ude80",
-  "lone": "\ud800", "del": "a\u007fb", "Alpha": 1, "alpha": 2, "neg": -0.0, "tiny": 1e-07, "huge": 1e+22,
-  "nested": {"z": [1, 2.5, {"\u00e9": null, "\ud83d\ude80": "astral key", "\uffff": "bmp key"}], "a": true}}`;
-
-function traceText(id: string, day: number, overrides: Record<string, unknown> = {}, args = "{}"): string {
-  const t = {
-    action_id: id,
-    capability_id: day % 2 ? "crm.contacts.read" : "billing.invoices.write",
-    principal_id: day % 3 ? "team-a/agent" : "\u00e9l\u00e8ve",
-    token_id: "",
-    invoked_at: `2026-03-${String(day + 1).padStart(2, "0")}T10:00:00${day % 2 ? ".000042" : ""}+00:00`,
-    response_mode: "summary",
-    driver_id: "memory",
-    handle_id: null,
-    sensitivity: day % 2 ? "PII" : "NONE",
-    status: "succeeded",
-    event_type: "invoke",
-    reason_code: null,
-    error: null,
-    args: "__ARGS__",
-    result_summary: { fact_count: 1, row_count: 2, warning_count: 0, has_handle: false },
-    correction: null,
-    ...overrides,
-  };
-  return JSON.stringify(t).replace('"__ARGS__"', args);
-}
+/** Day `day` of March 2026, with microseconds on odd days. */
+const traceText = (id: string, day: number, overrides: Record<string, unknown> = {}, args = "{}") =>
+  referenceTraceText(id, day, `2026-03-${String(day + 1).padStart(2, "0")}T10:00:00${day % 2 ? ".000042" : ""}+00:00`, overrides, args);
 
 /** Six traces: tricky values, a failure (error ""), a deny and an expand. */
 function corpus(prefix: string): string {

@@ -43,33 +43,11 @@ const file = (name: string) => join(work, `${++counter}-${name}`);
 // Traces as the reference exports them, as JSON text (so 100.0 stays a float lexeme).
 // ---------------------------------------------------------------------------
 
-const TRICKY_ARGS = String.raw`{"f": 100.0, "big": 18446744073709551617, "text": "\u00e9\u2028\u0000", "rocket": "\ud83d\ude80",
-  "lone": "\ud800", "del": "a\u007fb", "Alpha": 1, "alpha": 2, "neg": -0.0, "tiny": 1e-07, "huge": 1e+22, "q": "\"\\/",
-  "nested": {"z": [1, 2.5, {"\u00e9": null, "\ud83d\ude80": "astral key", "\uffff": "bmp key"}], "a": true}}`;
-
 function traceText(id: string, i: number, overrides: Record<string, unknown> = {}, args?: string): string {
-  const t = {
-    action_id: id,
-    capability_id: i % 2 ? "crm.contacts.read" : "billing.invoices.write",
-    principal_id: i % 3 ? "team-a/agent" : "\u00e9l\u00e8ve",
-    token_id: "",
-    invoked_at: `2026-03-${String((i % 28) + 1).padStart(2, "0")}T10:00:${String(i % 60).padStart(2, "0")}${i % 2 ? ".000042" : ""}+00:00`,
-    response_mode: "summary",
-    driver_id: "memory",
-    handle_id: null,
-    sensitivity: i % 2 ? "PII" : "NONE",
-    status: "succeeded",
-    event_type: "invoke",
-    reason_code: null,
-    error: null,
-    args: "__ARGS__",
-    result_summary: { fact_count: 1, row_count: 2, warning_count: 0, has_handle: false },
-    correction: null,
-    ...overrides,
-  };
+  const at = `2026-03-${String((i % 28) + 1).padStart(2, "0")}T10:00:${String(i % 60).padStart(2, "0")}${i % 2 ? ".000042" : ""}+00:00`;
   // A mix of traces JSON variables can carry and traces that need GraphQL literals.
   const dflt = i % 4 === 0 ? `{"amount": 100.0, "n": ${i}}` : i % 4 === 2 ? `{"big": ${2n ** 60n + BigInt(i)}, "n": ${i}}` : `{"amount": 12.5, "n": ${i}}`;
-  return JSON.stringify(t).replace('"__ARGS__"', args ?? dflt);
+  return referenceTraceText(id, i, at, overrides, args ?? dflt);
 }
 
 const corpusOf = (prefix: string, n: number, from = 0) => `[${Array.from({ length: n }, (_, k) => traceText(`${prefix}-${from + k}`, from + k)).join(",\n")}]`;
@@ -139,6 +117,7 @@ for i, trace in enumerate(json.loads(sys.stdin.read())):
     if (i + 1) % group == 0:
         time.sleep(delay)
 `;
+import { referenceTraceText, TRICKY_ARGS } from "../support/reference-traces.js";
 
 function append(path: string, traces: string, opts: { group?: number; delay?: number; split?: number } = {}): Promise<void> {
   const child = spawn("python3", ["-c", APPENDER, WRITER, path, SECRET, String(opts.group ?? 1_000_000), String(opts.delay ?? 0), String(opts.split ?? 0)], {

@@ -6,7 +6,7 @@
  * indexes are derived from the same object, and `mismatchedColumns` compares them with a
  * stored payload so verification can prove the indexed copies were not edited.
  */
-import { canonicalJson, type JsonObject } from "./json.js";
+import { canonicalJson, type JsonObject, parseJsonLossless } from "./json.js";
 import { type EpochMicros, formatIsoMicros, parseTimestamp } from "./time.js";
 
 export const EVENT_TYPES = ["invoke", "expand", "deny"] as const;
@@ -105,13 +105,22 @@ export function encodeTrace(t: Trace): EncodedTrace {
   };
 }
 
-/** Parse a stored payload into the export object (plain JSON.parse: strings need no lossless path). */
+/**
+ * Parse a stored payload into the export object. JSON.parse first (fast, and strings need no
+ * lossless path); a payload it refuses may still be valid Python JSON: records imported from
+ * reference stores can hold NaN or Infinity, which the lossless parser reads as Python does.
+ * @throws CorruptPayloadError when the text is not JSON to Python either, or not an object.
+ */
 export function parsePayload(payload: string): Record<string, unknown> {
   let value: unknown;
   try {
     value = JSON.parse(payload);
   } catch (e) {
-    throw new CorruptPayloadError(`Corrupted trace payload: ${(e as Error).message}`);
+    try {
+      value = parseJsonLossless(payload);
+    } catch {
+      throw new CorruptPayloadError(`Corrupted trace payload: ${(e as Error).message}`);
+    }
   }
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw new CorruptPayloadError("Corrupted trace payload: not a JSON object.");

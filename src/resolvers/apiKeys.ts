@@ -4,6 +4,7 @@
  */
 import { generateApiKey, generateKeyId, hashApiKey } from "../auth/api-key.js";
 import { formatPrincipalPatterns, parsePrincipalPatterns, type Scope } from "../auth/scopes.js";
+import { storableIdentifier } from "../chain/identifier.js";
 import { badUserInput, TracegateError } from "../errors.js";
 import type { GatewayContext } from "../server/context.js";
 import type { ApiKeyRecord, KeyStore } from "../stores/key-store.js";
@@ -31,6 +32,8 @@ export async function issueApiKey(keys: KeyStore, input: IssueKeyInput, createdB
   if (name.length === 0 || name.length > MAX_KEY_NAME_LENGTH) {
     throw badUserInput(`name must be 1 to ${MAX_KEY_NAME_LENGTH} characters.`, "name");
   }
+  storableIdentifier(name, "name");
+  for (const [i, p] of (input.principals ?? []).entries()) storableIdentifier(p, `principals[${i}]`);
   const scopes = [...new Set(input.scopes)];
   if (scopes.length === 0) throw badUserInput("A key needs at least one scope.", "scopes");
   let principals = null;

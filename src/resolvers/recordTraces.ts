@@ -3,6 +3,7 @@
  * append the batch to the chain in one transaction. All or nothing.
  */
 import { principalInScope } from "../auth/scopes.js";
+import { storableIdentifier } from "../chain/identifier.js";
 import type { JsonObject } from "../chain/json.js";
 import { redactJson, redactText } from "../ingest/secrets.js";
 import { encodeTrace, type EventType, type ResponseMode, type Sensitivity, type Trace } from "../chain/trace.js";
@@ -43,7 +44,7 @@ export function toTrace(input: TraceInput, index: number): Trace {
     const v = value ?? "";
     if (opts.nonEmpty && v.length === 0) throw badUserInput(`${at(field)} must not be empty.`, at(field));
     if (v.length > MAX_ID_LENGTH) throw badUserInput(`${at(field)} is longer than ${MAX_ID_LENGTH} characters.`, at(field));
-    return v;
+    return storableIdentifier(v, at(field));
   };
   const nullableId = (field: keyof TraceInput, value: string | null | undefined) =>
     value == null ? null : id(field, value);

@@ -10,6 +10,7 @@ import { resolveCursorConnection } from "@pothos/plugin-relay";
 import type { JsonObject } from "../chain/json.js";
 import { formatIsoMicros, type EpochMicros } from "../chain/time.js";
 import { PAGE_SIZE } from "../config.js";
+import { storableIdentifier } from "../chain/identifier.js";
 import { badUserInput, TracegateError } from "../errors.js";
 import type { GatewayContext } from "../server/context.js";
 import type {
@@ -29,6 +30,7 @@ export const MAX_REASON_LENGTH = 1_024;
 function checkId(field: string, value: string): string {
   if (value.length === 0) throw badUserInput(`${field} must not be empty.`, field);
   if (value.length > MAX_ID_LENGTH) throw badUserInput(`${field} is longer than ${MAX_ID_LENGTH} characters.`, field);
+  storableIdentifier(value, field);
   return value;
 }
 
@@ -37,7 +39,7 @@ function checkReason(reason: string | null | undefined): string | null {
   if (reason.length > MAX_REASON_LENGTH) {
     throw badUserInput(`reason is longer than ${MAX_REASON_LENGTH} characters.`, "reason");
   }
-  return reason;
+  return storableIdentifier(reason, "reason");
 }
 
 /** The audit function of one operation by the request's key. */

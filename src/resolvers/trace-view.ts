@@ -2,7 +2,7 @@
  * Reading fields of a stored trace. Filter fields come from the indexed columns; the rest
  * from the hashed payload, parsed once per row and cached.
  */
-import { type JsonObject, type JsonValue, parseJsonLossless } from "../chain/json.js";
+import { type JsonObject, parseJsonLossless } from "../chain/json.js";
 import { parsePayload } from "../chain/trace.js";
 import { traceToOcsf } from "../export/ocsf.js";
 import type { TraceRow } from "../stores/trace-store.js";
@@ -31,22 +31,22 @@ export function payloadNullableString(row: TraceRow, key: string): string | null
   return typeof v === "string" ? v : null;
 }
 
+const exact = new WeakMap<TraceRow, JsonObject>();
+
 /**
- * A JSON value for a GraphQL response: bigints (exact integers in tracegate's JSON model)
- * become numbers, which JSON.stringify can write; beyond 2^53 they keep their digits as a
- * string rather than silently round. The `payload` field is the exact text.
+ * The export object with Python's number model (bigint ints, float floats), for fields
+ * whose numbers must come back as hashed: args, resultSummary, ocsf. Parsed lazily, once.
  */
-export function toResponseJson(value: JsonValue): unknown {
-  if (typeof value === "bigint") return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
-  if (Array.isArray(value)) return value.map(toResponseJson);
-  if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toResponseJson(v)]));
+export function exactPayloadOf(row: TraceRow): JsonObject {
+  let value = exact.get(row);
+  if (!value) {
+    value = parseJsonLossless(row.payload) as JsonObject;
+    exact.set(row, value);
   }
   return value;
 }
 
 /** The trace's OCSF 6003 event (REFERENCE.md §6), exact numbers read from the payload. */
-export function ocsfOf(row: TraceRow): unknown {
-  return toResponseJson(traceToOcsf(parseJsonLossless(row.payload) as JsonObject));
+export function ocsfOf(row: TraceRow): JsonObject {
+  return traceToOcsf(exactPayloadOf(row));
 }
-

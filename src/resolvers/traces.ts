@@ -5,6 +5,7 @@ import { resolveCursorConnection } from "@pothos/plugin-relay";
 import type { EventType, TraceStatus } from "../chain/trace.js";
 import type { EpochMicros } from "../chain/time.js";
 import { PAGE_SIZE } from "../config.js";
+import { storableIdentifier } from "../chain/identifier.js";
 import { badUserInput } from "../errors.js";
 import type { GatewayContext } from "../server/context.js";
 import type { TraceFilter, TraceOrder, TraceRow } from "../stores/trace-store.js";
@@ -43,11 +44,12 @@ export interface TraceConnectionResult {
 export function toStoreFilter(input: TraceFilterInput | null | undefined): TraceFilter {
   const f: TraceFilter = {};
   if (!input) return f;
-  if (input.principalId != null) f.principalId = input.principalId;
-  if (input.capabilityId != null) f.capabilityId = input.capabilityId;
+  // No stored identifier holds NUL or a lone surrogate; refused here, PostgreSQL would fail on NUL.
+  if (input.principalId != null) f.principalId = storableIdentifier(input.principalId, "filter.principalId");
+  if (input.capabilityId != null) f.capabilityId = storableIdentifier(input.capabilityId, "filter.capabilityId");
   if (input.eventType != null) f.eventType = input.eventType;
   if (input.outcome != null) f.status = input.outcome;
-  if (input.reasonCode != null) f.reasonCode = input.reasonCode;
+  if (input.reasonCode != null) f.reasonCode = storableIdentifier(input.reasonCode, "filter.reasonCode");
   if (input.since != null) f.sinceUs = input.since;
   if (input.until != null) f.untilUs = input.until;
   if (f.sinceUs !== undefined && f.untilUs !== undefined && f.sinceUs > f.untilUs) {

@@ -6,7 +6,7 @@ import SchemaBuilder from "@pothos/core";
 import RelayPlugin from "@pothos/plugin-relay";
 import ScopeAuthPlugin from "@pothos/plugin-scope-auth";
 import { SCOPES, type Scope } from "../auth/scopes.js";
-import type { JsonObject } from "../chain/json.js";
+import type { JsonObject, JsonValue } from "../chain/json.js";
 import type { EpochMicros } from "../chain/time.js";
 import { badUserInput, TracegateError } from "../errors.js";
 import { viewerCan } from "../server/auth.js";
@@ -40,7 +40,7 @@ export const builder = new SchemaBuilder<{
   DefaultNodeNullability: false;
   Scalars: {
     DateTime: { Input: EpochMicros; Output: EpochMicros };
-    JSONObject: { Input: JsonObject; Output: unknown };
+    JSONObject: { Input: JsonObject; Output: JsonValue };
     SafeInt: { Input: number; Output: number };
   };
 }>({

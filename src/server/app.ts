@@ -17,6 +17,7 @@ import { Authenticator, unauthenticated, type Viewer } from "./auth.js";
 import type { GatewayContext } from "./context.js";
 import { createGuard } from "./guard.js";
 import { consolePlugin } from "./console-route.js";
+import { exactJsonPlugin } from "./exact-json.js";
 import { exportRoutePlugin } from "./export-route.js";
 import { limitPlugins } from "./limits.js";
 import { createMetrics } from "./metrics.js";
@@ -105,10 +106,14 @@ export function buildApp(deps: AppDeps): App {
       // Streams exports with its own key check (same keys, scopes and rate limits as GraphQL).
       exportRoutePlugin({ stores: deps.stores, ...guardDeps }),
       guard.plugin,
+      // Lossless request bodies and exact responses (JSON variables keep 100.0 and 2^60 exact).
+      exactJsonPlugin(),
       ...limitPlugins(limits),
       metrics.plugin,
     ],
     maxRequestBodySize: limits.maxBodyBytes,
+    // No file uploads; and yoga's multipart parser would read variables with JSON.parse.
+    multipart: false,
     graphiql: deps.graphiql ?? false,
     // GraphiQL from the installed package, not from a CDN: it works on offline networks.
     renderGraphiQL,

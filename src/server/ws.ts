@@ -9,10 +9,10 @@
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { type ExecutionArgs, GraphQLError } from "graphql";
-import { CloseCode } from "graphql-ws";
-import { useServer } from "graphql-ws/use/ws";
+import { CloseCode, handleProtocols, makeServer, type ServerOptions } from "graphql-ws";
 import type { YogaServerInstance } from "graphql-yoga";
-import { WebSocketServer } from "ws";
+import { type WebSocket, WebSocketServer } from "ws";
+import { parseWireJson, restoreExactNumbers } from "../chain/wire-json.js";
 import { bearerKey } from "../auth/api-key.js";
 import type { Limits } from "../config.js";
 import { isTracegateError } from "../errors.js";
@@ -47,7 +47,11 @@ const closeReason = (code: string, message: string) => `${code}: ${message}`.sli
 
 /** Serve graphql-ws on `server`; returns a function that closes every socket. */
 export function attachWebSockets(server: Server, deps: WsDeps): () => Promise<void> {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: deps.limits.maxBodyBytes });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: deps.limits.maxBodyBytes,
+    handleProtocols: (protocols) => handleProtocols(protocols),
+  });
   const path = deps.yoga.graphqlEndpoint;
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -65,7 +69,7 @@ export function attachWebSockets(server: Server, deps: WsDeps): () => Promise<vo
 
   /** The key each open connection authenticated with. */
   const connectionKeys = new WeakMap<object, string | null>();
-  const cleanup = useServer<Record<string, unknown> | undefined>(
+  const cleanup = serveGraphqlWs(
     {
       connectionInitWaitTimeout: deps.limits.wsInitTimeoutMs,
       execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,
@@ -94,6 +98,9 @@ export function attachWebSockets(server: Server, deps: WsDeps): () => Promise<vo
       // with graphql-ws's error message; yoga has masked the error, but a status-bearing
       // code (UNAUTHENTICATED) still carries the HTTP-only extension.
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => forSocket(e).toJSON()),
+      // Results carry errors too (a variable refused at coercion): drop the HTTP-only extension there as well.
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors ? { ...result, errors: result.errors.map((e) => forSocket(e as Error).toJSON()) } : result,
       onSubscribe: async (ctx, _id, params) => {
         let viewer: Viewer;
         try {
@@ -137,5 +144,77 @@ export function attachWebSockets(server: Server, deps: WsDeps): () => Promise<vo
     await cleanup.dispose();
     for (const ws of wss.clients) ws.terminate();
     await new Promise<void>((resolve) => wss.close(() => resolve()));
+  };
+}
+
+/** What graphql-ws hands our hooks as `ctx.extra`. */
+export interface WsExtra {
+  socket: WebSocket;
+  request: IncomingMessage;
+}
+
+/** graphql-ws pings every 12 s (under the usual 60 s proxy idle timeout) and drops a peer that does not pong in as long. */
+const KEEPALIVE_MS = 12_000;
+
+/**
+ * graphql-ws's protocol server (makeServer) on `ws` sockets. graphql-ws ships this glue as
+ * `useServer`, but that one hands the protocol server message text, which it reads with
+ * JSON.parse: `100.0` in a subscription's variables would arrive as the integer 100. Here
+ * each message is parsed losslessly (parseWireJson) and handed over as an object, which
+ * makeServer accepts, and every outgoing message gets its exact numbers back.
+ */
+function serveGraphqlWs(options: ServerOptions<Record<string, unknown> | undefined, WsExtra>, wss: WebSocketServer): { dispose(): Promise<void> } {
+  const server = makeServer(options);
+  wss.on("connection", (socket: WebSocket, request: IncomingMessage) => {
+    socket.once("error", () => socket.close(CloseCode.InternalServerError, "Internal server error"));
+    let pongWait: NodeJS.Timeout | null = null;
+    const keepalive = setInterval(() => {
+      if (socket.readyState !== socket.OPEN) return;
+      pongWait = setTimeout(() => socket.terminate(), KEEPALIVE_MS);
+      socket.once("pong", () => {
+        if (pongWait) clearTimeout(pongWait);
+        pongWait = null;
+      });
+      socket.ping();
+    }, KEEPALIVE_MS);
+    const closed = server.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) =>
+          new Promise<void>((resolve, reject) => {
+            if (socket.readyState !== socket.OPEN) return resolve();
+            socket.send(restoreExactNumbers(data), (err) => (err ? reject(err) : resolve()));
+          }),
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (cb) =>
+          socket.on("message", async (data) => {
+            let message: unknown;
+            try {
+              message = parseWireJson(String(data));
+            } catch {
+              socket.close(CloseCode.BadRequest, "Invalid message received");
+              return;
+            }
+            try {
+              // makeServer reads a non-string message as the parsed object (graphql-ws parseMessage).
+              await cb(message as string);
+            } catch {
+              socket.close(CloseCode.InternalServerError, "Internal server error");
+            }
+          }),
+      },
+      { socket, request },
+    );
+    socket.once("close", (code, reason) => {
+      if (pongWait) clearTimeout(pongWait);
+      clearInterval(keepalive);
+      void closed(code, String(reason));
+    });
+  });
+  return {
+    async dispose() {
+      for (const client of wss.clients) client.close(1001, "Going away");
+      wss.removeAllListeners("connection");
+    },
   };
 }

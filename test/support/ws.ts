@@ -47,3 +47,38 @@ export async function wsCloseOf(client: Client, query = "{ viewer { keyId } }"):
   }
   throw new Error("the operation succeeded; expected the connection to be closed");
 }
+
+/**
+ * One operation over graphql-ws with the subscribe payload written as raw JSON text (a
+ * client library would re-stringify it and lose lexemes such as 100.0). Resolves with the
+ * raw text of every `next` and `error` message, in order.
+ */
+export function wsRawOperation(url: string, authorization: string, payloadText: string, timeoutMs = 20_000): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url.replace(/^http/, "ws"), "graphql-transport-ws");
+    const messages: string[] = [];
+    const timer = setTimeout(() => {
+      socket.terminate();
+      reject(new Error(`no complete within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const finish = (error?: Error) => {
+      clearTimeout(timer);
+      socket.close(1000);
+      if (error) reject(error);
+      else resolve(messages);
+    };
+    socket.on("open", () => socket.send(JSON.stringify({ type: "connection_init", payload: { authorization } })));
+    socket.on("message", (data) => {
+      const text = String(data);
+      const type = (JSON.parse(text) as { type: string }).type;
+      if (type === "connection_ack") socket.send(`{"id":"1","type":"subscribe","payload":${payloadText}}`);
+      else if (type === "next") messages.push(text);
+      else if (type === "error") {
+        messages.push(text);
+        finish();
+      } else if (type === "complete") finish();
+    });
+    socket.on("close", (code, reason) => finish(new Error(`closed ${code} ${String(reason)}`)));
+    socket.on("error", (e) => finish(e));
+  });
+}

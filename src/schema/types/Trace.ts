@@ -2,11 +2,11 @@
  * Trace: one record of the audit chain (Relay node), with its query fields
  * `trace(actionId)` and `traces(...)` and the ingest mutation `recordTraces`.
  */
+import { storableIdentifier } from "../../chain/identifier.js";
 import { TracegateError } from "../../errors.js";
-import type { JsonValue } from "../../chain/json.js";
 import { findRedactionMarkers, type Redaction } from "../../ingest/secrets.js";
 import { recordTraces } from "../../resolvers/recordTraces.js";
-import { ocsfOf, payloadNullableString, payloadOf, payloadString } from "../../resolvers/trace-view.js";
+import { exactPayloadOf, ocsfOf, payloadNullableString, payloadString } from "../../resolvers/trace-view.js";
 import { type TraceConnectionResult, traces } from "../../resolvers/traces.js";
 import type { TraceRow } from "../../stores/trace-store.js";
 import { builder } from "../builder.js";
@@ -59,16 +59,16 @@ builder.node(TraceRef, {
     eventType: t.field({ type: EventTypeEnum, resolve: (r) => r.eventType }),
     reasonCode: t.exposeString("reasonCode", { nullable: true }),
     error: t.string({ nullable: true, resolve: (r) => payloadNullableString(r, "error") }),
-    args: t.field({ type: "JSONObject", resolve: (r) => payloadOf(r).args ?? {} }),
-    resultSummary: t.field({ type: "JSONObject", nullable: true, resolve: (r) => payloadOf(r).result_summary ?? null }),
+    args: t.field({ type: "JSONObject", resolve: (r) => exactPayloadOf(r).args ?? {} }),
+    resultSummary: t.field({ type: "JSONObject", nullable: true, resolve: (r) => exactPayloadOf(r).result_summary ?? null }),
     redactions: t.field({
       type: [RedactionRef],
       description: "Where ingest replaced a credential-looking value with [REDACTED:<kind>] (also the reference's bare [REDACTED]).",
       resolve: (r) => {
-        const p = payloadOf(r);
+        const p = exactPayloadOf(r);
         return [
-          ...findRedactionMarkers((p.args ?? {}) as JsonValue, "args"),
-          ...(p.result_summary ? findRedactionMarkers(p.result_summary as JsonValue, "resultSummary") : []),
+          ...findRedactionMarkers(p.args ?? {}, "args"),
+          ...(p.result_summary ? findRedactionMarkers(p.result_summary, "resultSummary") : []),
           ...(typeof p.error === "string" ? findRedactionMarkers(p.error, "error") : []),
         ];
       },
@@ -128,7 +128,8 @@ builder.queryFields((t) => ({
     description: "The trace with this action id, or null.",
     args: { actionId: t.arg.string({ required: true }) },
     authScopes: { "traces:read": true },
-    resolve: (_root, args, ctx) => ctx.stores.traces.findByActionId(args.actionId, ctx.viewer.principals ?? undefined),
+    resolve: (_root, args, ctx) =>
+      ctx.stores.traces.findByActionId(storableIdentifier(args.actionId, "actionId"), ctx.viewer.principals ?? undefined),
   }),
   traces: t.connection(
     {

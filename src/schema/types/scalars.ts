@@ -2,11 +2,21 @@
  * Scalars. DateTime and JSONObject are tracegate's own because they must be exact:
  * DateTime keeps microseconds (the reference's precision; JS Date keeps milliseconds), and
  * JSONObject keeps Python's int/float distinction, which decides the hashed bytes
- * (`100` vs `100.0`). SafeInt comes from graphql-scalars.
+ * (`100` vs `100.0`), in literals and in JSON variables (src/chain/wire-json.ts keeps the
+ * lexemes of request bodies) and in responses. SafeInt comes from graphql-scalars.
  */
 import { Kind, type ValueNode } from "graphql";
 import { GraphQLSafeInt } from "graphql-scalars";
 import type { JsonObject, JsonValue } from "../../chain/json.js";
+import {
+  floatFromLexeme,
+  intFromLexeme,
+  jsonValueFromWire,
+  JsonValueError,
+  MAX_INT_DIGITS,
+  MAX_JSON_DEPTH,
+  toWireJson,
+} from "../../chain/wire-json.js";
 import { formatIsoMicros, parseTimestamp, TimestampError } from "../../chain/time.js";
 import { badUserInput } from "../../errors.js";
 import { builder } from "../builder.js";
@@ -39,46 +49,32 @@ function parseDateTime(value: string): number {
 
 builder.scalarType("JSONObject", {
   description:
-    "A JSON object. Integers are kept exact (arbitrary precision when written as a GraphQL literal) and " +
-    "numbers with a fraction or exponent stay floats, as in the reference's hashed JSON. In variables, " +
-    "integers beyond 2^53 are refused because JSON transport may already have rounded them.",
-  serialize: (value) => value,
-  parseValue: (value) => {
-    const json = fromTransportJson(value, "$");
-    if (json === null || typeof json !== "object" || Array.isArray(json)) throw badUserInput("Expected a JSON object.");
-    return json as JsonObject;
-  },
-  parseLiteral: (ast, variables) => {
-    const json = fromLiteral(ast, variables ?? undefined);
-    if (json === null || typeof json !== "object" || Array.isArray(json)) throw badUserInput("Expected a JSON object.");
-    return json as JsonObject;
-  },
+    "A JSON object, exact in both directions: a number with a fraction or exponent is a float (100.0 stays 100.0), " +
+    "any other an integer of any size, as Python's json module reads them. This holds for GraphQL literals and for " +
+    "JSON variables alike, and responses write numbers back exactly as they were hashed. Refused with BAD_USER_INPUT: " +
+    `floats that overflow to infinity (1e400), integers over ${MAX_INT_DIGITS} digits, nesting deeper than ${MAX_JSON_DEPTH}.`,
+  serialize: (value) => toWireJson(value as JsonValue),
+  parseValue: (value) => asObject(coded(() => jsonValueFromWire(value, "$"))),
+  parseLiteral: (ast, variables) => asObject(coded(() => fromLiteral(ast, variables ?? undefined, "$", 0))),
 });
 
-/** Values parsed by JSON.parse: integral numbers become Python ints (bigint), others floats. */
-function fromTransportJson(value: unknown, path: string): JsonValue {
-  if (value === null || typeof value === "string" || typeof value === "boolean") return value;
-  if (typeof value === "number") {
-    if (!Number.isFinite(value)) throw badUserInput(`${path}: NaN and Infinity are not JSON.`);
-    if (!Number.isInteger(value)) return value;
-    if (!Number.isSafeInteger(value)) {
-      throw badUserInput(
-        `${path}: integer ${value} is beyond 2^53 and may have been rounded in transport; send it as a GraphQL literal.`,
-      );
-    }
-    return BigInt(value);
-  }
-  if (Array.isArray(value)) return value.map((v, i) => fromTransportJson(v, `${path}[${i}]`));
-  if (typeof value === "object") {
-    const out: JsonObject = Object.create(null) as JsonObject; // null prototype: a "__proto__" key stays data
-    for (const [k, v] of Object.entries(value)) out[k] = fromTransportJson(v, `${path}.${k}`);
-    return out;
-  }
-  throw badUserInput(`${path}: ${typeof value} is not a JSON value.`);
+function asObject(json: JsonValue): JsonObject {
+  if (json === null || typeof json !== "object" || Array.isArray(json)) throw badUserInput("Expected a JSON object.");
+  return json;
 }
 
-/** GraphQL literals keep the lexeme: IntValue -> bigint, FloatValue -> float. */
-function fromLiteral(ast: ValueNode, variables: Record<string, unknown> | undefined): JsonValue {
+/** JsonValueError as BAD_USER_INPUT (graphql-js prefixes the variable or argument path). */
+function coded<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof JsonValueError) throw badUserInput(e.message);
+    throw e;
+  }
+}
+
+/** GraphQL literals keep the lexeme: IntValue -> int (bigint), FloatValue -> float. */
+function fromLiteral(ast: ValueNode, variables: Record<string, unknown> | undefined, path: string, depth: number): JsonValue {
   switch (ast.kind) {
     case Kind.NULL:
       return null;
@@ -88,17 +84,19 @@ function fromLiteral(ast: ValueNode, variables: Record<string, unknown> | undefi
     case Kind.BOOLEAN:
       return ast.value;
     case Kind.INT:
-      return BigInt(ast.value);
+      return intFromLexeme(ast.value, path);
     case Kind.FLOAT:
-      return Number(ast.value);
+      return floatFromLexeme(ast.value, path);
     case Kind.LIST:
-      return ast.values.map((v) => fromLiteral(v, variables));
+      if (depth >= MAX_JSON_DEPTH) throw new JsonValueError(path, `nested deeper than ${MAX_JSON_DEPTH} levels.`);
+      return ast.values.map((v, i) => fromLiteral(v, variables, `${path}[${i}]`, depth + 1));
     case Kind.OBJECT: {
+      if (depth >= MAX_JSON_DEPTH) throw new JsonValueError(path, `nested deeper than ${MAX_JSON_DEPTH} levels.`);
       const out: JsonObject = Object.create(null) as JsonObject; // null prototype: a "__proto__" key stays data
-      for (const field of ast.fields) out[field.name.value] = fromLiteral(field.value, variables);
+      for (const field of ast.fields) out[field.name.value] = fromLiteral(field.value, variables, `${path}.${field.name.value}`, depth + 1);
       return out;
     }
     case Kind.VARIABLE:
-      return fromTransportJson(variables?.[ast.name.value] ?? null, `$${ast.name.value}`);
+      return jsonValueFromWire(variables?.[ast.name.value] ?? null, `$${ast.name.value}`, depth);
   }
 }

@@ -10,7 +10,7 @@
 import type { PrincipalScope } from "../../auth/scopes.js";
 import { empty, join, raw, sqltag as sql, type Sql } from "@prisma/client/runtime/client";
 import { GENESIS_HASH, type RecordHasher } from "../../chain/hash.js";
-import type { EncodedTrace, EventType, TraceStatus } from "../../chain/trace.js";
+import { type EncodedTrace, type EventType, mismatchedColumns, type TraceStatus } from "../../chain/trace.js";
 import type { ChainRecord } from "../../chain/verify.js";
 import {
   type ChainHead,
@@ -454,8 +454,41 @@ export class PrismaTraceStore implements TraceStore {
     // Slices of the seq range, so one statement never holds the event loop for long.
     for (let from = range.fromSeq; from <= range.toSeq && found.length < limit; from += COLUMN_CHECK_SLICE) {
       const to = Math.min(range.toSeq, from + COLUMN_CHECK_SLICE - 1);
-      const rows = await this.#reader.$queryRaw<{ seq: unknown }[]>(d.columnMismatchCandidates(from, to, limit - found.length));
-      found.push(...rows.map((r) => toNumber(r.seq)));
+      let seqs: number[];
+      try {
+        const rows = await this.#reader.$queryRaw<{ seq: unknown }[]>(d.columnMismatchCandidates(from, to, limit - found.length));
+        seqs = rows.map((r) => toNumber(r.seq));
+      } catch {
+        // The database could not read some payload of this slice as JSON (see the dialect):
+        // compare this slice in JavaScript instead. Verification must report, never fail.
+        seqs = await this.#columnMismatchesInJs(from, to, limit - found.length);
+      }
+      found.push(...seqs);
+      await yieldToEventLoop();
+    }
+    return found;
+  }
+
+  /** columnMismatchCandidates for [from, to], decided in JavaScript with the verifier's own comparison. */
+  async #columnMismatchesInJs(from: number, to: number, limit: number): Promise<number[]> {
+    const found: number[] = [];
+    for (let next = from; next <= to && found.length < limit; ) {
+      const rows = await this.#reader.$queryRaw<RawTraceRow[]>(
+        sql`SELECT ${this.#d.selectColumns} FROM "Trace" WHERE "seq" >= ${this.#d.int(next)} AND "seq" <= ${this.#d.int(to)} ORDER BY "seq" ASC LIMIT ${SCAN_BATCH}`,
+      );
+      for (const row of rows.map(toTraceRow)) {
+        let bad: boolean;
+        try {
+          bad = mismatchedColumns(row, row.payload).length > 0;
+        } catch {
+          bad = true; // not a trace payload at all: the caller's check reports it
+        }
+        if (bad) found.push(row.seq);
+        if (found.length >= limit) break;
+      }
+      const last = rows[rows.length - 1];
+      if (rows.length < SCAN_BATCH || !last) break;
+      next = toNumber(last.seq) + 1;
       await yieldToEventLoop();
     }
     return found;

@@ -1,0 +1,240 @@
+/**
+ * Exact JSON on the wire: request bodies and query strings (HTTP, SSE) and graphql-ws
+ * messages in, GraphQL responses out.
+ *
+ * `JSON.parse` turns `100.0` into the integer 100, `-0.0` into an integer zero and
+ * `750727362669608961` into 750727362669608960; `JSON.stringify` writes `100`, `0`, `1e-7`.
+ * The chain hashes Python's reading of a number (int vs float by lexeme, exact digits;
+ * docs/exactness.md), so a value that crossed the wire that way would be hashed as
+ * something the client never sent. Here:
+ *
+ * - `parseWireJson` parses with lossless-json and hands GraphQL an ordinary tree (numbers
+ *   as JS numbers, which graphql-js's Int/Float/String coercion needs), remembering in a
+ *   side table the lexeme of every number a JS number cannot stand for exactly.
+ *   `jsonValueFromWire` reads such a tree back as tracegate's JSON model (bigint = Python
+ *   int, number = Python float) using those lexemes; the JSON scalar calls it.
+ * - `toWireJson` turns the JSON model into a tree for `JSON.stringify` in which numbers
+ *   that JS would print differently from Python (`100.0`, `1e-07`, ints beyond 2^53) are
+ *   `ExactNumber`s, and `restoreExactNumbers` puts their exact lexemes into the text.
+ *   Node 20 has no `JSON.rawJSON`, and yoga and graphql-ws both stringify with
+ *   `JSON.stringify`, so an ExactNumber stringifies to a string carrying a per-process
+ *   random marker, which one pass over the finished text replaces by the bare lexeme. No
+ *   client can forge the marker: it never leaves the process.
+ */
+import { randomBytes } from "node:crypto";
+import { parse as losslessParse } from "lossless-json";
+import { type JsonObject, type JsonValue, pythonFloatRepr } from "./json.js";
+
+/** Deepest nesting of a JSON scalar value (args, resultSummary): documented, well inside what CPython's json module round-trips. */
+export const MAX_JSON_DEPTH = 64;
+/** Longest integer CPython 3.11's json.loads accepts (sys.int_info.default_max_str_digits); longer ones cannot be verified by the reference. */
+export const MAX_INT_DIGITS = 4_300;
+/** Deepest nesting of a whole request body or message. */
+const MAX_WIRE_DEPTH = 200;
+
+/** A JSON text on the wire that cannot be read (syntax, depth). */
+export class WireJsonError extends Error {
+  override name = "WireJsonError";
+}
+
+/** A value a JSON scalar refuses: it could not be hashed as the client's JSON says. */
+export class JsonValueError extends Error {
+  override name = "JsonValueError";
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(`${path}: ${message}`);
+  }
+}
+
+class Lexeme {
+  constructor(readonly text: string) {}
+}
+
+/**
+ * Lexemes of number members a JS number does not represent exactly, per parsed container
+ * (object key, or array index as a string). Weak: they live as long as the request's tree.
+ */
+const lexemes = new WeakMap<object, Map<string, string>>();
+
+const FLOAT_LEXEME = /[.eE]/;
+
+/** Whether `Number(text)` loses what Python reads in the lexeme `text`. */
+function needsLexeme(text: string, n: number): boolean {
+  if (FLOAT_LEXEME.test(text)) return Number.isInteger(n) || !Number.isFinite(n); // 100.0, -0.0, 1e+22, 1e400
+  return !Number.isSafeInteger(n); // ints beyond 2^53
+}
+
+function unwrap(value: unknown, depth: number): unknown {
+  if (value === null || typeof value !== "object") return value;
+  if (depth > MAX_WIRE_DEPTH) throw new WireJsonError(`JSON nested deeper than ${MAX_WIRE_DEPTH} levels.`);
+  const container = value as Record<string, unknown>;
+  let found: Map<string, string> | undefined;
+  for (const key of Object.keys(container)) {
+    const child = container[key];
+    if (child instanceof Lexeme) {
+      const n = Number(child.text);
+      container[key] = n;
+      if (needsLexeme(child.text, n)) (found ??= new Map()).set(key, child.text);
+    } else if (child !== null && typeof child === "object") {
+      unwrap(child, depth + 1);
+    }
+  }
+  if (found) lexemes.set(container, found);
+  return value;
+}
+
+/**
+ * Parse JSON text from the wire (a request body, a `variables` query parameter, a
+ * graphql-ws message). Returns plain JSON data with numbers as JS numbers; the exact
+ * lexemes stay attached for `jsonValueFromWire`. Duplicate keys keep the last value.
+ * @throws WireJsonError for invalid JSON or nesting deeper than 200 levels.
+ */
+export function parseWireJson(text: string): unknown {
+  let tree: unknown;
+  try {
+    tree = losslessParse(text, null, { parseNumber: (s: string) => new Lexeme(s), onDuplicateKey: ({ newValue }) => newValue });
+  } catch (e) {
+    if (e instanceof RangeError) throw new WireJsonError(`JSON nested too deeply.`);
+    throw new WireJsonError(`Invalid JSON: ${(e as Error).message}`);
+  }
+  if (tree instanceof Lexeme) return Number(tree.text);
+  return unwrap(tree, 0);
+}
+
+/** The lexeme a number member arrived as, if a JS number cannot stand for it. */
+function lexemeOf(container: object, key: string): string | undefined {
+  return lexemes.get(container)?.get(key);
+}
+
+function intFromDigits(text: string, path: string): bigint {
+  const digits = text.charCodeAt(0) === 0x2d ? text.length - 1 : text.length;
+  if (digits > MAX_INT_DIGITS) throw new JsonValueError(path, `integer has ${digits} digits; at most ${MAX_INT_DIGITS} (CPython's json limit).`);
+  return BigInt(text);
+}
+
+/** A float as read from `text`, refused when it overflows (Python would read inf, which JSON cannot carry). */
+export function floatFromLexeme(text: string, path: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n)) throw new JsonValueError(path, `${text.length > 40 ? `${text.slice(0, 40)}…` : text} overflows to infinity; JSON has no infinite numbers.`);
+  return n;
+}
+
+/** An integer GraphQL literal as a Python int. */
+export function intFromLexeme(text: string, path: string): bigint {
+  return intFromDigits(text, path);
+}
+
+function numberFromWire(n: number, lexeme: string | undefined, path: string): JsonValue {
+  if (lexeme !== undefined) {
+    return FLOAT_LEXEME.test(lexeme) ? floatFromLexeme(lexeme, path) : intFromDigits(lexeme, path);
+  }
+  if (!Number.isFinite(n)) throw new JsonValueError(path, "NaN and Infinity are not JSON.");
+  if (!Number.isInteger(n)) return n;
+  // A value built in-process (no lexeme): an integral number is an int, unless JS already rounded it.
+  if (!Number.isSafeInteger(n)) throw new JsonValueError(path, `integer ${n} is beyond 2^53 and was rounded before it reached the gateway.`);
+  return BigInt(n);
+}
+
+function keyPath(path: string, key: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+}
+
+/**
+ * Read wire data (from `parseWireJson`, or built in-process) as tracegate's JSON model:
+ * a number whose lexeme had a fraction or exponent is a float (number), any other an int
+ * (bigint, exact), as CPython's json.loads decides. Objects get a null prototype, so a
+ * "__proto__" key stays data.
+ * @throws JsonValueError (with the path) for an overflowing float, an integer longer than
+ *   4,300 digits, nesting deeper than MAX_JSON_DEPTH, or a non-JSON value.
+ */
+export function jsonValueFromWire(value: unknown, path: string, depth = 0): JsonValue {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return value;
+    case "number":
+      return numberFromWire(value, undefined, path);
+    case "bigint":
+      return value; // already read (e.g. a JSON-scalar variable used inside a literal)
+    case "object": {
+      if (value === null) return null;
+      if (depth >= MAX_JSON_DEPTH) throw new JsonValueError(path, `nested deeper than ${MAX_JSON_DEPTH} levels.`);
+      if (Array.isArray(value)) {
+        return value.map((v, i) => {
+          const p = `${path}[${i}]`;
+          return typeof v === "number" ? numberFromWire(v, lexemeOf(value, String(i)), p) : jsonValueFromWire(v, p, depth + 1);
+        });
+      }
+      const out = Object.create(null) as JsonObject;
+      for (const [k, v] of Object.entries(value)) {
+        const p = keyPath(path, k);
+        out[k] = typeof v === "number" ? numberFromWire(v, lexemeOf(value, k), p) : jsonValueFromWire(v, p, depth + 1);
+      }
+      return out;
+    }
+    default:
+      throw new JsonValueError(path, `${typeof value} is not a JSON value.`);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Out
+// ---------------------------------------------------------------------------
+
+const MARKER = `tg-exact-${randomBytes(12).toString("hex")}:`;
+const MARKED = new RegExp(`"${MARKER}([-+.0-9eE]+)"`, "g");
+
+/** A number to be written with exactly this lexeme (see restoreExactNumbers). */
+export class ExactNumber {
+  constructor(readonly lexeme: string) {}
+  toJSON(): string {
+    return MARKER + this.lexeme;
+  }
+}
+
+/**
+ * The JSON model as data for `JSON.stringify`, numbers written as CPython's json.dumps
+ * writes them: ints with every digit, floats in repr form (`100.0`, `1e-07`, `-0.0`).
+ * NaN and ±Infinity (possible only in records imported from reference stores, which
+ * Python writes as bare NaN/Infinity) become the strings "NaN", "Infinity", "-Infinity",
+ * since a bare NaN would make the whole response unreadable to JSON clients.
+ */
+export function toWireJson(value: JsonValue): unknown {
+  switch (typeof value) {
+    case "bigint": {
+      const n = Number(value);
+      return Number.isSafeInteger(n) ? n : new ExactNumber(value.toString());
+    }
+    case "number": {
+      if (!Number.isFinite(value)) return String(value);
+      const repr = pythonFloatRepr(value);
+      return repr === JSON.stringify(value) ? value : new ExactNumber(repr);
+    }
+    case "object": {
+      if (value === null) return null;
+      if (Array.isArray(value)) return value.map(toWireJson);
+      const out: Record<string, unknown> = {};
+      for (const k of Object.keys(value)) {
+        const v = toWireJson(value[k] as JsonValue);
+        // defineProperty: a "__proto__" key must stay an own data property.
+        if (k === "__proto__") Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+        else out[k] = v;
+      }
+      return out;
+    }
+    default:
+      return value;
+  }
+}
+
+/** Replace the marked strings `JSON.stringify` wrote for ExactNumbers by their bare lexemes. */
+export function restoreExactNumbers(text: string): string {
+  return text.includes(MARKER) ? text.replace(MARKED, "$1") : text;
+}
+
+/** `JSON.stringify` that writes ExactNumbers exactly. */
+export function stringifyExact(value: unknown): string {
+  return restoreExactNumbers(JSON.stringify(value));
+}

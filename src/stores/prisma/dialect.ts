@@ -96,9 +96,13 @@ export const postgresDialect: SqlDialect = {
   // Callers only ask about records whose HMAC verified, so "payload" is tracegate's own JSON.
   // The LATERAL with OFFSET 0 (an optimisation fence) parses each payload once; inlined, the
   // cast would run per comparison (measured 94 µs a row against 16). jsonb cannot hold
-  // \u0000, so such payloads are not cast but returned as candidates, checked in JavaScript.
+  // \u0000 nor a lone surrogate escape (a string cut inside an emoji, which the reference
+  // writes as e.g. \ud83d), so such payloads are not cast but returned as candidates,
+  // checked in JavaScript. (The regex runs only on payloads holding a \ud escape at all.)
   columnMismatchCandidates: (from, to, limit) => sql`SELECT "seq" FROM "Trace" CROSS JOIN LATERAL
-    (SELECT CASE WHEN strpos("payload", '\\u0000') > 0 THEN NULL ELSE "payload"::jsonb END AS p OFFSET 0) AS j
+    (SELECT CASE WHEN strpos("payload", '\\u0000') > 0
+      OR (strpos("payload", '\\ud') > 0 AND "payload" ~ '\\\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\\\u[dD][c-fC-F])|(?<!\\\\u[dD][89abAB][0-9a-fA-F]{2})\\\\u[dD][c-fC-F][0-9a-fA-F]{2}')
+      THEN NULL ELSE "payload"::jsonb END AS p OFFSET 0) AS j
     WHERE "seq" >= ${postgresDialect.int(from)} AND "seq" <= ${postgresDialect.int(to)} AND (p IS NULL OR NOT (
       "actionId" IS NOT DISTINCT FROM (p ->> 'action_id')
       AND "principalId" IS NOT DISTINCT FROM (p ->> 'principal_id')
@@ -106,7 +110,10 @@ export const postgresDialect: SqlDialect = {
       AND "eventType" IS NOT DISTINCT FROM coalesce(p ->> 'event_type', 'invoke')
       AND "reasonCode" IS NOT DISTINCT FROM (p ->> 'reason_code')
       AND "status" IS NOT DISTINCT FROM (CASE WHEN coalesce(jsonb_typeof(p -> 'error'), 'null') = 'null' THEN 'succeeded' ELSE 'failed' END)
-      AND "invokedAt" IS NOT DISTINCT FROM (p ->> 'invoked_at')::timestamptz
+      -- Cast only the forms timestamptz reads; others (a comma before the fraction, an offset
+      -- of 16 hours or more, both valid for the reference) are candidates, checked in JavaScript.
+      AND CASE WHEN (p ->> 'invoked_at') ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,6})?(Z|[+-](0[0-9]|1[0-5]):[0-9]{2})?$'
+        THEN "invokedAt" IS NOT DISTINCT FROM (p ->> 'invoked_at')::timestamptz ELSE false END
     ))
     ORDER BY "seq" ASC LIMIT ${limit}`,
 };

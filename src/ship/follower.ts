@@ -22,9 +22,9 @@
  *
  * Exactness. Each record's trace goes to the gateway as text: the canonical JSON of the
  * losslessly parsed `trace` object (what the chain hashes), one string per record in the
- * `$records: [String!]!` variable. JSON carries strings exactly (lone surrogates as `\udXXX`
- * escapes), and the gateway parses the text losslessly again, so every record the reference
- * can write arrives as written. The gateway validates it (recordTraceRecords); a record it
+ * `$records: [String!]!` variable. That text is pure ASCII (canonical JSON escapes every other
+ * code unit, a lone surrogate as `\udXXX`), so JSON transport carries it exactly, and the
+ * gateway parses it losslessly again: every record the reference can write arrives as written. The gateway validates it (recordTraceRecords); a record it
  * refuses stops the run after the records before it were shipped.
  */
 import { randomBytes } from "node:crypto";

@@ -26,6 +26,12 @@ export interface Trace {
   principalId: string;
   tokenId: string;
   invokedAtUs: EpochMicros;
+  /**
+   * `invoked_at` as the sender wrote it (a raw export record, src/ingest/reference-record.ts),
+   * when that text names `invokedAtUs`: the reference hashes the text, so it is kept verbatim.
+   * Absent: the instant is written as Python's `isoformat()` writes it.
+   */
+  invokedAtText?: string;
   responseMode: ResponseMode;
   driverId: string;
   handleId: string | null;
@@ -74,7 +80,7 @@ export function exportTrace(t: Trace): JsonObject {
     capability_id: t.capabilityId,
     principal_id: t.principalId,
     token_id: t.tokenId,
-    invoked_at: formatIsoMicros(t.invokedAtUs),
+    invoked_at: t.invokedAtText ?? formatIsoMicros(t.invokedAtUs),
     response_mode: t.responseMode,
     driver_id: t.driverId,
     handle_id: t.handleId,

@@ -1,12 +1,13 @@
 /**
  * `tracegate ship <path>`: follow a weaver-kernel JSONL trace store and ship every verified
- * record to a gateway's recordTraces (src/ship/follower.ts has the how and why).
+ * record to a gateway's recordTraceRecords (src/ship/follower.ts has the how and why).
  *
  * Exit status: 0 when everything there was shipped (without --follow / with --once) or after
  * SIGINT/SIGTERM (the request in flight is finished and its acknowledgement saved first);
  * 1 with `error: <message>` when shipping stopped: a record failed verification (TAMPERED at
  * seq n; the verified records before it were shipped), the file was truncated or rotated,
- * a trace cannot be carried byte-exactly, or the gateway refused a batch (its code named).
+ * or the gateway refused a batch or a record (its code named; the records before a refused
+ * record were shipped).
  * Network errors, 5xx and 429 are retried with backoff and never move the saved position.
  */
 import { resolve } from "node:path";
@@ -23,10 +24,9 @@ export interface ShipCliOptions {
   state?: string;
   batch: number;
   pollMs: number;
-  maxTokens: number;
 }
 
-/** Largest batch the gateway takes in one recordTraces call (MAX_BATCH). */
+/** Largest batch the gateway takes in one recordTraceRecords call (MAX_BATCH). */
 const MAX_BATCH = 5_000;
 
 function intOption(min: number, max: number) {
@@ -67,7 +67,6 @@ export async function runShip(path: string, options: ShipCliOptions, env: NodeJS
     follow: options.follow === true && options.once !== true,
     batch: options.batch,
     pollMs: options.pollMs,
-    maxTokens: options.maxTokens,
     ...(signal ? { signal } : {}),
     log: (line) => process.stdout.write(`${line}\n`),
     warn: (line) => process.stderr.write(`tracegate ship: ${line}\n`),
@@ -80,7 +79,6 @@ function report(path: string, summary: ShipSummary, statePath: string): string {
   const lines = [
     `${summary.ended === "stopped" ? "Stopped" : "Done"}: ${summary.shipped} record(s) shipped from ${path} in this run; ${head}; state file ${statePath}.`,
   ];
-  if (summary.altered > 0) lines.push(`${summary.altered} record(s) were stored with a payload that differs from the source (see the warnings).`);
   if (summary.partialBytes > 0) lines.push(`An incomplete last line (${summary.partialBytes} byte(s), no newline yet) was left for the next run.`);
   return `${lines.join("\n")}\n`;
 }
@@ -90,7 +88,7 @@ export function registerShipCommand(program: Command): void {
   program
     .command("ship")
     .description(
-      "verify a weaver-kernel JSONL trace store record by record and ship it to a gateway's recordTraces, " +
+      "verify a weaver-kernel JSONL trace store record by record and ship it byte-exactly to a gateway's recordTraceRecords, " +
         "resuming from a saved position; --follow keeps shipping what the kernel appends",
     )
     .argument("<path>", "the reference's JSONL trace file")
@@ -100,9 +98,8 @@ export function registerShipCommand(program: Command): void {
     .option("--key <key>", "API key with traces:write (default: TRACEGATE_API_KEY; prefer the env var)")
     .option("--secret <secret>", "the store's chain secret (default: WEAVER_KERNEL_SECRET; prefer the env var)")
     .option("--state <file>", "where the position is saved (default: <path>.tracegate-ship.json)")
-    .option("--batch <n>", `records per recordTraces call, 1 to ${MAX_BATCH}`, intOption(1, MAX_BATCH), 500)
+    .option("--batch <n>", `records per recordTraceRecords call, 1 to ${MAX_BATCH}`, intOption(1, MAX_BATCH), 500)
     .option("--poll-ms <ms>", "how often --follow checks the file size", intOption(10, 3_600_000), 500)
-    .option("--max-tokens <n>", "the gateway's GraphQL token limit (TRACEGATE_MAX_TOKENS); lowered automatically when it says so", intOption(100, 10_000_000), 5_000)
     .action(async (path: string, options: ShipCliOptions) => {
       const stop = new AbortController();
       const onSignal = () => {

@@ -8,8 +8,10 @@
  *   order; `meta.checkpoint_next_seq` / `meta.checkpoint_hash` say where a pruned store
  *   starts.
  *
- * Every trace is parsed losslessly (floats stay floats, big integers stay exact, strings keep
- * every code unit), so its canonical JSON is byte for byte what the reference hashed. The
+ * Lines and payloads are parsed, and traces decoded, by src/ingest/reference-record.ts (the
+ * same parser the gateway's recordTraceRecords and `tracegate ship` use): losslessly, so
+ * floats stay floats, big integers stay exact, strings keep every code unit, and a trace's
+ * canonical JSON is byte for byte what the reference hashed. The
  * chain is checked with ChainVerifier in constant memory; only the action ids are kept (to
  * refuse duplicates, which JSONL allows and tracegate does not).
  */
@@ -17,17 +19,11 @@ import { createReadStream, existsSync, openSync, readSync, closeSync, statSync }
 import { createInterface } from "node:readline";
 import Database from "better-sqlite3";
 import { GENESIS_HASH, type RecordHasher } from "../chain/hash.js";
-import { canonicalJson, isJsonObject, type JsonObject, type JsonValue, parseJsonLossless } from "../chain/json.js";
-import { TimestampError, parseTimestamp } from "../chain/time.js";
-import {
-  EVENT_TYPES,
-  type EventType,
-  RESPONSE_MODES,
-  SENSITIVITIES,
-  statusOf,
-  type TraceColumns,
-} from "../chain/trace.js";
+import { canonicalJson, type JsonObject } from "../chain/json.js";
+import { statusOf, type TraceColumns } from "../chain/trace.js";
 import { ChainVerifier, type ChainVerification } from "../chain/verify.js";
+import { identifierProblem } from "../chain/identifier.js";
+import { decodeTrace, parseEnvelope, parseJsonObject, RecordError } from "../ingest/reference-record.js";
 
 /** The two durable formats of the reference. */
 export type StoreFormat = "jsonl" | "sqlite";
@@ -116,30 +112,14 @@ function corruptLine(path: string, lineno: number, reason: string): ImportError 
   return new ImportError(`Corrupted trace record at ${path}:${lineno}: ${reason.replace(/\.$/, "")}.`);
 }
 
-/** A JSON integer (Python int) that fits a chain seq. */
-function seqOf(v: JsonValue | undefined): number | null {
-  if (typeof v !== "bigint" || v < 0n || v > BigInt(Number.MAX_SAFE_INTEGER)) return null;
-  return Number(v);
-}
-
-function parseEnvelope(line: string, path: string, lineno: number): SourceRecord {
-  let value: JsonValue;
+function envelopeOf(line: string, path: string, lineno: number): SourceRecord {
   try {
-    value = parseJsonLossless(line);
+    const { seq, prevHash, recordHash, trace } = parseEnvelope(line);
+    return { seq, prevHash, recordHash, trace, payload: canonicalJson(trace), location: `${path}:${lineno}` };
   } catch (e) {
-    throw corruptLine(path, lineno, (e as Error).message);
+    if (e instanceof RecordError) throw corruptLine(path, lineno, e.reason);
+    throw e;
   }
-  if (!isJsonObject(value)) throw corruptLine(path, lineno, "not a JSON object");
-  for (const key of ["seq", "prev_hash", "record_hash", "trace"]) {
-    if (!(key in value)) throw corruptLine(path, lineno, `missing '${key}'`);
-  }
-  const seq = seqOf(value.seq);
-  if (seq === null) throw corruptLine(path, lineno, "'seq' is not a non-negative integer");
-  const { prev_hash: prevHash, record_hash: recordHash, trace } = value;
-  if (typeof prevHash !== "string") throw corruptLine(path, lineno, "'prev_hash' is not a string");
-  if (typeof recordHash !== "string") throw corruptLine(path, lineno, "'record_hash' is not a string");
-  if (trace === undefined || !isJsonObject(trace)) throw corruptLine(path, lineno, "'trace' is not a JSON object");
-  return { seq, prevHash, recordHash, trace, payload: canonicalJson(trace), location: `${path}:${lineno}` };
 }
 
 function openJsonlStore(path: string): ReferenceStore {
@@ -157,7 +137,7 @@ function openJsonlStore(path: string): ReferenceStore {
           lineno += 1;
           const line = raw.trim();
           if (line === "") continue;
-          yield parseEnvelope(line, path, lineno);
+          yield envelopeOf(line, path, lineno);
         }
       } finally {
         lines.close();
@@ -250,13 +230,13 @@ function openSqliteStore(path: string): ReferenceStore {
           throw new ImportError(`Corrupted trace row in ${where}: prev_hash and record_hash must be text.`);
         }
         if (typeof row.payload !== "string") throw new ImportError(`Corrupted trace payload in ${where}: not text.`);
-        let trace: JsonValue;
+        let trace: JsonObject;
         try {
-          trace = parseJsonLossless(row.payload);
+          trace = parseJsonObject(row.payload);
         } catch (e) {
-          throw new ImportError(`Corrupted trace payload in ${where}: ${(e as Error).message.replace(/\.$/, "")}.`);
+          if (!(e instanceof RecordError)) throw e;
+          throw new ImportError(`Corrupted trace payload in ${where}: ${e.reason}.`);
         }
-        if (!isJsonObject(trace)) throw new ImportError(`Corrupted trace payload in ${where}: not a JSON object.`);
         yield {
           seq,
           prevHash: row.prev_hash,
@@ -282,60 +262,36 @@ function malformed(record: SourceRecord, reason: string): ImportError {
   return new ImportError(`Malformed trace at seq ${record.seq} (${record.location}): ${reason}.`);
 }
 
-/** The reference decoder's required keys (REFERENCE.md §1.4). */
-const REQUIRED = ["action_id", "capability_id", "principal_id", "token_id", "invoked_at", "args", "response_mode", "driver_id"];
-
-function hasNonFinite(v: JsonValue): boolean {
-  if (typeof v === "number") return !Number.isFinite(v);
-  if (Array.isArray(v)) return v.some(hasNonFinite);
-  if (v !== null && typeof v === "object") return Object.values(v).some(hasNonFinite);
-  return false;
-}
-
 /**
  * The filter columns of a verified trace, decoded like the reference decodes a stored trace
- * (required keys, defaults for optional ones, a parseable timestamp, known enum values).
- * A trace tracegate could not serve or re-verify is refused rather than imported.
+ * (decodeTrace, not strict: the chain fixed the bytes, so keys the reference ignores stay as
+ * they are). A trace tracegate could not serve or re-verify is refused rather than imported:
+ * one whose identifiers hold NUL or a lone surrogate cannot be stored in an indexed column
+ * (src/chain/identifier.ts). NaN and Infinity, which Python writes, are kept exactly: the
+ * payload is stored as the chain hashed it, and reads and verification accept them.
+ * @throws ImportError `Malformed trace at seq n (where): <reason>.`
  */
 export function decodeColumns(record: SourceRecord): TraceColumns {
-  const t = record.trace;
-  for (const key of REQUIRED) {
-    if (!(key in t)) throw malformed(record, `missing required field '${key}'`);
-  }
-  const str = (key: string, nullable = false): string | null => {
-    const v = t[key];
-    if (typeof v === "string") return v;
-    if (nullable && (v === null || v === undefined)) return null;
-    throw malformed(record, `'${key}' must be a string${nullable ? " or null" : ""}`);
-  };
-  for (const key of ["action_id", "capability_id", "principal_id", "token_id", "driver_id", "response_mode", "invoked_at"]) str(key);
-  for (const key of ["handle_id", "reason_code", "error"]) str(key, true);
-  if (!isJsonObject(t.args as JsonValue)) throw malformed(record, "'args' must be an object");
-  const summary = t.result_summary;
-  if (summary !== undefined && summary !== null && !isJsonObject(summary)) throw malformed(record, "'result_summary' must be an object or null");
-  if (!(RESPONSE_MODES as readonly string[]).includes(t.response_mode as string)) {
-    throw malformed(record, `unknown response_mode '${String(t.response_mode)}'`);
-  }
-  const sensitivity = t.sensitivity ?? "NONE";
-  if (!(SENSITIVITIES as readonly unknown[]).includes(sensitivity)) throw malformed(record, `unknown sensitivity '${String(sensitivity)}'`);
-  const eventType = t.event_type ?? "invoke";
-  if (!(EVENT_TYPES as readonly unknown[]).includes(eventType)) throw malformed(record, `unknown event_type '${String(eventType)}'`);
-  if (hasNonFinite(t)) throw malformed(record, "NaN or Infinity in the trace cannot be stored as JSON");
-  let invokedAtUs: number;
+  let decoded;
   try {
-    invokedAtUs = parseTimestamp(t.invoked_at as string);
+    decoded = decodeTrace(record.trace, { strict: false });
   } catch (e) {
-    if (e instanceof TimestampError) throw malformed(record, `invoked_at: ${e.message.replace(/\.$/, "")}`);
+    if (e instanceof RecordError) throw malformed(record, e.reason);
     throw e;
   }
+  const ids = { action_id: decoded.actionId, principal_id: decoded.principalId, capability_id: decoded.capabilityId, reason_code: decoded.reasonCode };
+  for (const [key, value] of Object.entries(ids)) {
+    const problem = value === null ? null : identifierProblem(value);
+    if (problem) throw malformed(record, `${key} ${problem}`);
+  }
   return {
-    actionId: t.action_id as string,
-    principalId: t.principal_id as string,
-    capabilityId: t.capability_id as string,
-    eventType: eventType as EventType,
-    status: statusOf(str("error", true)),
-    reasonCode: str("reason_code", true),
-    invokedAtUs,
+    actionId: decoded.actionId,
+    principalId: decoded.principalId,
+    capabilityId: decoded.capabilityId,
+    eventType: decoded.eventType,
+    status: statusOf(decoded.error),
+    reasonCode: decoded.reasonCode,
+    invokedAtUs: decoded.invokedAt,
   };
 }
 

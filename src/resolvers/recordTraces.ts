@@ -1,6 +1,8 @@
 /**
- * recordTraces(input): validate a batch, encode each trace to its canonical payload, and
- * append the batch to the chain in one transaction. All or nothing.
+ * recordTraces(input) and recordTraceRecords(records): validate a batch, encode each trace to
+ * its canonical payload, and append the batch to the chain in one transaction. All or nothing.
+ * Both go through the same path (appendBatch): toTrace, scrubSecrets, the key's principal
+ * scope, encodeTrace, the store's idempotent append.
  */
 import { principalInScope } from "../auth/scopes.js";
 import { storableIdentifier } from "../chain/identifier.js";
@@ -9,6 +11,7 @@ import { redactJson, redactText } from "../ingest/secrets.js";
 import { encodeTrace, type EventType, type ResponseMode, type Sensitivity, type Trace } from "../chain/trace.js";
 import type { EpochMicros } from "../chain/time.js";
 import { badUserInput, TracegateError } from "../errors.js";
+import { type DecodedTrace, decodeTrace, parseJsonObject, RecordError } from "../ingest/reference-record.js";
 import type { GatewayContext } from "../server/context.js";
 import { DuplicateActionIdError, type TraceRow } from "../stores/trace-store.js";
 
@@ -37,9 +40,22 @@ export interface TraceInput {
   resultSummary?: JsonObject | null;
 }
 
-/** Validate one input and apply the reference's defaults. */
-export function toTrace(input: TraceInput, index: number): Trace {
-  const at = (field: string) => `input[${index}].${field}`;
+/** How a batch names the field of one item in messages, e.g. `input[3].actionId`. */
+export type FieldPath = (index: number, field: string) => string;
+
+/** recordTraces' names: `input[i].actionId`, `input[i].args.headers`. */
+export const inputPath: FieldPath = (index, field) => `input[${index}].${field}`;
+
+/** recordTraceRecords' names, the export object's keys: `records[i].action_id`, `records[i].args.headers`. */
+export const recordPath: FieldPath = (index, field) =>
+  `records[${index}].${field.replace(/^[A-Za-z]+/, (head) => head.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`))}`;
+
+/**
+ * Validate one input and apply the reference's defaults.
+ * @throws BAD_USER_INPUT naming the field through `where` (default `input[i].<field>`).
+ */
+export function toTrace(input: TraceInput, index: number, where: FieldPath = inputPath): Trace {
+  const at = (field: string) => where(index, field);
   const id = (field: keyof TraceInput, value: string | null | undefined, opts: { nonEmpty?: boolean } = {}) => {
     const v = value ?? "";
     if (opts.nonEmpty && v.length === 0) throw badUserInput(`${at(field)} must not be empty.`, at(field));
@@ -75,7 +91,7 @@ export function toTrace(input: TraceInput, index: number): Trace {
  * (and its HMAC proves) that a redaction happened and where; with "reject" the whole batch
  * is refused, naming the path and kind but never the value.
  */
-export function scrubSecrets(trace: Trace, index: number, policy: "redact" | "reject"): Trace {
+export function scrubSecrets(trace: Trace, index: number, policy: "redact" | "reject", where: FieldPath = inputPath): Trace {
   const args = redactJson(trace.args, "args");
   const summary = trace.resultSummary === null ? null : redactJson(trace.resultSummary, "resultSummary");
   const error = trace.error === null ? null : redactText(trace.error);
@@ -84,8 +100,8 @@ export function scrubSecrets(trace: Trace, index: number, policy: "redact" | "re
   if (policy === "reject") {
     const first = found[0]!;
     throw badUserInput(
-      `input[${index}].${first.path} looks like a credential (${first.kind}); this gateway rejects traces carrying secrets.`,
-      `input[${index}].${first.path}`,
+      `${where(index, first.path)} looks like a credential (${first.kind}); this gateway rejects traces carrying secrets.`,
+      where(index, first.path),
     );
   }
   return {
@@ -96,21 +112,64 @@ export function scrubSecrets(trace: Trace, index: number, policy: "redact" | "re
   };
 }
 
-/** Append a batch of traces; returns the stored records in chain order. */
-export async function recordTraces(input: readonly TraceInput[], ctx: GatewayContext): Promise<TraceRow[]> {
-  if (input.length === 0) throw badUserInput("input must contain at least one trace.", "input");
-  if (input.length > MAX_BATCH) {
-    throw badUserInput(`input carries ${input.length} traces; at most ${MAX_BATCH} per call.`, "input");
+/**
+ * Append a batch of traces; returns the stored records in chain order (one per input, a
+ * re-sent identical trace answered with its stored record).
+ * @throws BAD_USER_INPUT (empty or oversized batch, invalid input), FORBIDDEN (principal
+ *   outside the key's scope), DUPLICATE_ACTION_ID (repeated in the batch, or already stored
+ *   with other content).
+ */
+export function recordTraces(input: readonly TraceInput[], ctx: GatewayContext): Promise<TraceRow[]> {
+  return appendBatch(input, "input", (item, i) => toTrace(item, i), inputPath, ctx);
+}
+
+/**
+ * Append a batch of raw trace records: each string is the JSON text of one 16-key export
+ * object as weaver-kernel writes it (e.g. the `trace` of a JSONL line; keys as in
+ * `exportTrace`, src/chain/trace.ts). The text is parsed losslessly and decoded strictly
+ * (decodeTrace in src/ingest/reference-record.ts: no unknown keys, `status` agreeing with
+ * `error`, `correction` null, no NaN / Infinity), then goes through the same path as
+ * recordTraces, keeping `invoked_at`'s text. Unless ingest redacts a credential, the stored
+ * payload is the canonical JSON of the record: byte for byte what the reference hashes.
+ * @throws BAD_USER_INPUT naming `records[i]` and the key, plus recordTraces' errors.
+ */
+export function recordTraceRecords(records: readonly string[], ctx: GatewayContext): Promise<TraceRow[]> {
+  return appendBatch(records, "records", decodeRecord, recordPath, ctx);
+}
+
+/** One raw record through decodeTrace and toTrace (which applies the same checks as to a TraceInput). */
+function decodeRecord(text: string, index: number): Trace {
+  let decoded: DecodedTrace;
+  try {
+    decoded = decodeTrace(parseJsonObject(text), { strict: true });
+  } catch (e) {
+    if (!(e instanceof RecordError)) throw e;
+    const field = e.key === null ? `records[${index}]` : `records[${index}].${e.key}`;
+    throw badUserInput(`records[${index}]: ${e.reason}.`, field);
+  }
+  return { ...toTrace(decoded, index, recordPath), invokedAtText: decoded.invokedAtText };
+}
+
+/** The path every batch takes: decode, scrub, scope check, encode, then one idempotent append. */
+async function appendBatch<T>(
+  items: readonly T[],
+  name: "input" | "records",
+  decode: (item: T, index: number) => Trace,
+  where: FieldPath,
+  ctx: GatewayContext,
+): Promise<TraceRow[]> {
+  if (items.length === 0) throw badUserInput(`${name} must contain at least one trace.`, name);
+  if (items.length > MAX_BATCH) {
+    throw badUserInput(`${name} carries ${items.length} traces; at most ${MAX_BATCH} per call.`, name);
   }
   const seen = new Set<string>();
   const repeated = new Set<string>();
   const principals = ctx.viewer.principals;
-  const encoded = input.map((item, i) => {
-    const trace = scrubSecrets(toTrace(item, i), i, ctx.secretsInTraces);
+  const encoded = items.map((item, i) => {
+    const trace = scrubSecrets(decode(item, i), i, ctx.secretsInTraces, where);
     if (!principalInScope(principals, trace.principalId)) {
-      throw new TracegateError("FORBIDDEN", `input[${i}].principalId is outside this API key's principal scope.`, {
-        field: `input[${i}].principalId`,
-      });
+      const field = where(i, "principalId");
+      throw new TracegateError("FORBIDDEN", `${field} is outside this API key's principal scope.`, { field });
     }
     if (seen.has(trace.actionId)) repeated.add(trace.actionId);
     seen.add(trace.actionId);

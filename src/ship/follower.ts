@@ -1,8 +1,9 @@
 /**
- * `tracegate ship`: follow a weaver-kernel JSONL trace store (REFERENCE.md §2.5) as it grows,
- * verify every new record against the chain, and ship the verified traces to a gateway's
- * `recordTraces`, byte-exactly and at least once (the gateway's ingest is idempotent, so a
- * batch re-sent after a crash is acknowledged, not duplicated).
+ * `tracegate ship`: follow a weaver-kernel JSONL trace store (one envelope per line, parsed by
+ * src/ingest/reference-record.ts) as it grows, verify every new record against the chain, and
+ * ship the verified traces to a gateway's `recordTraceRecords`, byte-exactly and at least once
+ * (the gateway's ingest is idempotent, so a batch re-sent after a crash is acknowledged, not
+ * duplicated).
  *
  * Position. A state file holds the byte offset consumed so far, the last shipped seq and
  * record_hash, and the file's identity (dev/inode). It is replaced atomically (temp file +
@@ -19,37 +20,28 @@
  * with TAMPERED; nothing from the failing record on is sent. A partial last line (no newline
  * yet) is left for the next poll.
  *
- * Exactness. A TraceInput sent in JSON variables cannot carry a Python float with an integral
- * value (100.0 arrives as the int 100) or an int beyond 2^53, and a GraphQL literal cannot
- * carry a lone surrogate nor an object key that is not a GraphQL name. So each trace goes the
- * way that keeps it exact: whole, as a variable, when every number survives JSON transport;
- * otherwise as a literal, with IntValue for ints, FloatValue (Python repr) for floats, args /
- * resultSummary as JSONObject variables when they survive transport, and, inside a literal,
- * strings holding lone surrogates as String! variables and int-free objects (which may have
- * keys that are not GraphQL names) as JSONObject! variables. A trace no way can carry (an
- * object with a non-name key that also holds an int or an integral float) is refused with
- * its seq, after the records before it were shipped. Documents are kept under the
- * gateway's token limit (learned from its QUERY_TOO_COMPLEX answer), and every acknowledged
- * payload is compared with the source's canonical JSON.
+ * Exactness. Each record's trace goes to the gateway as text: the canonical JSON of the
+ * losslessly parsed `trace` object (what the chain hashes), one string per record in the
+ * `$records: [String!]!` variable. That text is pure ASCII (canonical JSON escapes every other
+ * code unit, a lone surrogate as `\udXXX`), so JSON transport carries it exactly, and the
+ * gateway parses it losslessly again: every record the reference can write arrives as written. The gateway validates it (recordTraceRecords); a record it
+ * refuses stops the run after the records before it were shipped.
  */
 import { randomBytes } from "node:crypto";
 import { constants as fsConstants } from "node:fs";
 import { type FileHandle, open, readFile, rename, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
-import { Lexer, Source, TokenKind } from "graphql";
 import { GENESIS_HASH, type RecordHasher } from "../chain/hash.js";
-import { canonicalJson, isJsonObject, type JsonObject, type JsonValue, parseJsonLossless, pythonFloatRepr } from "../chain/json.js";
-import { parseTimestamp } from "../chain/time.js";
-import { exportTrace, type Trace } from "../chain/trace.js";
+import { canonicalJson } from "../chain/json.js";
 import { ChainVerifier } from "../chain/verify.js";
-import { decodeColumns, ImportError, type SourceRecord } from "../import/reference-store.js";
+import { type Envelope, parseEnvelope, RecordError } from "../ingest/reference-record.js";
 
 // ---------------------------------------------------------------------------
 // Errors
 // ---------------------------------------------------------------------------
 
 /** Why shipping stopped; the message is meant for the operator (`error: <message>`). */
-export type ShipErrorKind = "USAGE" | "STATE" | "ROTATED" | "TAMPERED" | "UNSHIPPABLE" | "GATEWAY";
+export type ShipErrorKind = "USAGE" | "STATE" | "ROTATED" | "TAMPERED" | "GATEWAY";
 
 export class ShipError extends Error {
   override name = "ShipError";
@@ -149,254 +141,57 @@ export async function saveState(statePath: string, state: ShipState): Promise<vo
 }
 
 // ---------------------------------------------------------------------------
-// Records: parsing one JSONL line (the reference's envelope)
+// Records
 // ---------------------------------------------------------------------------
 
-/** A line that is not a record envelope (same checks as the importer's reader). */
-function parseEnvelope(line: string, location: string): SourceRecord | string {
-  let value: JsonValue;
+/** One verified line: its envelope and the trace text sent to the gateway. */
+interface ShipRecord extends Envelope {
+  /** Canonical JSON of the trace: what the chain hashes, and the record text sent. */
+  text: string;
+}
+
+/** A JSONL line as a record, or the reason it is not one (parseEnvelope's checks, shared with import). */
+function recordOf(line: string): ShipRecord | string {
   try {
-    value = parseJsonLossless(line);
+    const envelope = parseEnvelope(line);
+    return { ...envelope, text: canonicalJson(envelope.trace) };
   } catch (e) {
-    return (e as Error).message.replace(/\.$/, "");
+    if (e instanceof RecordError) return e.reason;
+    throw e;
   }
-  if (!isJsonObject(value)) return "not a JSON object";
-  for (const key of ["seq", "prev_hash", "record_hash", "trace"]) {
-    if (!(key in value)) return `missing '${key}'`;
-  }
-  const seqValue = value.seq;
-  if (typeof seqValue !== "bigint" || seqValue < 0n || seqValue > BigInt(Number.MAX_SAFE_INTEGER)) return "'seq' is not a non-negative integer";
-  const { prev_hash: prevHash, record_hash: recordHash, trace } = value;
-  if (typeof prevHash !== "string") return "'prev_hash' is not a string";
-  if (typeof recordHash !== "string") return "'record_hash' is not a string";
-  if (trace === undefined || !isJsonObject(trace)) return "'trace' is not a JSON object";
-  return { seq: Number(seqValue), prevHash, recordHash, trace, payload: canonicalJson(trace), location };
-}
-
-// ---------------------------------------------------------------------------
-// GraphQL encoding
-// ---------------------------------------------------------------------------
-
-const GRAPHQL_NAME = /^[_A-Za-z][_0-9A-Za-z]*$/;
-const SELECTION = "{ seq actionId payload }";
-
-/** Number of lexical tokens in GraphQL text, counted like graphql-armor's max-tokens. */
-export function countTokens(text: string): number {
-  const lexer = new Lexer(new Source(text));
-  let n = 0;
-  while (lexer.advance().kind !== TokenKind.EOF) n++;
-  return n;
-}
-
-/** Whether JSON transport plus the gateway's variable coercion gives back exactly `v`. */
-export function survivesVariables(v: JsonValue): boolean {
-  switch (typeof v) {
-    case "bigint":
-      return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER);
-    case "number":
-      // An integral float (100.0, -0.0, 1e+16) would come back as an int.
-      return Number.isFinite(v) && !Number.isInteger(v);
-    case "object":
-      if (v === null) return true;
-      if (Array.isArray(v)) return v.every(survivesVariables);
-      return Object.values(v).every(survivesVariables);
-    default:
-      return true;
-  }
-}
-
-/** Whether an int (Python int, bigint here) occurs anywhere in `v`. */
-function hasInt(v: JsonValue): boolean {
-  if (typeof v === "bigint") return true;
-  if (Array.isArray(v)) return v.some(hasInt);
-  if (v !== null && typeof v === "object") return Object.values(v).some(hasInt);
-  return false;
-}
-
-/**
- * A GraphQL string literal for `s`, ASCII only: `"` and `\` escaped, every other code unit
- * outside printable ASCII as `\uXXXX` (astral characters as a surrogate-pair escape, which
- * GraphQL accepts). Null when `s` holds a lone surrogate, which no GraphQL literal can carry.
- */
-export function graphqlStringLiteral(s: string): string | null {
-  let out = '"';
-  for (let i = 0; i < s.length; i++) {
-    const u = s.charCodeAt(i);
-    if (u === 0x22) out += '\\"';
-    else if (u === 0x5c) out += "\\\\";
-    else if (u >= 0x20 && u < 0x7f) out += s[i];
-    else if (u >= 0xd800 && u <= 0xdbff) {
-      const next = s.charCodeAt(i + 1);
-      if (!(next >= 0xdc00 && next <= 0xdfff)) return null;
-      out += hex4(u) + hex4(next);
-      i++;
-    } else if (u >= 0xdc00 && u <= 0xdfff) return null;
-    else out += hex4(u);
-  }
-  return out + '"';
-}
-
-const hex4 = (u: number) => "\\u" + u.toString(16).padStart(4, "0");
-
-/** One trace, encoded for a recordTraces document. */
-export interface EncodedItem {
-  /** Whole TraceInput as one JSON variable (the cheap case). */
-  variable: JsonObject | null;
-  /** Otherwise: the literal list element, its variable declarations and values. */
-  literal: string | null;
-  declarations: string[];
-  values: JsonObject;
-  /** Tokens this item adds to a document with per-item literals. */
-  tokens: number;
-}
-
-/** The TraceInput for a trace, as JSON (enums as their GraphQL names). */
-function traceInput(t: JsonObject): JsonObject {
-  const upper = (v: JsonValue | undefined, dflt: string) => (typeof v === "string" ? v : dflt).toUpperCase();
-  return {
-    actionId: t.action_id!,
-    capabilityId: t.capability_id!,
-    principalId: t.principal_id!,
-    tokenId: t.token_id!,
-    invokedAt: t.invoked_at!,
-    responseMode: upper(t.response_mode, "summary"),
-    driverId: t.driver_id!,
-    handleId: t.handle_id ?? null,
-    sensitivity: typeof t.sensitivity === "string" ? t.sensitivity : "NONE",
-    eventType: upper(t.event_type, "invoke"),
-    reasonCode: t.reason_code ?? null,
-    error: t.error ?? null,
-    args: t.args!,
-    resultSummary: t.result_summary ?? null,
-  };
-}
-
-const ENUM_FIELDS = new Set(["responseMode", "sensitivity", "eventType"]);
-
-/**
- * Encode one trace (prefix: a document-unique variable name prefix). Throws a string saying
- * why the trace cannot be carried exactly.
- */
-export function encodeTrace(trace: JsonObject, prefix: string): EncodedItem {
-  const input = traceInput(trace);
-  if (survivesVariables(input)) {
-    return { variable: input, literal: null, declarations: [], values: {}, tokens: countTokens(`$${prefix} $${prefix}: TraceInput!`) };
-  }
-  const declarations: string[] = [];
-  const values: JsonObject = {};
-  const variable = (type: string, value: JsonValue) => {
-    const name = `${prefix}_${declarations.length}`;
-    declarations.push(`$${name}: ${type}`);
-    values[name] = value;
-    return `$${name}`;
-  };
-  const literal = (v: JsonValue, path: string): string => {
-    switch (typeof v) {
-      case "string":
-        return graphqlStringLiteral(v) ?? variable("String!", v);
-      case "bigint":
-        return v.toString();
-      case "number":
-        if (!Number.isFinite(v)) throw `${path} is ${String(v)}, which JSON cannot carry`;
-        return pythonFloatRepr(v);
-      case "boolean":
-        return v ? "true" : "false";
-      case "object": {
-        if (v === null) return "null";
-        if (Array.isArray(v)) return `[${v.map((x, i) => literal(x, `${path}[${i}]`)).join(" ")}]`;
-        // Inside a literal, a variable reaches the scalar already coerced (ints as bigint), and the
-        // gateway takes only JSON-transport values there: an object without ints can be one.
-        if (survivesVariables(v) && !hasInt(v)) return variable("JSONObject!", v);
-        const fields: string[] = [];
-        for (const [k, x] of Object.entries(v)) {
-          if (!GRAPHQL_NAME.test(k)) {
-            throw (
-              `${path} has the key ${JSON.stringify(k)}, which is not a GraphQL name, in an object that also holds ` +
-              `${survivesVariables(v) ? "an int" : "a number JSON variables cannot carry exactly (an integral float or an int beyond 2^53)"}`
-            );
-          }
-          fields.push(`${k}: ${literal(x, `${path}.${k}`)}`);
-        }
-        return `{${fields.join(" ")}}`;
-      }
-      default:
-        throw `${path} is not a JSON value`;
-    }
-  };
-  const fields: string[] = [];
-  for (const [key, value] of Object.entries(input)) {
-    let text: string;
-    if (ENUM_FIELDS.has(key)) text = value as string;
-    else if (value === null) text = "null";
-    else if ((key === "args" || key === "resultSummary") && survivesVariables(value)) text = variable("JSONObject!", value);
-    else text = literal(value, key === "args" ? "args" : key === "resultSummary" ? "result_summary" : key);
-    fields.push(`${key}: ${text}`);
-  }
-  const text = `{${fields.join(" ")}}`;
-  return { variable: null, literal: text, declarations, values, tokens: countTokens(`${text} ${declarations.join(" ")}`) };
-}
-
-const SAFE_DOCUMENT = `mutation Ship($input: [TraceInput!]!) { recordTraces(input: $input) ${SELECTION} }`;
-const SAFE_TOKENS = countTokens(SAFE_DOCUMENT);
-const FRAME_TOKENS = countTokens(`mutation Ship() { recordTraces(input: []) ${SELECTION} }`);
-
-/** Tokens of a document carrying these items. */
-function documentTokens(items: readonly EncodedItem[]): number {
-  if (items.every((i) => i.variable !== null)) return SAFE_TOKENS;
-  return FRAME_TOKENS + items.reduce((n, i) => n + i.tokens, 0);
-}
-
-/** The request body (JSON text) for a recordTraces call carrying `items`, in order. */
-export function buildRequestBody(items: readonly EncodedItem[], prefixes: readonly string[]): string {
-  let query: string;
-  let variables: JsonObject;
-  if (items.every((i) => i.variable !== null)) {
-    query = SAFE_DOCUMENT;
-    variables = { input: items.map((i) => i.variable!) };
-  } else {
-    const declarations: string[] = [];
-    const elements: string[] = [];
-    variables = {};
-    items.forEach((item, idx) => {
-      if (item.variable !== null) {
-        const name = prefixes[idx]!;
-        declarations.push(`$${name}: TraceInput!`);
-        elements.push(`$${name}`);
-        variables[name] = item.variable;
-      } else {
-        declarations.push(...item.declarations);
-        elements.push(item.literal!);
-        Object.assign(variables, item.values);
-      }
-    });
-    const params = declarations.length > 0 ? `(${declarations.join(", ")})` : "";
-    query = `mutation Ship${params} { recordTraces(input: [${elements.join(" ")}]) ${SELECTION} }`;
-  }
-  // canonicalJson writes valid JSON (ASCII, lone surrogates escaped) and keeps ints exact.
-  return `{"query":${JSON.stringify(query)},"variables":${canonicalJson(variables)}}`;
 }
 
 // ---------------------------------------------------------------------------
 // The gateway
 // ---------------------------------------------------------------------------
 
+/**
+ * The one document the shipper sends. It selects only what a write-only (traces:write) key
+ * may read of what it just wrote.
+ */
+const DOCUMENT = "mutation Ship($records: [String!]!) { recordTraceRecords(records: $records) { seq actionId } }";
+
+/** The request body (JSON) carrying these record texts, in order. */
+export function buildRequestBody(texts: readonly string[]): string {
+  return JSON.stringify({ query: DOCUMENT, variables: { records: texts } });
+}
+
 /** What the gateway returned for one acknowledged trace. */
 interface AckedTrace {
   seq: number;
   actionId: string;
-  payload: string;
 }
 
 type SendOutcome =
   | { kind: "ack"; traces: AckedTrace[] }
   | { kind: "retry"; why: string; afterMs: number | null }
-  | { kind: "too-many-tokens"; limit: number | null }
   | { kind: "too-large" }
-  | { kind: "fatal"; why: string };
+  /** A refusal; `index` is the record it names (`records[i]`), when it names one. */
+  | { kind: "fatal"; why: string; index: number | null };
 
 interface GraphQLErrorBody {
   message?: unknown;
-  extensions?: { code?: unknown; retryAfterSeconds?: unknown; limit?: unknown };
+  extensions?: { code?: unknown; retryAfterSeconds?: unknown; field?: unknown };
 }
 
 /** Codes after which the same request may succeed later. */
@@ -419,7 +214,7 @@ async function postOnce(fetchImpl: typeof fetch, url: string, key: string, body:
   }
   const retryAfterHeader = Number(res.headers.get("retry-after"));
   const headerMs = Number.isFinite(retryAfterHeader) && retryAfterHeader > 0 ? retryAfterHeader * 1000 : null;
-  type Answer = { data?: { recordTraces?: unknown } | null; errors?: GraphQLErrorBody[] };
+  type Answer = { data?: { recordTraceRecords?: unknown } | null; errors?: GraphQLErrorBody[] };
   let json: Answer | null = null;
   try {
     json = JSON.parse(text) as Answer;
@@ -434,21 +229,20 @@ async function postOnce(fetchImpl: typeof fetch, url: string, key: string, body:
       const after = Number(first!.extensions!.retryAfterSeconds);
       return { kind: "retry", why: `${code}: ${message}`, afterMs: Number.isFinite(after) && after > 0 ? after * 1000 : headerMs };
     }
-    if (code === "QUERY_TOO_COMPLEX" && (first!.extensions!.limit === "tokens" || /token/i.test(message))) {
-      const m = /limit of (\d+)/i.exec(message);
-      return { kind: "too-many-tokens", limit: m ? Number(m[1]) : null };
-    }
     if (code === "PAYLOAD_TOO_LARGE") return { kind: "too-large" };
-    return { kind: "fatal", why: `${code}: ${message}` };
+    const field = first!.extensions!.field;
+    const named = /^records\[(\d+)\]/.exec(typeof field === "string" ? field : message);
+    const index = named ? Number(named[1]) : null;
+    return { kind: "fatal", why: `${code}: ${message}`, index: index !== null && index < expected ? index : null };
   }
   if (res.status === 413) return { kind: "too-large" };
   if (res.status >= 500 || res.status === 429 || res.status === 408) {
     return { kind: "retry", why: `HTTP ${res.status}`, afterMs: headerMs };
   }
-  if (res.status >= 400) return { kind: "fatal", why: `HTTP ${res.status} ${res.statusText}`.trim() };
-  const acked = json?.data?.recordTraces;
+  if (res.status >= 400) return { kind: "fatal", why: `HTTP ${res.status} ${res.statusText}`.trim(), index: null };
+  const acked = json?.data?.recordTraceRecords;
   if (!Array.isArray(acked) || acked.length !== expected) {
-    return { kind: "fatal", why: `unexpected answer (HTTP ${res.status}): ${text.slice(0, 200)}` };
+    return { kind: "fatal", why: `unexpected answer (HTTP ${res.status}): ${text.slice(0, 200)}`, index: null };
   }
   return { kind: "ack", traces: acked as AckedTrace[] };
 }
@@ -510,11 +304,9 @@ export interface ShipOptions {
   hash: RecordHasher;
   /** Keep polling for new lines (false: ship what is there and return). */
   follow: boolean;
-  /** Records per recordTraces call (fewer when the token budget needs it). */
+  /** Records per recordTraceRecords call (fewer when a request is over the gateway's body limit). */
   batch: number;
   pollMs: number;
-  /** The gateway's token limit per document (TRACEGATE_MAX_TOKENS); lowered when it says so. */
-  maxTokens: number;
   /** Aborted = stop: the request in flight is finished and acknowledged work saved. */
   signal?: AbortSignal;
   /** Progress lines (stdout) and warnings (stderr). */
@@ -530,8 +322,6 @@ export interface ShipOptions {
 export interface ShipSummary {
   /** Records acknowledged in this run. */
   shipped: number;
-  /** Acknowledged records whose stored payload differs from the source's (gateway redaction). */
-  altered: number;
   state: ShipState;
   /** Why the run ended: everything there was shipped, or a stop was requested. */
   ended: "done" | "stopped";
@@ -539,15 +329,15 @@ export interface ShipSummary {
   partialBytes: number;
 }
 
+/** A verified record waiting for its acknowledgement. */
 interface Pending {
   seq: number;
   recordHash: string;
-  payload: string;
+  /** The record text sent (canonical JSON of the trace). */
+  text: string;
   actionId: string;
   line: Line;
   lineNo: number;
-  item: EncodedItem;
-  prefix: string;
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -562,42 +352,6 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener("abort", done, { once: true });
   });
 
-/** Why a verified trace cannot be stored by the gateway byte for byte, or null when it can. */
-function fidelityProblem(record: SourceRecord): string | null {
-  try {
-    decodeColumns(record);
-  } catch (e) {
-    if (e instanceof ImportError) return e.message.replace(/\.$/, "");
-    throw e;
-  }
-  const t = record.trace;
-  const trace: Trace = {
-    actionId: t.action_id as string,
-    capabilityId: t.capability_id as string,
-    principalId: t.principal_id as string,
-    tokenId: t.token_id as string,
-    invokedAtUs: parseTimestamp(t.invoked_at as string),
-    responseMode: t.response_mode as Trace["responseMode"],
-    driverId: t.driver_id as string,
-    handleId: (t.handle_id ?? null) as string | null,
-    sensitivity: (t.sensitivity ?? "NONE") as Trace["sensitivity"],
-    eventType: (t.event_type ?? "invoke") as Trace["eventType"],
-    reasonCode: (t.reason_code ?? null) as string | null,
-    error: (t.error ?? null) as string | null,
-    args: t.args as JsonObject,
-    resultSummary: (t.result_summary ?? null) as JsonObject | null,
-  };
-  const rebuilt = exportTrace(trace);
-  if (canonicalJson(rebuilt) === record.payload) return null;
-  const keys = new Set([...Object.keys(rebuilt), ...Object.keys(t)]);
-  const differ = [...keys].filter((k) => {
-    const a = rebuilt[k];
-    const b = t[k];
-    return a === undefined || b === undefined || canonicalJson(a) !== canonicalJson(b);
-  });
-  return `the gateway stores the reference's canonical export, and this trace would change in ${differ.join(", ")}`;
-}
-
 /**
  * Ship new records of `options.path` until caught up (follow: false), a stop is requested,
  * or a problem stops it (ShipError). Acknowledged work is always saved first.
@@ -611,12 +365,10 @@ export async function ship(options: ShipOptions): Promise<ShipSummary> {
   const retryMax = options.retryMaxMs ?? 30_000;
   const timeoutMs = options.requestTimeoutMs ?? 60_000;
   const path = options.path;
-  let tokenBudget = options.maxTokens;
 
   const loaded = await loadState(options.statePath, path);
   const state: ShipState = loaded ?? initialState(path);
   let shipped = 0;
-  let altered = 0;
   let partialBytes = 0;
   const stopping = () => signal?.aborted === true;
 
@@ -627,16 +379,14 @@ export async function ship(options: ShipOptions): Promise<ShipSummary> {
         `Shipping stopped after seq ${state.lastSeq ?? "(none)"}; to ship the new file from its start, move ${options.statePath} away.`,
     );
 
+  const sent = () => (state.lastSeq === null ? "nothing was shipped" : `shipped up to seq ${state.lastSeq}`);
+
   /**
-   * POST one document until the gateway answers for good: the acknowledged traces, null when
-   * a stop was requested while retrying, or "split" when the document is over a gateway limit
-   * (nothing of it was stored).
+   * POST one batch until the gateway answers for good: the acknowledged traces, null when a
+   * stop was requested while retrying, or the refusal (nothing of the batch was stored).
    */
-  const send = async (chunk: Pending[]): Promise<AckedTrace[] | null | Extract<SendOutcome, { kind: "too-many-tokens" | "too-large" }>> => {
-    const body = buildRequestBody(
-      chunk.map((p) => p.item),
-      chunk.map((p) => p.prefix),
-    );
+  const send = async (chunk: Pending[]): Promise<AckedTrace[] | null | Extract<SendOutcome, { kind: "too-large" | "fatal" }>> => {
+    const body = buildRequestBody(chunk.map((p) => p.text));
     const range = `seq ${chunk[0]!.seq}..${chunk.at(-1)!.seq}`;
     let delay = retryBase;
     for (let attempt = 1; ; attempt++) {
@@ -645,12 +395,6 @@ export async function ship(options: ShipOptions): Promise<ShipSummary> {
         case "ack":
           return outcome.traces;
         case "fatal":
-          throw new ShipError(
-            "GATEWAY",
-            `the gateway refused ${range}: ${outcome.why}. Stopped: ${state.lastSeq === null ? "nothing was shipped" : `shipped up to seq ${state.lastSeq}`}.`,
-            chunk[0]!.seq,
-          );
-        case "too-many-tokens":
         case "too-large":
           return outcome;
         case "retry": {
@@ -666,59 +410,47 @@ export async function ship(options: ShipOptions): Promise<ShipSummary> {
   };
 
   /**
-   * Split `pending` into documents within the token budget, in order. A trace over the budget
-   * on its own goes alone (the gateway has the last word; if it refuses, that trace stops the
-   * run after everything before it was shipped).
+   * Ship pending records in order, `options.batch` per request; saves the state after every
+   * acknowledged request. A request over the gateway's body limit is split in halves. When
+   * the gateway refuses one record (`records[i]`), the records before it are shipped first;
+   * then the run stops. Returns false when stopped.
    */
-  const chunksOf = (pending: Pending[]): Pending[][] => {
-    const chunks: Pending[][] = [];
-    let current: Pending[] = [];
-    for (const p of pending) {
-      if (current.length > 0 && documentTokens([...current.map((c) => c.item), p.item]) > tokenBudget) {
-        chunks.push(current);
-        current = [];
-      }
-      current.push(p);
-    }
-    if (current.length > 0) chunks.push(current);
-    return chunks;
-  };
-
-  /** Ship pending records in order; saves the state after every acknowledged document. Returns false when stopped. */
   const flush = async (pending: Pending[], identity: { dev: string; ino: string }): Promise<boolean> => {
-    const queue = chunksOf(pending);
+    const queue: Pending[][] = [];
+    for (let i = 0; i < pending.length; i += options.batch) queue.push(pending.slice(i, i + options.batch));
+    let refusal: ShipError | null = null;
     while (queue.length > 0) {
       // A stop lets the request in flight finish (and its acknowledgement be saved), no more.
       if (stopping()) return false;
       const chunk = queue.shift()!;
       const acked = await send(chunk);
-      if (acked !== null && !Array.isArray(acked)) {
-        // Over a gateway limit: lower the token budget (to the limit it names) and split.
-        const docTokens = documentTokens(chunk.map((c) => c.item));
-        if (acked.kind === "too-many-tokens") {
-          tokenBudget = acked.limit !== null && acked.limit < docTokens ? acked.limit : Math.max(1, Math.floor(docTokens / 2));
+      if (acked === null) return false;
+      if (!Array.isArray(acked)) {
+        if (acked.kind === "too-large") {
+          if (chunk.length === 1) {
+            throw new ShipError(
+              "GATEWAY",
+              `the gateway refused seq ${chunk[0]!.seq}: alone, its request exceeds the gateway's body size limit (TRACEGATE_MAX_BODY_BYTES). Stopped: ${sent()}.`,
+              chunk[0]!.seq,
+            );
+          }
+          const half = chunk.length >> 1;
+          queue.unshift(chunk.slice(0, half), chunk.slice(half));
+          continue;
         }
-        if (chunk.length === 1) {
-          const what =
-            acked.kind === "too-large"
-              ? "alone, its request exceeds the gateway's body size limit (TRACEGATE_MAX_BODY_BYTES)"
-              : `alone, its document needs ${docTokens} GraphQL tokens, over the gateway's limit${acked.limit !== null ? ` of ${acked.limit}` : ""} (TRACEGATE_MAX_TOKENS)`;
-          const sent = state.lastSeq === null ? "nothing was shipped" : `shipped up to seq ${state.lastSeq}`;
-          throw new ShipError("UNSHIPPABLE", `seq ${chunk[0]!.seq} cannot be shipped: ${what}. Stopped: ${sent}.`, chunk[0]!.seq);
-        }
-        const half = chunk.length >> 1;
-        const split = acked.kind === "too-many-tokens" ? chunksOf(chunk) : [];
-        queue.unshift(...(split.length > 1 ? split : [chunk.slice(0, half), chunk.slice(half)]));
+        const bad = acked.index === null ? null : chunk[acked.index]!;
+        const what = bad === null ? `seq ${chunk[0]!.seq}..${chunk.at(-1)!.seq}` : `seq ${bad.seq} (${path}:${bad.lineNo})`;
+        refusal = new ShipError("GATEWAY", `the gateway refused ${what}: ${acked.why.replace(/\.$/, "")}.`, bad?.seq ?? chunk[0]!.seq);
+        if (bad === null || acked.index === 0) break;
+        // Ship what came before the refused record, then stop.
+        queue.length = 0;
+        queue.push(chunk.slice(0, acked.index!));
         continue;
       }
-      if (acked === null) return false;
-      acked.forEach((a, i) => {
-        const p = chunk[i]!;
-        if (a.payload !== p.payload) {
-          altered += 1;
-          warn(`seq ${p.seq} (action_id ${p.actionId}) was stored with a payload that differs from the source's (gateway seq ${a.seq}; e.g. its ingest redaction); its gateway record hash will not match the store's.`);
-        }
-      });
+      const mismatch = acked.findIndex((a, i) => a.actionId !== chunk[i]!.actionId);
+      if (mismatch >= 0) {
+        throw new ShipError("GATEWAY", `the gateway acknowledged seq ${chunk[mismatch]!.seq} as action_id ${String(acked[mismatch]!.actionId)}, not ${chunk[mismatch]!.actionId}. Stopped: ${sent()}.`, chunk[mismatch]!.seq);
+      }
       const last = chunk.at(-1)!;
       Object.assign(state, identity, {
         offset: last.line.end,
@@ -733,6 +465,7 @@ export async function ship(options: ShipOptions): Promise<ShipSummary> {
       shipped += chunk.length;
       log(`shipped seq ${chunk[0]!.seq}..${last.seq} (${chunk.length} record(s))`);
     }
+    if (refusal) throw new ShipError(refusal.kind, `${refusal.message} Stopped: ${sent()}.`, refusal.seq);
     return true;
   };
 
@@ -770,7 +503,7 @@ export async function ship(options: ShipOptions): Promise<ShipSummary> {
         const text = (await readRange(fh, from, state.offset)).toString("utf8");
         const nl = text.indexOf("\n");
         if (state.lastSeq !== null) {
-          const record = nl < 0 ? "no line" : parseEnvelope(text.slice(0, nl).trim(), `${path}:${state.line}`);
+          const record = nl < 0 ? "no line" : recordOf(text.slice(0, nl).trim());
           if (typeof record === "string" || record.seq !== state.lastSeq || record.recordHash !== state.lastHash) {
             throw rotated(`the line at byte ${from} is no longer seq ${state.lastSeq} with record_hash ${state.lastHash.slice(0, 12)}...`);
           }
@@ -790,9 +523,8 @@ export async function ship(options: ShipOptions): Promise<ShipSummary> {
         lineNo += 1;
         const text = line.text.trim();
         if (text === "") continue;
-        const location = `${path}:${lineNo}`;
         const expectedSeq = verifier.nextSeq ?? 0;
-        const record = parseEnvelope(text, location);
+        const record = recordOf(text);
         if (typeof record === "string") {
           failure = new ShipError("TAMPERED", `TAMPERED at seq ${expectedSeq}: line ${lineNo} is not a trace record (${record}).`, expectedSeq);
           break;
@@ -801,28 +533,13 @@ export async function ship(options: ShipOptions): Promise<ShipSummary> {
           throw rotated(`the record after the saved offset is seq ${record.seq}, which does not continue seq ${state.lastSeq}`);
         }
         first = false;
-        if (!verifier.check(record)) {
+        if (!verifier.check({ seq: record.seq, prevHash: record.prevHash, recordHash: record.recordHash, payload: record.text })) {
           const v = verifier.result();
           failure = new ShipError("TAMPERED", `TAMPERED at seq ${v.firstBadSeq}: ${v.detail}`, v.firstBadSeq);
           break;
         }
-        const problem = fidelityProblem(record);
-        let item: EncodedItem | null = null;
-        const prefix = `s${record.seq}`;
-        let encodeProblem: string | null = null;
-        if (problem === null) {
-          try {
-            item = encodeTrace(record.trace, prefix);
-          } catch (why) {
-            if (typeof why !== "string") throw why;
-            encodeProblem = `the gateway's GraphQL API cannot carry it: ${why}`;
-          }
-        }
-        if (item === null) {
-          failure = new ShipError("UNSHIPPABLE", `seq ${record.seq} (${location}) cannot be shipped byte-exactly: ${problem ?? encodeProblem}.`, record.seq);
-          break;
-        }
-        pending.push({ seq: record.seq, recordHash: record.recordHash, payload: record.payload, actionId: record.trace.action_id as string, line, lineNo, item, prefix });
+        const actionId = typeof record.trace.action_id === "string" ? record.trace.action_id : "";
+        pending.push({ seq: record.seq, recordHash: record.recordHash, text: record.text, actionId, line, lineNo });
         if (pending.length >= options.batch) {
           if (!(await flush(pending, identity))) return false;
           pending = [];
@@ -832,8 +549,7 @@ export async function ship(options: ShipOptions): Promise<ShipSummary> {
       // Verified records before a failure are shipped first; then the failure stops the run.
       if (pending.length > 0 && !(await flush(pending, identity))) return false;
       if (failure) {
-        const sent = state.lastSeq === null ? "nothing was shipped" : `shipped up to seq ${state.lastSeq}`;
-        throw new ShipError(failure.kind, `${failure.message} Stopped: ${sent}; nothing from seq ${failure.seq} on was sent.`, failure.seq);
+        throw new ShipError(failure.kind, `${failure.message} Stopped: ${sent()}; nothing from seq ${failure.seq} on was sent.`, failure.seq);
       }
       if (state.ino === "") Object.assign(state, identity);
       const tail = await lastCompleteLineEnd(fh, Math.max(state.offset, 0), size);
@@ -845,10 +561,10 @@ export async function ship(options: ShipOptions): Promise<ShipSummary> {
   };
 
   for (;;) {
-    if (stopping()) return { shipped, altered, state, ended: "stopped", partialBytes };
+    if (stopping()) return { shipped, state, ended: "stopped", partialBytes };
     const finished = await pass();
-    if (!finished || stopping()) return { shipped, altered, state, ended: "stopped", partialBytes };
-    if (!options.follow) return { shipped, altered, state, ended: "done", partialBytes };
+    if (!finished || stopping()) return { shipped, state, ended: "stopped", partialBytes };
+    if (!options.follow) return { shipped, state, ended: "done", partialBytes };
     await sleep(options.pollMs, signal);
   }
 }

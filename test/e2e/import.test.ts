@@ -368,6 +368,23 @@ describe("tracegate import", () => {
     expect(tracegateState(jsonlDir).rows).toHaveLength(12);
   }, 60_000);
 
+  it("keeps NaN and Infinity (which Python writes) exactly, serves them and verifies them", async () => {
+    const traces = `[${traceText("nan-0", 0, {}, '{"nan": NaN, "inf": Infinity, "ninf": -Infinity, "f": 100.0}')}]`;
+    const dir = freshDataDir();
+    expect(await importOk(dir, [writeStore("jsonl", traces)])).toMatchObject({ records: 1, imported: 1, verified: true });
+    expect(tracegateState(dir).rows.map((r) => r.payload)).toEqual(canonical(traces));
+    expect(tracegateState(dir).rows[0]!.payload).toContain('"args":{"f":100.0,"inf":Infinity,"nan":NaN,"ninf":-Infinity}');
+    const gateway = await createTestGateway({ databaseUrl: `file:${join(dir, "tracegate.db")}`, secret: SECRET });
+    try {
+      expect(dataOf(await gateway.raw("{ verifyChain { ok checked kind } }")).verifyChain).toEqual({ ok: true, checked: 1, kind: null });
+      // A JSON response cannot carry bare NaN: those come back as strings (docs/exactness.md).
+      const read = dataOf(await gateway.raw(`{ trace(actionId: "nan-0") { args tokenId ocsf } }`)) as { trace: { args: unknown } };
+      expect(read.trace.args).toEqual({ nan: "NaN", inf: "Infinity", ninf: "-Infinity", f: 100 });
+    } finally {
+      await gateway.close();
+    }
+  }, 60_000);
+
   it("the imported chains verify in a gateway", async () => {
     // A real process for the chain that is kept and re-chained; in process for the others.
     const [jsonl, sqlite, pruned] = await Promise.all([verifyInGateway(jsonlDir), verifyInProcess(sqliteDir), verifyInProcess(prunedDir)]);

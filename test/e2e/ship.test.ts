@@ -23,9 +23,10 @@ const SECRET = "weaver-ship-secret-0123456789abcdef";
 const work = mkdtempSync(join(tmpdir(), "tracegate-ship-"));
 const children = new Set<ChildProcess>();
 let gateway: GatewayProcess;
+let dataDir: string;
 
 beforeAll(async () => {
-  const dataDir = mkdtempSync(join(work, "data-"));
+  dataDir = mkdtempSync(join(work, "data-"));
   copyFileSync(inject("sqliteTemplate"), join(dataDir, "tracegate.db"));
   gateway = await startGatewayProcess({ TRACEGATE_DATA_DIR: dataDir, TRACEGATE_HMAC_SECRET: SECRET });
 });
@@ -45,7 +46,7 @@ const file = (name: string) => join(work, `${++counter}-${name}`);
 
 function traceText(id: string, i: number, overrides: Record<string, unknown> = {}, args?: string): string {
   const at = `2026-03-${String((i % 28) + 1).padStart(2, "0")}T10:00:${String(i % 60).padStart(2, "0")}${i % 2 ? ".000042" : ""}+00:00`;
-  // A mix of traces JSON variables can carry and traces that need GraphQL literals.
+  // A mix of floats with and without fraction and ints beyond 2^53.
   const dflt = i % 4 === 0 ? `{"amount": 100.0, "n": ${i}}` : i % 4 === 2 ? `{"big": ${2n ** 60n + BigInt(i)}, "n": ${i}}` : `{"amount": 12.5, "n": ${i}}`;
   return referenceTraceText(id, i, at, overrides, args ?? dflt);
 }
@@ -117,7 +118,7 @@ for i, trace in enumerate(json.loads(sys.stdin.read())):
     if (i + 1) % group == 0:
         time.sleep(delay)
 `;
-import { referenceTraceText, TRICKY_ARGS } from "../support/reference-traces.js";
+import { HEADER_ARGS, MIXED_ARGS, referenceTraceText, TRICKY_ARGS } from "../support/reference-traces.js";
 
 function append(path: string, traces: string, opts: { group?: number; delay?: number; split?: number } = {}): Promise<void> {
   const child = spawn("python3", ["-c", APPENDER, WRITER, path, SECRET, String(opts.group ?? 1_000_000), String(opts.delay ?? 0), String(opts.split ?? 0)], {
@@ -184,7 +185,6 @@ async function shipInProcess(path: string, over: Partial<ShipOptions> = {}): Pro
       follow: false,
       batch: 500,
       pollMs: 50,
-      maxTokens: 5_000,
       warn: (w) => warnings.push(w),
       ...over,
     });
@@ -409,7 +409,54 @@ describe("tracegate ship", () => {
     expect(stateOf(spliced).lastSeq).toBe(2);
   }, 30_000);
 
-  it("retries network errors, 5xx and 429, learns the token limit, and stops on the gateway's refusals", async () => {
+  /** Records the GraphQL-literal shipper could not carry: every one must arrive as CPython canonicalises it. */
+  const issueCorpus = (prefix: string) =>
+    `[${[
+      traceText(`${prefix}-0`, 0, {}, HEADER_ARGS),
+      traceText(`${prefix}-1`, 1, {}, MIXED_ARGS),
+      traceText(`${prefix}-2`, 2, { invoked_at: "2026-03-03T10:00:02Z", error: "cut \ud83d", status: "failed" }, String.raw`{"\u00e9": 100.0, "n": 1e+16}`),
+      traceText(`${prefix}-3`, 3, { event_type: "deny", reason_code: "missing_role", result_summary: null }, "{}"),
+    ].join(",\n")}]`;
+
+  it("(f) ships records with non-name keys, floats, big ints and lone surrogates byte-exactly", async () => {
+    const traces = issueCorpus("f");
+    const store = writeStore(traces);
+    const run = await runCli(shipArgs(store), SHIP_ENV);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    const stored = await storedWith("f");
+    expect(stored.map((r) => r.payload)).toEqual(canonical(traces));
+    expect(stored[0]!.payload).toContain('"args":{"content-type":"application/json","timeout":30.0}');
+    expect(stored[2]!.payload).toContain('"invoked_at":"2026-03-03T10:00:02Z"');
+    expect(await verifyChain()).toMatchObject({ ok: true });
+  }, 30_000);
+
+  // KNOWN FAILURE until write-only acknowledgements land (issue "Exact on every road", item 4,
+  // worked on in parallel): today a traces:write-only key gets FORBIDDEN ("may not use
+  // Trace.seq") on the acknowledgement the shipper selects (seq, actionId), although the traces
+  // are stored. `it.fails` keeps this test honest in both directions: it turns red as soon as
+  // the fix makes it pass; then replace `it.fails` with `it`.
+  it.fails("(g) ships a CPython store byte-exactly with a key created with only the traces:write scope", async () => {
+    const created = await runCli(["keys", "create", "--name", "ship-writer", "--scope", "traces:write"], {
+      TRACEGATE_DATA_DIR: dataDir,
+      DATABASE_URL: "",
+      TRACEGATE_HMAC_SECRET: SECRET,
+      TRACEGATE_BOOTSTRAP_ADMIN_KEY: "",
+    });
+    expect(created.code).toBe(0);
+    const writeOnly = /tgk_[A-Za-z0-9_-]{20,}/.exec(created.stdout)![0];
+    const traces = issueCorpus("w");
+    const store = writeStore(traces);
+    const run = await runCli(["ship", store, "--url", gateway.url, "--key", writeOnly], SHIP_ENV);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain("shipped seq 0..3 (4 record(s))");
+    expect((await storedWith("w")).map((r) => r.payload)).toEqual(canonical(traces));
+    expect(stateOf(store)).toMatchObject({ lastSeq: 3, offset: readFileSync(store).length });
+    expect(await verifyChain()).toMatchObject({ ok: true });
+  }, 30_000);
+
+  it("retries network errors, 5xx and 429, and stops on the gateway's refusals", async () => {
     // A proxy that fails the first requests, then forwards to the gateway.
     const replies = [503, 429, 502];
     const seen: number[] = [];
@@ -430,10 +477,8 @@ describe("tracegate ship", () => {
     await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
     const port = (proxy.address() as { port: number }).port;
     try {
-      // 150 traces that all need literals, and a token budget far above the gateway's 5,000:
-      // the gateway's QUERY_TOO_COMPLEX answer names its limit and the batch is split.
       const store = writeStore(`[${Array.from({ length: 150 }, (_, i) => traceText(`g-${i}`, i, {}, `{"amount": 100.0, "i": ${i}}`)).join(",")}]`);
-      const { error, warnings } = await shipInProcess(store, { url: `http://127.0.0.1:${port}/graphql`, maxTokens: 1_000_000, retryBaseMs: 5 });
+      const { error, warnings } = await shipInProcess(store, { url: `http://127.0.0.1:${port}/graphql`, retryBaseMs: 5 });
       expect(error).toBeNull();
       expect(seen).toEqual([503, 429, 502]);
       expect(warnings.filter((w) => /gateway unavailable for seq 0\.\.149 \(HTTP (503|429|502)\)/.test(w))).toHaveLength(3);
@@ -460,19 +505,16 @@ describe("tracegate ship", () => {
     const dup = await shipInProcess(clash);
     expect(dup.error!.message).toMatch(/^the gateway refused seq 0\.\.0: DUPLICATE_ACTION_ID: actionId already recorded with different content: h-0/);
 
-    // A trace the GraphQL API cannot carry exactly is refused before it is sent.
-    const odd = writeStore(`[${traceText("i-0", 0)}, ${traceText("i-1", 1, {}, String.raw`{"\u00e9": 100.0}`)}, ${traceText("i-2", 2)}]`);
-    const unshippable = await shipInProcess(odd);
-    expect(unshippable.error?.kind).toBe("UNSHIPPABLE");
-    expect(unshippable.error!.message).toMatch(/^seq 1 \(.*:2\) cannot be shipped byte-exactly: the gateway's GraphQL API cannot carry it: args has the key "é"/);
+    // A record the gateway refuses (here an unknown key, which the chain's hash covers): the
+    // records before it in the batch are shipped, then the run stops at its seq.
+    const odd = writeStore(`[${traceText("i-0", 0)}, ${traceText("i-1", 1, { extra: 1 })}, ${traceText("i-2", 2)}]`);
+    const refused = await shipInProcess(odd);
+    expect(refused.error?.kind).toBe("GATEWAY");
+    expect(refused.error!.seq).toBe(1);
+    expect(refused.error!.message).toMatch(
+      /^the gateway refused seq 1 \(.*-store\.jsonl:2\): BAD_USER_INPUT: records\[1\]: unknown key 'extra' .*\. Stopped: shipped up to seq 0\.$/,
+    );
     expect((await storedWith("i")).map((r) => r.actionId)).toEqual(["i-0"]);
-
-    // A trace whose literal alone is over the gateway's token limit: the one before it is shipped.
-    const floats = Array.from({ length: 1_800 }, (_, k) => `"k${k}": ${k}.0`).join(", ");
-    const huge = writeStore(`[${traceText("j-0", 0)}, ${traceText("j-1", 1, {}, `{${floats}}`)}]`);
-    const tooBig = await shipInProcess(huge);
-    expect(tooBig.error?.kind).toBe("UNSHIPPABLE");
-    expect(tooBig.error!.message).toMatch(/^seq 1 cannot be shipped: alone, its document needs \d+ GraphQL tokens, over the gateway's limit of 5000 \(TRACEGATE_MAX_TOKENS\)\. Stopped: shipped up to seq 0\.$/);
-    expect((await storedWith("j")).map((r) => r.actionId)).toEqual(["j-0"]);
+    expect(stateOf(odd).lastSeq).toBe(0);
   }, 30_000);
 });

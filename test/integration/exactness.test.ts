@@ -7,6 +7,7 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encodeTrace } from "../../src/chain/trace.js";
 import { BACKENDS } from "../support/backends.js";
 import { codesOf, createTestGateway, dataOf, type TestGateway } from "../support/harness.js";
 import { pythonCanonical } from "../support/python-json.js";
@@ -210,6 +211,17 @@ describe.each(BACKENDS)("exact JSON on every road ($name)", (backend) => {
     expect(verify.verifyChain).toMatchObject({ ok: true, kind: null });
     const read = await postText(gw, reader, JSON.stringify({ query: `{ trace(actionId: "case3-b") { args } }` }));
     expect(read).toContain(`"n":${long}`);
+  });
+
+  it("serves and verifies a stored payload holding NaN and Infinity (as imports from reference stores may)", async () => {
+    const trace = { actionId: "case3-nan", capabilityId: "c", principalId: "alice", tokenId: "", invokedAtUs: 1_790_000_000_000_000,
+      responseMode: "summary", driverId: "", handleId: null, sensitivity: "NONE", eventType: "invoke", reasonCode: null, error: null,
+      args: { x: Number.NaN, y: Number.POSITIVE_INFINITY, z: 100 }, resultSummary: null } as const;
+    await gw.stores.traces.append([encodeTrace({ ...trace, args: { ...trace.args } })]);
+    const verify = dataOf(await gw.raw("{ verifyChain { ok kind detail } }")) as { verifyChain: { ok: boolean } };
+    expect(verify.verifyChain).toMatchObject({ ok: true, kind: null });
+    const read = await postText(gw, reader, JSON.stringify({ query: `{ trace(actionId: "case3-nan") { args tokenId ocsf } }` }));
+    expect(read).toContain(`"args":{"x":"NaN","y":"Infinity","z":100.0}`);
   });
 
   it("refuses lone surrogates and NUL in identifiers, and 1e400, with BAD_USER_INPUT, writing nothing", async () => {

@@ -1,11 +1,12 @@
 /**
  * Trace: one record of the audit chain (Relay node), with its query fields
- * `trace(actionId)` and `traces(...)` and the ingest mutation `recordTraces`.
+ * `trace(actionId)` and `traces(...)` and the ingest mutations `recordTraces` (TraceInput
+ * objects) and `recordTraceRecords` (raw export-object JSON text, kept byte-exact).
  */
 import { storableIdentifier } from "../../chain/identifier.js";
 import { TracegateError } from "../../errors.js";
 import { findRedactionMarkers, type Redaction } from "../../ingest/secrets.js";
-import { recordTraces } from "../../resolvers/recordTraces.js";
+import { MAX_BATCH, recordTraceRecords, recordTraces } from "../../resolvers/recordTraces.js";
 import { exactPayloadOf, ocsfOf, payloadNullableString, payloadString } from "../../resolvers/trace-view.js";
 import { type TraceConnectionResult, traces } from "../../resolvers/traces.js";
 import type { TraceRow } from "../../stores/trace-store.js";
@@ -162,5 +163,18 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: [TraceInput], required: true }) },
     authScopes: { "traces:write": true },
     resolve: (_root, args, ctx) => recordTraces(args.input, ctx),
+  }),
+  recordTraceRecords: t.field({
+    type: [TraceRef],
+    description:
+      "Append a batch of traces given as weaver-kernel export records, all or nothing, like recordTraces. " +
+      "Each string is the JSON text of one export object (the 16 keys action_id ... correction, e.g. the `trace` " +
+      "of a weaver-kernel JSONL line). It is parsed losslessly and stored and hashed exactly as the reference " +
+      "hashes it (100.0 stays a float, integers of any size and every string stay exact, invoked_at keeps its " +
+      "text). Unknown keys, a status that disagrees with error, a non-null correction and NaN/Infinity are " +
+      `refused with BAD_USER_INPUT naming records[i]. At most ${MAX_BATCH} records per call.`,
+    args: { records: t.arg.stringList({ required: true }) },
+    authScopes: { "traces:write": true },
+    resolve: (_root, args, ctx) => recordTraceRecords(args.records, ctx),
   }),
 }));

@@ -1,0 +1,266 @@
+/**
+ * weaver-kernel's record formats, parsed and validated in one place for every road that takes
+ * them: the `recordTraceRecords` mutation (raw ingest), `tracegate import` and `tracegate ship`.
+ *
+ * - The trace export object: weaver-kernel's `export_action_trace`, 16 keys in the order of
+ *   `exportTrace` (src/chain/trace.ts). It is also the chained payload.
+ * - The JSONL envelope: one line `{"seq", "prev_hash", "record_hash", "trace"}` per record,
+ *   as weaver-kernel's JsonlTraceStore writes it (test/support/reference-writer.py writes the
+ *   same format for the tests).
+ *
+ * Text is parsed with `parseJsonLossless` (src/chain/json.ts): a bigint is a Python int, a
+ * number a Python float, so `canonicalJson` of the parsed value is byte for byte what the
+ * reference hashes.
+ */
+import { isJsonObject, type JsonObject, type JsonValue, parseJsonLossless } from "../chain/json.js";
+import { type EpochMicros, parseTimestamp, TimestampError } from "../chain/time.js";
+import {
+  EVENT_TYPES,
+  type EventType,
+  RESPONSE_MODES,
+  type ResponseMode,
+  SENSITIVITIES,
+  type Sensitivity,
+  statusOf,
+} from "../chain/trace.js";
+
+/**
+ * A record that is not what the reference writes. `key` is the offending key (a path such as
+ * `args.ratio` for a value inside args) or null for the record as a whole; `reason` is a
+ * phrase meant for people, e.g. `missing required field 'args'`.
+ */
+export class RecordError extends Error {
+  override name = "RecordError";
+  constructor(
+    readonly key: string | null,
+    readonly reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+/** The keys of the trace export object, in the reference's insertion order. */
+export const EXPORT_KEYS = [
+  "action_id",
+  "capability_id",
+  "principal_id",
+  "token_id",
+  "invoked_at",
+  "response_mode",
+  "driver_id",
+  "handle_id",
+  "sensitivity",
+  "status",
+  "event_type",
+  "reason_code",
+  "error",
+  "args",
+  "result_summary",
+  "correction",
+] as const;
+
+/** The keys the reference's decoder requires; the others default (handle_id null, sensitivity "NONE", ...). */
+const REQUIRED = ["action_id", "capability_id", "principal_id", "token_id", "invoked_at", "args", "response_mode", "driver_id"] as const;
+const KNOWN: ReadonlySet<string> = new Set(EXPORT_KEYS);
+
+// ---------------------------------------------------------------------------
+// Parsing text
+// ---------------------------------------------------------------------------
+
+/**
+ * Parse JSON text that must hold one object, losslessly.
+ * @throws RecordError (key null) when the text is not JSON (the parser's message, with the
+ *   position) or not an object.
+ */
+export function parseJsonObject(text: string): JsonObject {
+  let value: JsonValue;
+  try {
+    value = parseJsonLossless(text);
+  } catch (e) {
+    throw new RecordError(null, (e as Error).message.replace(/\.$/, ""));
+  }
+  if (!isJsonObject(value)) throw new RecordError(null, "not a JSON object");
+  return value;
+}
+
+/** One JSONL line of a reference store: the envelope around a trace export object. */
+export interface Envelope {
+  seq: number;
+  prevHash: string;
+  recordHash: string;
+  /** The trace export object, parsed losslessly (not yet decoded: see decodeTrace). */
+  trace: JsonObject;
+}
+
+/**
+ * Parse one (trimmed, non-blank) JSONL line: an object with `seq` (a non-negative int that
+ * fits a JS number), `prev_hash` and `record_hash` (strings) and `trace` (an object). Other
+ * keys are ignored, like the reference's reader does.
+ * @throws RecordError (key null) with a reason such as `missing 'trace'`.
+ */
+export function parseEnvelope(line: string): Envelope {
+  const value = parseJsonObject(line);
+  for (const key of ["seq", "prev_hash", "record_hash", "trace"]) {
+    if (!(key in value)) throw new RecordError(null, `missing '${key}'`);
+  }
+  const { seq, prev_hash: prevHash, record_hash: recordHash, trace } = value;
+  if (typeof seq !== "bigint" || seq < 0n || seq > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new RecordError(null, "'seq' is not a non-negative integer");
+  }
+  if (typeof prevHash !== "string") throw new RecordError(null, "'prev_hash' is not a string");
+  if (typeof recordHash !== "string") throw new RecordError(null, "'record_hash' is not a string");
+  if (trace === undefined || !isJsonObject(trace)) throw new RecordError(null, "'trace' is not a JSON object");
+  return { seq: Number(seq), prevHash, recordHash, trace };
+}
+
+// ---------------------------------------------------------------------------
+// Decoding a trace export object
+// ---------------------------------------------------------------------------
+
+/**
+ * A decoded trace export object, shaped like the GraphQL TraceInput (camelCase, enums as the
+ * reference's strings, `invokedAt` as epoch microseconds) plus the timestamp's own text.
+ */
+export interface DecodedTrace {
+  actionId: string;
+  capabilityId: string;
+  principalId: string;
+  tokenId: string;
+  invokedAt: EpochMicros;
+  /** `invoked_at` exactly as written (the reference hashes the text, not the instant). */
+  invokedAtText: string;
+  responseMode: ResponseMode;
+  driverId: string;
+  handleId: string | null;
+  sensitivity: Sensitivity;
+  eventType: EventType;
+  reasonCode: string | null;
+  error: string | null;
+  args: JsonObject;
+  resultSummary: JsonObject | null;
+}
+
+export interface DecodeOptions {
+  /**
+   * true for a trace offered for ingest (the GraphQL entrance): every key must be one of the
+   * 16, `status` (when present) must agree with `error`, `correction` (when present) must be
+   * null, and NaN / Infinity (also a literal such as 1e400 that overflows) are refused, so the
+   * stored export is exactly the object offered. false for a trace read from a reference store,
+   * whose bytes the chain already fixed: those keys are left as the reference's decoder leaves
+   * them (ignored), and NaN / Infinity are the caller's decision.
+   */
+  strict: boolean;
+}
+
+/** The path of the first NaN / Infinity inside `v`, or null. */
+export function nonFinitePath(v: JsonValue, path: string): string | null {
+  if (typeof v === "number") return Number.isFinite(v) ? null : path;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const found = nonFinitePath(v[i] as JsonValue, `${path}[${i}]`);
+      if (found !== null) return found;
+    }
+    return null;
+  }
+  if (v !== null && typeof v === "object") {
+    for (const [k, x] of Object.entries(v)) {
+      const found = nonFinitePath(x, `${path}.${k}`);
+      if (found !== null) return found;
+    }
+  }
+  return null;
+}
+
+/**
+ * Decode a trace export object like the reference's decoder (required keys, defaults for the
+ * optional ones, a parseable `invoked_at`, known response_mode / sensitivity / event_type),
+ * checking each key's JSON type. The values are returned as they are (no length limits or
+ * redaction here: the ingest path applies those in toTrace / scrubSecrets).
+ * @throws RecordError naming the key, e.g. `missing required field 'args'`,
+ *   `'handle_id' must be a string or null`, `unknown sensitivity 'HIGH'`.
+ */
+export function decodeTrace(t: JsonObject, options: DecodeOptions): DecodedTrace {
+  if (options.strict) {
+    for (const key of Object.keys(t)) {
+      if (!KNOWN.has(key)) {
+        throw new RecordError(key, `unknown key '${key}' (a trace export object has the 16 keys ${EXPORT_KEYS.join(", ")})`);
+      }
+    }
+  }
+  for (const key of REQUIRED) {
+    if (!(key in t)) throw new RecordError(key, `missing required field '${key}'`);
+  }
+  const str = (key: string): string => {
+    const v = t[key];
+    if (typeof v !== "string") throw new RecordError(key, `'${key}' must be a string`);
+    return v;
+  };
+  const nullableStr = (key: string): string | null => {
+    const v = t[key];
+    if (v === undefined || v === null) return null;
+    if (typeof v !== "string") throw new RecordError(key, `'${key}' must be a string or null`);
+    return v;
+  };
+  const oneOf = <T extends string>(key: string, values: readonly T[], dflt: T): T => {
+    const v = key in t ? t[key] : dflt;
+    if (typeof v !== "string" || !(values as readonly string[]).includes(v)) {
+      throw new RecordError(key, `unknown ${key} '${typeof v === "string" ? v : canonicalish(v)}' (expected one of ${values.join(", ")})`);
+    }
+    return v as T;
+  };
+
+  const args = t.args;
+  if (args === undefined || !isJsonObject(args)) throw new RecordError("args", "'args' must be an object");
+  const summary = t.result_summary ?? null;
+  if (summary !== null && !isJsonObject(summary)) throw new RecordError("result_summary", "'result_summary' must be an object or null");
+  const invokedAtText = str("invoked_at");
+  let invokedAt: EpochMicros;
+  try {
+    invokedAt = parseTimestamp(invokedAtText);
+  } catch (e) {
+    if (e instanceof TimestampError) throw new RecordError("invoked_at", `invoked_at: ${e.message.replace(/\.$/, "")}`);
+    throw e;
+  }
+  const decoded: DecodedTrace = {
+    actionId: str("action_id"),
+    capabilityId: str("capability_id"),
+    principalId: str("principal_id"),
+    tokenId: str("token_id"),
+    invokedAt,
+    invokedAtText,
+    responseMode: oneOf("response_mode", RESPONSE_MODES, "summary"),
+    driverId: str("driver_id"),
+    handleId: nullableStr("handle_id"),
+    sensitivity: oneOf("sensitivity", SENSITIVITIES, "NONE"),
+    eventType: oneOf("event_type", EVENT_TYPES, "invoke"),
+    reasonCode: nullableStr("reason_code"),
+    error: nullableStr("error"),
+    args,
+    resultSummary: summary,
+  };
+
+  if (options.strict) {
+    if ("status" in t && t.status !== statusOf(decoded.error)) {
+      const expected = statusOf(decoded.error);
+      throw new RecordError(
+        "status",
+        `'status' is ${canonicalish(t.status)} but 'error' is ${decoded.error === null ? "null" : "a string"}, so the reference writes "${expected}"`,
+      );
+    }
+    if ("correction" in t && t.correction !== null) {
+      throw new RecordError("correction", "'correction' must be null (a stored trace never carries a correction)");
+    }
+    const bad = nonFinitePath(args, "args") ?? (summary === null ? null : nonFinitePath(summary, "result_summary"));
+    if (bad !== null) throw new RecordError(bad, `'${bad}' is NaN or Infinity (or a number too large for a float), which JSON cannot carry`);
+  }
+  return decoded;
+}
+
+/** A short rendering of an unexpected value for messages. */
+function canonicalish(v: JsonValue | undefined): string {
+  if (v === undefined) return "missing";
+  if (typeof v === "string") return JSON.stringify(v.length > 40 ? `${v.slice(0, 37)}...` : v);
+  if (typeof v === "bigint") return v.toString();
+  if (v === null || typeof v !== "object") return String(v);
+  return Array.isArray(v) ? "an array" : "an object";
+}

@@ -59,7 +59,7 @@ function trickyCorpus(prefix: string): string {
     traceText(`${prefix}-0`, 0, {}, TRICKY_ARGS),
     traceText(`${prefix}-1`, 1, { error: "", status: "failed", response_mode: "table" }),
     traceText(`${prefix}-2`, 2, { event_type: "deny", reason_code: "missing_role", result_summary: null }, "{}"),
-    traceText(`${prefix}-3`, 3, { event_type: "expand", response_mode: "handle_only", handle_id: "h-\ud83d\ude80\ud800" }, String.raw`{"q": "\"\\/", "ctl": "\u0001\t\n", "ints": [1, 2, 3]}`),
+    traceText(`${prefix}-3`, 3, { event_type: "expand", response_mode: "handle_only", handle_id: "h-\ud83d\ude80" }, String.raw`{"q": "\"\\/", "ctl": "\u0001\t\n", "ints": [1, 2, 3]}`),
     traceText(`${prefix}-4`, 4, {}, String.raw`{"x": 1.2345678901234568e+20, "y": 0.0001, "z": 12.5, "nested": {"\u00e9t\u00e9": "only strings here"}}`),
     traceText(`${prefix}-5`, 5, { error: "boom \u00e9", status: "failed", response_mode: "raw" }, String.raw`{"\u00e9": 1, "n-2": [2.5, "x"]}`),
   ].join(",\n")}]`;

@@ -6,7 +6,7 @@
  * check, `--json` for a list of {name, status, detail}, exit 1 if any check is an error.
  * Secret material is never printed.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { Redis } from "ioredis";
 import { createRecordHasher, GENESIS_HASH } from "../chain/hash.js";
@@ -14,7 +14,7 @@ import { canonicalJson } from "../chain/json.js";
 import { ChainVerifier } from "../chain/verify.js";
 import { type Config, devSecretPath, loadConfig, redactUrl, sqliteFilePath } from "../config.js";
 import { devSigningKeyPath } from "../server/signing-key.js";
-import { openStores } from "../stores/index.js";
+import { openStores, type Stores } from "../stores/index.js";
 import { pendingMigrations } from "../stores/prisma/migrate.js";
 import { readOnlyChain } from "./stores.js";
 
@@ -76,6 +76,36 @@ function signingCheck(config: Config): Check {
   return { name: "signing_key", status: "warn", detail: existsSync(path) ? `development key in ${path}` : "not set: serve will generate a development key" };
 }
 
+/** The secret serve would use, without generating one: TRACEGATE_HMAC_SECRET or the development secret file. */
+function configuredSecret(config: Config): string | undefined {
+  if (config.hmacSecret) return config.hmacSecret;
+  const path = devSecretPath(config);
+  if (config.env === "production" || !existsSync(path)) return undefined;
+  return readFileSync(path, "utf8").trim() || undefined;
+}
+
+/** Is the configured secret the chain's? A mismatch is the refusal serve would meet. */
+async function chainKeyCheck(config: Config, stores: Stores): Promise<Check> {
+  const secret = configuredSecret(config);
+  if (secret === undefined) return { name: "chain_key", status: "warn", detail: "no secret configured yet: nothing to check against the chain" };
+  const verdict = await stores.traces.checkChainKey(createRecordHasher(secret));
+  switch (verdict.kind) {
+    case "match":
+      return { name: "chain_key", status: "ok", detail: `the secret's key id ${verdict.keyId} is the chain's` };
+    case "unrecorded":
+      return {
+        name: "chain_key",
+        status: "ok",
+        detail:
+          verdict.verifiedSeq === null
+            ? `key id ${verdict.keyId}; the empty chain records it when serve first opens it`
+            : `key id ${verdict.keyId} verifies the newest record (seq ${verdict.verifiedSeq}); serve records it on start`,
+      };
+    case "mismatch":
+      return { name: "chain_key", status: "error", detail: verdict.error.message };
+  }
+}
+
 async function databaseChecks(config: Config): Promise<Check[]> {
   const where = config.databaseProvider === "sqlite" ? config.databaseUrl : redactUrl(config.databaseUrl);
   if (config.databaseProvider === "sqlite" && !existsSync(sqliteFilePath(config.databaseUrl))) {
@@ -97,7 +127,8 @@ async function databaseChecks(config: Config): Promise<Check[]> {
   const stores = await openStores(config, readOnlyChain("tracegate doctor"));
   try {
     const [head, keys] = await Promise.all([stores.traces.head(), stores.keys.countActive()]);
-    checks.push({ name: "chain", status: "ok", detail: `next seq ${head.nextSeq}, chain ${head.chainId}` });
+    checks.push({ name: "chain", status: "ok", detail: `next seq ${head.nextSeq}, chain ${head.chainId}, key id ${head.keyId ?? "not recorded yet"}` });
+    checks.push(await chainKeyCheck(config, stores));
     const noKeys: CheckStatus = config.env === "production" && !config.bootstrapAdminKey ? "error" : "warn";
     checks.push(
       keys > 0 || config.bootstrapAdminKey

@@ -343,7 +343,7 @@ export async function runImport(path: string, options: ImportOptions, env: NodeJ
 
     if (options.dryRun && config.databaseProvider === "sqlite" && !existsSync(sqliteFilePath(config.databaseUrl))) {
       // No database yet: it would be created empty.
-      const reason = sameSecret ? null : rechainReason({ nextSeq: 0, headHash: "", chainId: "" }, null, false);
+      const reason = sameSecret ? null : rechainReason({ nextSeq: 0, headHash: "", chainId: "", keyId: null }, null, false);
       return { ...base, mode: reason ? "rechained" : "kept", reason, imported: 0, mapping: mappingOf(summary, reason ? 0 : summary.firstSeq!) };
     }
 

@@ -40,6 +40,9 @@ export async function serve(config: Config): Promise<() => Promise<void>> {
   const hash = createRecordHasher(secret);
   const stores = await openStores(config, hash);
   try {
+    // Before anything else: a secret that is not the chain's would fork it (ChainKeyMismatchError).
+    const keyId = await stores.traces.claimChainKey();
+    logger.info({ keyId }, "chain key id checked");
     const access = await ensureAdminAccess(config, stores.keys);
     if (access.kind === "created-dev-key") {
       process.stdout.write(

@@ -183,7 +183,8 @@ const MAX_BATCH = 5_000;
 const MAX_ID_LENGTH = 1_024;
 const MAX_ERROR_LENGTH = 65_536;
 
-// Selecting only seq keeps the response small; the emitter does not need the records.
+// Selecting only seq keeps the response small (the emitter does not need the records), and seq is an
+// acknowledgement field, readable by the traces:write-only key kernels use (src/schema/types/Trace.ts).
 const QUERY = "mutation RecordTraces($input:[TraceInput!]!){recordTraces(input:$input){seq}}";
 const BODY_HEAD = `{"query":${JSON.stringify(QUERY)},"variables":{"input":[`;
 const BODY_TAIL = "]}}";

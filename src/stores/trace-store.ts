@@ -4,6 +4,8 @@
  * receives a TraceStore through the GraphQL context.
  */
 import type { PrincipalScope } from "../auth/scopes.js";
+import type { RecordHasher } from "../chain/hash.js";
+import { ConfigError } from "../config.js";
 import type { EncodedTrace, EventType, TraceColumns, TraceStatus } from "../chain/trace.js";
 import type { ChainRecord } from "../chain/verify.js";
 import type { EpochMicros } from "../chain/time.js";
@@ -61,6 +63,45 @@ export interface ChainHead {
   headHash: string;
   /** Random id of this chain (set by the migration), part of every checkpoint. */
   chainId: string;
+  /**
+   * Key id of the HMAC secret new records are hashed with (src/chain/hash.ts chainKeyId);
+   * null on a chain no gateway has opened for writing since key ids exist.
+   */
+  keyId: string | null;
+}
+
+/** What checking a secret against the chain found (src/stores/prisma/chain-key.ts). */
+export type ChainKeyVerdict =
+  /** The stored key id is the secret's. */
+  | { kind: "match"; keyId: string }
+  /** No key id stored yet, and the secret fits: the chain is empty, or its newest record (verifiedSeq) verifies. */
+  | { kind: "unrecorded"; keyId: string; verifiedSeq: number | null }
+  /** Another secret: writing with it would fork the chain. */
+  | { kind: "mismatch"; error: ChainKeyMismatchError };
+
+/**
+ * The configured HMAC secret is not the chain's: a refusal to write (and to start), since
+ * every record appended with it would fail verification for ever. A ConfigError, because
+ * the remedy is configuration: set the secret the chain was written with.
+ */
+export class ChainKeyMismatchError extends ConfigError {
+  override name = "ChainKeyMismatchError";
+  constructor(
+    /** The chain's key id; null on a chain from before key ids. */
+    readonly storedKeyId: string | null,
+    readonly configuredKeyId: string,
+    /** For a chain without a key id: why the secret does not fit it. */
+    why?: string,
+  ) {
+    super(
+      storedKeyId === null
+        ? `The HMAC secret (key id ${configuredKeyId}) is not this chain's: ${why ?? "it does not verify"}; ` +
+            "the chain predates key ids (stored key id: none). Refusing to write, which would fork the chain: " +
+            "set TRACEGATE_HMAC_SECRET to the secret the chain was written with."
+        : `The HMAC secret (key id ${configuredKeyId}) is not this chain's (stored key id ${storedKeyId}). ` +
+            "Refusing to write, which would fork the chain: set TRACEGATE_HMAC_SECRET to the secret the chain was written with.",
+    );
+  }
 }
 
 /** Inclusive seq range for scans; open ends mean "from the first" / "to the last". */
@@ -148,6 +189,15 @@ export interface TraceStore {
   findBySeqs(seqs: readonly number[], principals?: PrincipalScope): Promise<TraceRow[]>;
   /** The current head (nextSeq 0 and the genesis hash when empty). */
   head(): Promise<ChainHead>;
+  /**
+   * Check the store's own secret against the chain and, on a chain without a key id, record
+   * it (empty chain, or the newest record verifies). Call before serving writes; every
+   * append checks again inside its transaction. Returns the key id.
+   * @throws ChainKeyMismatchError when the secret is not the chain's.
+   */
+  claimChainKey(): Promise<string>;
+  /** Check a secret's hasher against the chain without writing anything (doctor). */
+  checkChainKey(hash: RecordHasher): Promise<ChainKeyVerdict>;
   /** The lowest stored seq, or null when the chain has no records. */
   firstSeq(): Promise<number | null>;
   /** Only the chained fields (seq, hashes, payload) in seq order: the verifier's fast path. */

@@ -431,12 +431,8 @@ describe("tracegate ship", () => {
     expect(await verifyChain()).toMatchObject({ ok: true });
   }, 30_000);
 
-  // KNOWN FAILURE until write-only acknowledgements land (issue "Exact on every road", item 4,
-  // worked on in parallel): today a traces:write-only key gets FORBIDDEN ("may not use
-  // Trace.seq") on the acknowledgement the shipper selects (seq, actionId), although the traces
-  // are stored. `it.fails` keeps this test honest in both directions: it turns red as soon as
-  // the fix makes it pass; then replace `it.fails` with `it`.
-  it.fails("(g) ships a CPython store byte-exactly with a key created with only the traces:write scope", async () => {
+  // The key README tells kernels to use: it may read only the acknowledgement (seq, actionId).
+  it("(g) ships a CPython store byte-exactly with a key created with only the traces:write scope", async () => {
     const created = await runCli(["keys", "create", "--name", "ship-writer", "--scope", "traces:write"], {
       TRACEGATE_DATA_DIR: dataDir,
       DATABASE_URL: "",

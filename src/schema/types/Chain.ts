@@ -28,6 +28,12 @@ const ChainHeadRef = builder.objectRef<ChainHead>("ChainHead").implement({
   fields: (t) => ({
     nextSeq: t.field({ type: "SafeInt", resolve: (h) => h.nextSeq }),
     headHash: t.exposeString("headHash", { description: "recordHash of the newest record (64 zeros when empty)." }),
+    keyId: t.exposeString("keyId", {
+      nullable: true,
+      description:
+        "Key id of the HMAC secret new records are hashed with: the first 16 hex characters of " +
+        "HMAC-SHA256(secret, 'tracegate chain key id v1'). Null until a gateway first opened the chain.",
+    }),
   }),
 });
 

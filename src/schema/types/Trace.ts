@@ -10,6 +10,8 @@ import { MAX_BATCH, recordTraceRecords, recordTraces } from "../../resolvers/rec
 import { exactPayloadOf, ocsfOf, payloadNullableString, payloadString } from "../../resolvers/trace-view.js";
 import { type TraceConnectionResult, traces } from "../../resolvers/traces.js";
 import type { TraceRow } from "../../stores/trace-store.js";
+import { viewerCan } from "../../server/auth.js";
+import type { GatewayContext } from "../../server/context.js";
 import { builder } from "../builder.js";
 import {
   EventTypeEnum,
@@ -21,6 +23,39 @@ import {
 import type { ResponseMode, Sensitivity } from "../../chain/trace.js";
 
 const SEQ_ID = /^\d{1,16}$/;
+
+/**
+ * Who may read a Trace: the type-level scope of every field. Guards node(id)/nodes(ids) too,
+ * and the query, node and subscription fields returning Trace demand it as well.
+ */
+const TRACE_READ = { "traces:read": true } as const;
+
+/**
+ * The `$granted` scope of an acknowledgement. A mutation that appends traces grants it to the
+ * Trace rows it returns (`grantScopes: GRANT_TRACE_ACK`), so a `traces:write`-only key reads
+ * back exactly the acknowledgement fields of what it just wrote, and nothing else: every
+ * other field keeps TRACE_READ, and Pothos grants reach only the list items of the granting
+ * field, never a query, a node or a nested object.
+ */
+const TRACE_ACK = "Trace.ack";
+
+/** Put on every mutation field that returns the Trace rows it appended: one line, `grantScopes: GRANT_TRACE_ACK`. */
+export const GRANT_TRACE_ACK: string[] = [TRACE_ACK];
+
+/** Scope map of the acknowledgement fields for a key without traces:read. */
+const ACK_GRANTED = { $granted: TRACE_ACK } as const;
+
+/**
+ * Options of an acknowledgement field (id, seq, actionId, invokedAt, prevHash, recordHash):
+ * TRACE_READ or the TRACE_ACK grant. It replaces the type-level check on these fields
+ * (skipTypeScopes) rather than adding one, and a reader passes on a boolean that Pothos
+ * answers without building a scope map: a traces page pays the same one check per field
+ * and row as before, none more.
+ */
+const ACK = {
+  skipTypeScopes: true,
+  authScopes: (_row: TraceRow, _args: object, ctx: GatewayContext) => viewerCan(ctx.viewer, "traces:read") || ACK_GRANTED,
+} as const;
 
 export const TraceRef = builder.objectRef<TraceRow>("Trace");
 
@@ -35,23 +70,23 @@ const RedactionRef = builder.objectRef<Redaction>("Redaction").implement({
 builder.node(TraceRef, {
   description: "One audit trace and its place in the HMAC hash chain.",
   id: {
+    ...ACK,
     resolve: (row) => String(row.seq),
     parse: (id) => {
       if (!SEQ_ID.test(id)) throw new TracegateError("NOT_FOUND", "No trace has this id.");
       return Number(id);
     },
   },
-  // Type-level scope: guards node(id) and nodes(ids) as well as every field returning a Trace.
-  authScopes: { "traces:read": true },
+  authScopes: TRACE_READ,
   // A principal-scoped key loads only its own principals' traces: other ids are NOT_FOUND.
   loadMany: (seqs: number[], ctx) => ctx.stores.traces.findBySeqs(seqs, ctx.viewer.principals ?? undefined),
   fields: (t) => ({
-    seq: t.field({ type: "SafeInt", description: "Position in the chain, gapless from 0.", resolve: (r) => r.seq }),
-    actionId: t.exposeString("actionId"),
+    seq: t.field({ ...ACK, type: "SafeInt", description: "Position in the chain, gapless from 0.", resolve: (r) => r.seq }),
+    actionId: t.exposeString("actionId", ACK),
     capabilityId: t.exposeString("capabilityId"),
     principalId: t.exposeString("principalId", { description: "Empty for an expand with no principal." }),
     tokenId: t.string({ description: "Empty for deny and expand events.", resolve: (r) => payloadString(r, "token_id") }),
-    invokedAt: t.field({ type: "DateTime", resolve: (r) => r.invokedAtUs }),
+    invokedAt: t.field({ ...ACK, type: "DateTime", resolve: (r) => r.invokedAtUs }),
     responseMode: t.field({ type: ResponseModeEnum, resolve: (r) => payloadString(r, "response_mode") as ResponseMode }),
     driverId: t.string({ resolve: (r) => payloadString(r, "driver_id") }),
     handleId: t.string({ nullable: true, resolve: (r) => payloadNullableString(r, "handle_id") }),
@@ -79,8 +114,8 @@ builder.node(TraceRef, {
       description: "This trace as an OCSF 1.3.0 API Activity (6003) event, mapped as weaver-kernel maps it; args are not included.",
       resolve: (r) => ocsfOf(r),
     }),
-    prevHash: t.exposeString("prevHash"),
-    recordHash: t.exposeString("recordHash"),
+    prevHash: t.exposeString("prevHash", ACK),
+    recordHash: t.exposeString("recordHash", ACK),
     payload: t.exposeString("payload", {
       description:
         "The trace's canonical JSON, byte for byte what recordHash covers: " +
@@ -159,9 +194,12 @@ builder.queryFields((t) => ({
 builder.mutationFields((t) => ({
   recordTraces: t.field({
     type: [TraceRef],
-    description: "Append a batch of traces to the chain, all or nothing. Returns them with seq and hashes.",
+    description:
+      "Append a batch of traces to the chain, all or nothing. Returns them with seq and hashes; a traces:write " +
+      "key without traces:read may select only the acknowledgement fields id, seq, actionId, invokedAt, prevHash, recordHash.",
     args: { input: t.arg({ type: [TraceInput], required: true }) },
     authScopes: { "traces:write": true },
+    grantScopes: GRANT_TRACE_ACK,
     resolve: (_root, args, ctx) => recordTraces(args.input, ctx),
   }),
   recordTraceRecords: t.field({
@@ -175,6 +213,7 @@ builder.mutationFields((t) => ({
       `refused with BAD_USER_INPUT naming records[i]. At most ${MAX_BATCH} records per call.`,
     args: { records: t.arg.stringList({ required: true }) },
     authScopes: { "traces:write": true },
+    grantScopes: GRANT_TRACE_ACK,
     resolve: (_root, args, ctx) => recordTraceRecords(args.records, ctx),
   }),
 }));

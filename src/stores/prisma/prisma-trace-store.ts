@@ -14,6 +14,7 @@ import { type EncodedTrace, type EventType, mismatchedColumns, type TraceStatus 
 import type { ChainRecord } from "../../chain/verify.js";
 import {
   type ChainHead,
+  type ChainKeyVerdict,
   type CheckpointSealer,
   DuplicateActionIdError,
   type Keyset,
@@ -29,6 +30,7 @@ import {
   type TraceRow,
   type TraceStore,
 } from "../trace-store.js";
+import { checkChainKey, claimChainKey } from "./chain-key.js";
 import { type SqlDialect, sqliteDialect } from "./dialect.js";
 import { prunePrefix, readPruneCheckpoint } from "./prune.js";
 import { type RawSqlClient, type RawSqlRunner, toNumber } from "./sql-client.js";
@@ -71,6 +73,17 @@ interface RawTraceRow {
   prevHash: string;
   recordHash: string;
   payload: string;
+}
+
+interface HeadRow {
+  nextSeq: unknown;
+  headHash: string;
+  chainId: string;
+  keyId: string | null;
+}
+
+function toHead(r: HeadRow): ChainHead {
+  return { nextSeq: toNumber(r.nextSeq), headHash: r.headHash, chainId: r.chainId, keyId: r.keyId };
 }
 
 function toTraceRow(r: RawTraceRow): TraceRow {
@@ -308,12 +321,17 @@ export class PrismaTraceStore implements TraceStore {
       async (tx) => {
         // A write as the first statement takes the database write lock at once (SQLite) or
         // locks the head row (PostgreSQL), so no other writer can read the same head.
-        const heads = await tx.$queryRaw<{ nextSeq: unknown; headHash: string; chainId: string }[]>(
-          sql`UPDATE "ChainHead" SET "nextSeq" = "nextSeq" WHERE "id" = 1 RETURNING "nextSeq", "headHash", "chainId"`,
+        const heads = await tx.$queryRaw<HeadRow[]>(
+          sql`UPDATE "ChainHead" SET "nextSeq" = "nextSeq" WHERE "id" = 1 RETURNING "nextSeq", "headHash", "chainId", "keyId"`,
         );
-        const head = heads[0];
-        if (!head) throw new Error("ChainHead row is missing: the database was not migrated by tracegate.");
-        const { result, traces } = await work(tx, { nextSeq: toNumber(head.nextSeq), headHash: head.headHash, chainId: head.chainId });
+        if (!heads[0]) throw new Error("ChainHead row is missing: the database was not migrated by tracegate.");
+        const head = toHead(heads[0]);
+        // The key check comes before anything else is written: another secret would fork the
+        // chain (ChainKeyMismatchError). A hasher without a key id cannot hash, so cannot append.
+        if (this.#hash.keyId !== undefined && head.keyId !== this.#hash.keyId) {
+          head.keyId = await claimChainKey(tx, this.#d, head, this.#hash);
+        }
+        const { result, traces } = await work(tx, head);
         if (traces.length === 0) return { result, rows: [] };
         await this.#rejectStoredDuplicates(tx, traces);
         let seq = toNumber(head.nextSeq);
@@ -400,12 +418,23 @@ export class PrismaTraceStore implements TraceStore {
   }
 
   async head(): Promise<ChainHead> {
-    const rows = await this.#reader.$queryRaw<{ nextSeq: unknown; headHash: string; chainId: string }[]>(
-      sql`SELECT "nextSeq", "headHash", "chainId" FROM "ChainHead" WHERE "id" = 1`,
+    const rows = await this.#reader.$queryRaw<HeadRow[]>(
+      sql`SELECT "nextSeq", "headHash", "chainId", "keyId" FROM "ChainHead" WHERE "id" = 1`,
     );
     const row = rows[0];
     if (!row) throw new Error("ChainHead row is missing: the database was not migrated by tracegate.");
-    return { nextSeq: toNumber(row.nextSeq), headHash: row.headHash, chainId: row.chainId };
+    return toHead(row);
+  }
+
+  async claimChainKey(): Promise<string> {
+    // An append of nothing: the transaction locks the head and runs the key check.
+    if (this.#hash.keyId === undefined) throw new Error("this store's hasher has no key id: it may not write to the chain");
+    const { result } = await this.appendWithin(async (_tx, head) => ({ result: head.keyId!, traces: [] }));
+    return result;
+  }
+
+  async checkChainKey(hash: RecordHasher): Promise<ChainKeyVerdict> {
+    return checkChainKey(this.#reader, this.#d, await this.head(), hash);
   }
 
   async prune(

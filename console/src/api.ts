@@ -3,7 +3,20 @@
  * failures a user must be able to tell apart: a refused key (UNAUTHENTICATED), a key
  * without the scope (FORBIDDEN), too many requests, and a gateway that cannot be reached.
  */
+import { isSafeNumber, LosslessNumber, parse as losslessParse } from "lossless-json";
 import type { TypedDocumentString } from "../gql/graphql.js";
+
+/**
+ * Parse a gateway response exactly: a number JavaScript can hold without change (a seq, a
+ * count, 12.5) becomes a number; one it cannot (100.0, whose ".0" says float in the hashed
+ * JSON, or an integer beyond 2^53) stays a LosslessNumber with its digits, so the trace
+ * detail shows an auditor what was hashed, not a rounded copy.
+ */
+export function readJson(text: string): unknown {
+  return losslessParse(text, null, (digits: string) =>
+    isSafeNumber(digits) && String(Number(digits)) === digits ? Number(digits) : new LosslessNumber(digits),
+  );
+}
 
 /** The GraphQL endpoint, on this origin (the CSP allows no other). */
 export const GRAPHQL_PATH = "/graphql";
@@ -96,7 +109,7 @@ export async function request<R, V>(document: TypedDocumentString<R, V>, variabl
   }
   let body: { data?: R | null; errors?: WireError[] };
   try {
-    body = (await response.json()) as typeof body;
+    body = readJson(await response.text()) as typeof body;
   } catch (e) {
     throw new ApiError("UNREACHABLE", `the response broke off (${(e as Error).message}).`);
   }

@@ -2,6 +2,7 @@
  * Building DOM without innerHTML: every value from the gateway (principal ids, errors,
  * payloads) is attacker-influenced, so it only ever becomes text nodes or attribute values.
  */
+import { stringify as losslessStringify } from "lossless-json";
 
 /** What h() accepts as a child: nodes, text (numbers too), and nothing. */
 export type Child = Node | string | number | null | undefined | false;
@@ -48,7 +49,11 @@ export function fill(el: Element, ...children: Child[]): void {
   apply(el, {}, children);
 }
 
-/** Pretty JSON for display in a <pre>. */
+/**
+ * Pretty JSON for display in a <pre>, numbers exactly as the gateway sent them: values read by
+ * readJson (api.ts) keep lexemes such as 100.0 and 750727362669608961 as LosslessNumbers,
+ * which lossless-json writes back verbatim (JSON.stringify would print 100 and 750727362669609000).
+ */
 export function prettyJson(value: unknown): string {
-  return JSON.stringify(value, null, 2);
+  return losslessStringify(value, null, 2) ?? "null";
 }

@@ -14,9 +14,11 @@ import { registerKeysCommand } from "./keys.js";
 import { registerShipCommand } from "./ship.js";
 import { serve } from "./serve.js";
 
+/** One line on stderr, exit 1; an unexpected error's stack only with TRACEGATE_DEBUG=1. */
 function fail(e: unknown): never {
   const expected = e instanceof ConfigError || e instanceof MigrationError || isTracegateError(e);
-  const message = expected ? (e as Error).message : String((e as Error)?.stack ?? e);
+  const debug = process.env.TRACEGATE_DEBUG === "1";
+  const message = expected || !debug ? String((e as Error)?.message ?? e) : String((e as Error)?.stack ?? e);
   process.stderr.write(`error: ${message}\n`);
   process.exit(1);
 }

@@ -9,7 +9,8 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeTrace } from "../../src/chain/trace.js";
 import { BACKENDS } from "../support/backends.js";
-import { codesOf, createTestGateway, dataOf, type TestGateway } from "../support/harness.js";
+import { codesOf, createTestGateway, dataOf, TEST_SECRET, type TestGateway } from "../support/harness.js";
+import { runCli } from "../support/process.js";
 import { pythonCanonical } from "../support/python-json.js";
 import { wsRawOperation } from "../support/ws.js";
 
@@ -223,6 +224,18 @@ describe.each(BACKENDS)("exact JSON on every road ($name)", (backend) => {
     const read = await postText(gw, reader, JSON.stringify({ query: `{ trace(actionId: "case3-nan") { args tokenId ocsf } }` }));
     expect(read).toContain(`"args":{"x":"NaN","y":"Infinity","z":100.0}`);
   });
+
+  it("tracegate audit verify (a real process) reports the chain holding such values, on this backend", async () => {
+    const run = await runCli(["audit", "verify", "--json"], {
+      DATABASE_URL: gw.databaseUrl,
+      TRACEGATE_DATA_DIR: "",
+      TRACEGATE_HMAC_SECRET: TEST_SECRET,
+      NODE_ENV: "",
+    });
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ ok: true, first_bad_seq: null });
+  }, 60_000);
 
   it("refuses lone surrogates and NUL in identifiers, and 1e400, with BAD_USER_INPUT, writing nothing", async () => {
     const before = (await count()).traces.totalCount;

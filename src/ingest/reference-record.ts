@@ -14,6 +14,7 @@
  */
 import { isJsonObject, type JsonObject, type JsonValue, parseJsonLossless } from "../chain/json.js";
 import { type EpochMicros, parseTimestamp, TimestampError } from "../chain/time.js";
+import { MAX_INT_DIGITS, MAX_JSON_DEPTH } from "../chain/wire-json.js";
 import {
   EVENT_TYPES,
   type EventType,
@@ -144,29 +145,39 @@ export interface DecodeOptions {
   /**
    * true for a trace offered for ingest (the GraphQL entrance): every key must be one of the
    * 16, `status` (when present) must agree with `error`, `correction` (when present) must be
-   * null, and NaN / Infinity (also a literal such as 1e400 that overflows) are refused, so the
-   * stored export is exactly the object offered. false for a trace read from a reference store,
+   * null, and values the other entrances refuse too (refusedValue: NaN / Infinity, over-long
+   * integers, deep nesting) are refused, so the stored export is exactly the object offered
+   * and one CPython can read back. false for a trace read from a reference store,
    * whose bytes the chain already fixed: those keys are left as the reference's decoder leaves
-   * them (ignored), and NaN / Infinity are the caller's decision.
+   * them (ignored), and NaN / Infinity are kept.
    */
   strict: boolean;
 }
 
-/** The path of the first NaN / Infinity inside `v`, or null. */
-export function nonFinitePath(v: JsonValue, path: string): string | null {
-  if (typeof v === "number") return Number.isFinite(v) ? null : path;
+/**
+ * The first value inside `v` that the gateway's entrances refuse (docs/exactness.md), with
+ * why: NaN / Infinity (also a literal such as 1e400 that overflows), an integer longer than
+ * CPython's json module reads (4,300 digits), or nesting deeper than MAX_JSON_DEPTH. Null
+ * when there is none.
+ */
+export function refusedValue(v: JsonValue, path: string, depth = 0): { path: string; reason: string } | null {
+  if (typeof v === "number") return Number.isFinite(v) ? null : { path, reason: "is NaN or Infinity (or a number too large for a float), which JSON cannot carry" };
+  if (typeof v === "bigint") {
+    const digits = v < 0n ? v.toString().length - 1 : v.toString().length;
+    return digits > MAX_INT_DIGITS ? { path, reason: `is an integer of ${digits} digits; CPython's json module reads at most ${MAX_INT_DIGITS}` } : null;
+  }
+  if (v === null || typeof v !== "object") return null;
+  if (depth >= MAX_JSON_DEPTH) return { path, reason: `is nested deeper than ${MAX_JSON_DEPTH} levels` };
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
-      const found = nonFinitePath(v[i] as JsonValue, `${path}[${i}]`);
+      const found = refusedValue(v[i] as JsonValue, `${path}[${i}]`, depth + 1);
       if (found !== null) return found;
     }
     return null;
   }
-  if (v !== null && typeof v === "object") {
-    for (const [k, x] of Object.entries(v)) {
-      const found = nonFinitePath(x, `${path}.${k}`);
-      if (found !== null) return found;
-    }
+  for (const [k, x] of Object.entries(v)) {
+    const found = refusedValue(x, `${path}.${k}`, depth + 1);
+    if (found !== null) return found;
   }
   return null;
 }
@@ -250,8 +261,8 @@ export function decodeTrace(t: JsonObject, options: DecodeOptions): DecodedTrace
     if ("correction" in t && t.correction !== null) {
       throw new RecordError("correction", "'correction' must be null (a stored trace never carries a correction)");
     }
-    const bad = nonFinitePath(args, "args") ?? (summary === null ? null : nonFinitePath(summary, "result_summary"));
-    if (bad !== null) throw new RecordError(bad, `'${bad}' is NaN or Infinity (or a number too large for a float), which JSON cannot carry`);
+    const bad = refusedValue(args, "args") ?? (summary === null ? null : refusedValue(summary, "result_summary"));
+    if (bad !== null) throw new RecordError(bad.path, `'${bad.path}' ${bad.reason}`);
   }
   return decoded;
 }

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { BACKENDS } from "../support/backends.js";
 import { type ImportOptions, runImport } from "../../src/cli/import.js";
 import { ChainImportError, ImportError } from "../../src/import/reference-store.js";
 import { createTestGateway, dataOf } from "../support/harness.js";
@@ -368,22 +369,30 @@ describe("tracegate import", () => {
     expect(tracegateState(jsonlDir).rows).toHaveLength(12);
   }, 60_000);
 
-  it("keeps NaN and Infinity (which Python writes) exactly, serves them and verifies them", async () => {
-    const traces = `[${traceText("nan-0", 0, {}, '{"nan": NaN, "inf": Infinity, "ninf": -Infinity, "f": 100.0}')}]`;
-    const dir = freshDataDir();
-    expect(await importOk(dir, [writeStore("jsonl", traces)])).toMatchObject({ records: 1, imported: 1, verified: true });
-    expect(tracegateState(dir).rows.map((r) => r.payload)).toEqual(canonical(traces));
-    expect(tracegateState(dir).rows[0]!.payload).toContain('"args":{"f":100.0,"inf":Infinity,"nan":NaN,"ninf":-Infinity}');
-    const gateway = await createTestGateway({ databaseUrl: `file:${join(dir, "tracegate.db")}`, secret: SECRET });
-    try {
-      expect(dataOf(await gateway.raw("{ verifyChain { ok checked kind } }")).verifyChain).toEqual({ ok: true, checked: 1, kind: null });
-      // A JSON response cannot carry bare NaN: those come back as strings (docs/exactness.md).
-      const read = dataOf(await gateway.raw(`{ trace(actionId: "nan-0") { args tokenId ocsf } }`)) as { trace: { args: unknown } };
-      expect(read.trace.args).toEqual({ nan: "NaN", inf: "Infinity", ninf: "-Infinity", f: 100 });
-    } finally {
-      await gateway.close();
-    }
-  }, 60_000);
+  it.each(BACKENDS.map((b) => [b.name, b] as const))(
+    "keeps NaN, Infinity and lone surrogates (which Python writes) exactly, serves and verifies them on %s",
+    async (_name, backend) => {
+      const traces = `[${traceText("nan-0", 0, { error: "cut \ud83d", status: "failed" }, String.raw`{"nan": NaN, "inf": Infinity, "ninf": -Infinity, "f": 100.0, "lone": "rocket \ud83d"}`)}]`;
+      const databaseUrl = await backend.freshDatabaseUrl();
+      expect(await importOk(freshDataDir(), [writeStore("jsonl", traces)], { DATABASE_URL: databaseUrl })).toMatchObject({ records: 1, imported: 1 });
+      const gateway = await createTestGateway({ backend, databaseUrl, secret: SECRET });
+      try {
+        const read = dataOf(await gateway.raw(`{ trace(actionId: "nan-0") { args payload error tokenId ocsf } verifyChain { ok checked kind } }`)) as {
+          trace: { args: unknown; payload: string; error: string };
+          verifyChain: unknown;
+        };
+        expect(read.verifyChain).toEqual({ ok: true, checked: 1, kind: null });
+        expect([read.trace.payload]).toEqual(canonical(traces));
+        expect(read.trace.payload).toContain(String.raw`"args":{"f":100.0,"inf":Infinity,"lone":"rocket \ud83d","nan":NaN,"ninf":-Infinity}`);
+        // A JSON response cannot carry bare NaN: those come back as strings (docs/exactness.md).
+        expect(read.trace.args).toEqual({ nan: "NaN", inf: "Infinity", ninf: "-Infinity", f: 100, lone: "rocket \ud83d" });
+        expect(read.trace.error).toBe("cut \ud83d");
+      } finally {
+        await gateway.close();
+      }
+    },
+    60_000,
+  );
 
   it("the imported chains verify in a gateway", async () => {
     // A real process for the chain that is kept and re-chained; in process for the others.

@@ -2,7 +2,7 @@
  * Exact on every road: the value a client sends as JSON is the value that is hashed,
  * stored and returned, whether it arrives as a GraphQL literal, as JSON variables over
  * HTTP, or as JSON variables in a graphql-ws message; and what ingest accepts never makes a
- * later read or verification fail. CPython's json module is the oracle throughout
+ * later read or verification fail; and the same for raw records (recordTraceRecords). CPython's json module is the oracle throughout
  * (test/support/python-json.ts), on both backends.
  */
 import fc from "fast-check";
@@ -12,6 +12,7 @@ import { BACKENDS } from "../support/backends.js";
 import { codesOf, createTestGateway, dataOf, TEST_SECRET, type TestGateway } from "../support/harness.js";
 import { runCli } from "../support/process.js";
 import { pythonCanonical } from "../support/python-json.js";
+import { referenceTraceText } from "../support/reference-traces.js";
 import { wsRawOperation } from "../support/ws.js";
 
 const RECORD = `mutation Record($input: [TraceInput!]!) {
@@ -149,6 +150,28 @@ describe.each(BACKENDS)("exact JSON on every road ($name)", (backend) => {
           return parsed.type === "next" ? message!.slice(message!.indexOf('"payload":') + 10, -1) : JSON.stringify({ errors: (parsed as unknown as { payload: unknown }).payload });
         }),
       ),
+      { numRuns: 40 },
+    );
+  });
+
+  it("raw records (recordTraceRecords): the stored payload equals CPython's canonical dumps of the record", async () => {
+    await fc.assert(
+      fc.asyncProperty(argsText, async (args) => {
+        const id = `raw-${backend.name}-${seq++}`;
+        const record = referenceTraceText(id, 1, "2026-11-22T09:00:00.123456+00:00", {}, args);
+        const before = (await count()).traces.totalCount;
+        const body = `{"query":"mutation($r: [String!]!) { recordTraceRecords(records: $r) { payload } }","variables":{"r":[${JSON.stringify(record)}]}}`;
+        const response = await postText(gw, writer, body);
+        const [expected] = pythonCanonical([{ text: record }]);
+        if (!expected!.ok) {
+          const parsed = JSON.parse(response) as { errors?: { extensions?: { code?: string } }[] };
+          expect(parsed.errors?.map((e) => e.extensions?.code), response).toEqual(["BAD_USER_INPUT"]);
+          expect((await count()).traces.totalCount).toBe(before);
+          return;
+        }
+        const { recordTraceRecords } = (JSON.parse(response) as { data: { recordTraceRecords: { payload: string }[] } }).data;
+        expect(recordTraceRecords[0]!.payload).toBe(expected!.canonical);
+      }),
       { numRuns: 40 },
     );
   });

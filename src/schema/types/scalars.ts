@@ -88,10 +88,10 @@ function fromLiteral(ast: ValueNode, variables: Record<string, unknown> | undefi
     case Kind.FLOAT:
       return floatFromLexeme(ast.value, path);
     case Kind.LIST:
-      if (depth >= MAX_JSON_DEPTH) throw new JsonValueError(path, `nested deeper than ${MAX_JSON_DEPTH} levels.`);
+      if (depth >= MAX_JSON_DEPTH) throw new JsonValueError(`nested deeper than ${MAX_JSON_DEPTH} levels.`).at(path);
       return ast.values.map((v, i) => fromLiteral(v, variables, `${path}[${i}]`, depth + 1));
     case Kind.OBJECT: {
-      if (depth >= MAX_JSON_DEPTH) throw new JsonValueError(path, `nested deeper than ${MAX_JSON_DEPTH} levels.`);
+      if (depth >= MAX_JSON_DEPTH) throw new JsonValueError(`nested deeper than ${MAX_JSON_DEPTH} levels.`).at(path);
       const out: JsonObject = Object.create(null) as JsonObject; // null prototype: a "__proto__" key stays data
       for (const field of ast.fields) out[field.name.value] = fromLiteral(field.value, variables, `${path}.${field.name.value}`, depth + 1);
       return out;

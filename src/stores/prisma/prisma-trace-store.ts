@@ -25,13 +25,16 @@ import {
   type SeqRange,
   type StatsDimension,
   type StatsGroup,
+  StoreUnavailableError,
   type TraceFilter,
   type TraceOrder,
   type TraceRow,
   type TraceStore,
+  type WriteHealth,
 } from "../trace-store.js";
 import { checkChainKey, claimChainKey } from "./chain-key.js";
 import { type SqlDialect, sqliteDialect } from "./dialect.js";
+import { storageFault } from "./faults.js";
 import { prunePrefix, readPruneCheckpoint } from "./prune.js";
 import { type RawSqlClient, type RawSqlRunner, toNumber } from "./sql-client.js";
 
@@ -226,6 +229,9 @@ export class PrismaTraceStore implements TraceStore {
   /** Serializes appends within this process; the database lock serializes processes. */
   #appendQueue: Promise<unknown> = Promise.resolve();
   readonly #appendListeners = new Set<(rows: readonly TraceRow[]) => void>();
+  /** Why the last write failed to commit, until a write commits again (writeHealth). */
+  #writeFault: string | undefined;
+  #writeProbe: Promise<void> | undefined;
 
   constructor(options: PrismaTraceStoreOptions) {
     this.#writer = options.writer;
@@ -306,12 +312,38 @@ export class PrismaTraceStore implements TraceStore {
     const deadline = Date.now() + APPEND_RETRY_MS;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#appendLocked(work);
+        const done = await this.#appendLocked(work);
+        this.#writeFault = undefined;
+        return done;
       } catch (e) {
+        // A storage fault (disk full, I/O error, lost connection) fails this write at once with
+        // a coded error; the transaction rolled back and its connection was released
+        // (./transaction-recovery.ts), so the next write starts clean.
+        const fault = storageFault(e);
+        if (fault !== undefined) {
+          this.#writeFault = fault;
+          throw new StoreUnavailableError(fault, { cause: e });
+        }
         if (!isContention(e) || Date.now() > deadline) throw e;
         await sleep(Math.min(5 * 2 ** attempt, 200) * (0.5 + Math.random()));
       }
     }
+  }
+
+  async writeHealth(): Promise<WriteHealth> {
+    if (this.#writeFault === undefined) return { ok: true };
+    // One probe at a time, however many callers ask: an append of nothing, which still
+    // updates the head row and commits, so it needs the same space and connection a write does.
+    this.#writeProbe ??= this.appendWithin(async () => ({ result: undefined, traces: [] }))
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .finally(() => {
+        this.#writeProbe = undefined;
+      });
+    await this.#writeProbe;
+    return this.#writeFault === undefined ? { ok: true } : { ok: false, reason: this.#writeFault };
   }
 
   async #appendLocked<R>(

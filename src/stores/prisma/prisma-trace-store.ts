@@ -40,6 +40,12 @@ import { type RawSqlClient, type RawSqlRunner, toNumber } from "./sql-client.js"
 
 /** Rows per INSERT statement (one JSON parameter each). */
 const INSERT_CHUNK = 2_000;
+/**
+ * After a write failed for a storage fault, writes count as healthy again only with this much
+ * space free where the database lives (when the store can tell): a failed batch leaves WAL
+ * space behind that lets a tiny probe commit while real batches still cannot.
+ */
+export const MIN_FREE_BYTES_AFTER_FAULT = 4 * 1024 * 1024;
 /** How long an append keeps retrying while other processes hold the chain lock. */
 const APPEND_RETRY_MS = 30_000;
 
@@ -217,6 +223,8 @@ export interface PrismaTraceStoreOptions {
   dialect: SqlDialect;
   /** Called after the clients are closed (e.g. to release files). */
   onClose?: () => Promise<void>;
+  /** Bytes free on the volume holding the database, when that is known (SQLite). */
+  freeBytes?: () => Promise<number>;
 }
 
 /** TraceStore over Prisma raw SQL, shared by SQLite and PostgreSQL through a SqlDialect. */
@@ -226,6 +234,7 @@ export class PrismaTraceStore implements TraceStore {
   readonly #hash: RecordHasher;
   readonly #d: SqlDialect;
   readonly #onClose: (() => Promise<void>) | undefined;
+  readonly #freeBytes: (() => Promise<number>) | undefined;
   /** Serializes appends within this process; the database lock serializes processes. */
   #appendQueue: Promise<unknown> = Promise.resolve();
   readonly #appendListeners = new Set<(rows: readonly TraceRow[]) => void>();
@@ -239,6 +248,7 @@ export class PrismaTraceStore implements TraceStore {
     this.#hash = options.hash;
     this.#d = options.dialect;
     this.#onClose = options.onClose;
+    this.#freeBytes = options.freeBytes;
   }
 
   async append(traces: readonly EncodedTrace[]): Promise<TraceRow[]> {
@@ -332,13 +342,14 @@ export class PrismaTraceStore implements TraceStore {
 
   async writeHealth(): Promise<WriteHealth> {
     if (this.#writeFault === undefined) return { ok: true };
-    // One probe at a time, however many callers ask: an append of nothing, which still
-    // updates the head row and commits, so it needs the same space and connection a write does.
-    this.#writeProbe ??= this.appendWithin(async () => ({ result: undefined, traces: [] }))
-      .then(
-        () => undefined,
-        () => undefined,
-      )
+    // One probe at a time, however many callers ask: enough free space (where known), then
+    // an append of nothing, which still updates the head row and commits, so it needs a
+    // connection and the database's write path as a real write does.
+    this.#writeProbe ??= (async () => {
+      if (this.#freeBytes && (await this.#freeBytes()) < MIN_FREE_BYTES_AFTER_FAULT) return;
+      await this.appendWithin(async () => ({ result: undefined, traces: [] }));
+    })()
+      .catch(() => undefined)
       .finally(() => {
         this.#writeProbe = undefined;
       });

@@ -32,6 +32,11 @@ export const ERROR_CODES = [
   "INTERNAL_SERVER_ERROR",
   /** A feature needs configuration the server lacks (e.g. createCheckpoint without a signing key). */
   "NOT_CONFIGURED",
+  /**
+   * The database cannot commit writes right now (disk full, I/O error, connection lost):
+   * nothing was stored; retry after `retryAfterSeconds` (HTTP 503, Retry-After).
+   */
+  "UNAVAILABLE",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -46,6 +51,7 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   UNAUTHENTICATED: 401,
   RATE_LIMITED: 429,
   PAYLOAD_TOO_LARGE: 413,
+  UNAVAILABLE: 503,
 };
 
 /** A GraphQL error with one of tracegate's codes; its message is meant for the client. */

@@ -5,8 +5,8 @@
 import { createCheckpointMac } from "../chain/checkpoint.js";
 import { createRecordHasher } from "../chain/hash.js";
 import { type Config, ConfigError, redactUrl, resolveHmacSecret } from "../config.js";
-import { Redis } from "ioredis";
 import { memoryBus, redisBus, type TraceBus } from "../streams/bus.js";
+import { type SoftRedis, softRedis } from "../streams/redis.js";
 import { buildApp } from "../server/app.js";
 import { scheduleRetention } from "../server/retention-schedule.js";
 import { createLogger } from "../server/logger.js";
@@ -58,17 +58,35 @@ export async function serve(config: Config): Promise<() => Promise<void>> {
   }
   const checkpointMac = createCheckpointMac(secret);
   let bus: TraceBus;
-  let rateLimitRedis: Redis | undefined;
+  let rateLimitRedis: SoftRedis | undefined;
   try {
-    bus = config.redisUrl ? await redisBus(config.redisUrl, (await stores.traces.head()).chainId) : memoryBus();
-    if (config.redisUrl) rateLimitRedis = new Redis(config.redisUrl, { enableOfflineQueue: false });
+    // Redis must answer at start (a wrong REDIS_URL is a configuration error); once running,
+    // losing it degrades the gateway but never stops it (src/streams/redis.ts).
+    if (config.redisUrl) {
+      const traces = stores.traces;
+      bus = await redisBus(config.redisUrl, (await traces.head()).chainId, {
+        logger,
+        latest: async () => {
+          const head = await traces.head();
+          return head.nextSeq > 0 ? traces.findBySeqs([head.nextSeq - 1]) : [];
+        },
+      });
+      rateLimitRedis = softRedis(config.redisUrl, "rate-limit", { logger });
+      await rateLimitRedis.client.connect().catch(async (e: unknown) => {
+        await bus.close();
+        throw e;
+      });
+    } else {
+      bus = memoryBus();
+    }
   } catch (e) {
     await stores.close();
     throw new ConfigError(`REDIS_URL ${redactUrl(config.redisUrl ?? "")}: cannot connect (${(e as Error).message}).`);
   }
+  const redisUp = () => (bus.connected?.() ?? true) && (rateLimitRedis?.up() ?? true);
   const app = buildApp({
     bus,
-    ...(rateLimitRedis ? { rateLimitRedis } : {}),
+    ...(rateLimitRedis ? { rateLimitRedis: rateLimitRedis.client, dependencies: [{ name: "redis", up: redisUp }] } : {}),
     streamQueueLimit: config.streamQueueLimit,
     stores,
     hash,
@@ -99,7 +117,7 @@ export async function serve(config: Config): Promise<() => Promise<void>> {
       await retention?.stop();
       await app.stop();
       await bus.close();
-      rateLimitRedis?.disconnect();
+      rateLimitRedis?.client.disconnect();
       await stores.close();
       logger.flush();
     })());

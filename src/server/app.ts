@@ -21,7 +21,7 @@ import { exactJsonPlugin } from "./exact-json.js";
 import { exportRoutePlugin } from "./export-route.js";
 import { limitPlugins } from "./limits.js";
 import { createMetrics } from "./metrics.js";
-import { opsRoutesPlugin } from "./ops-routes.js";
+import { type DependencyCheck, opsRoutesPlugin } from "./ops-routes.js";
 import type { Logger } from "./logger.js";
 import { createErrorMasker } from "./mask-errors.js";
 import { AUTH_FAILURES_PER_MINUTE, createRateLimiter } from "./rate-limit.js";
@@ -54,6 +54,8 @@ export interface AppDeps {
   streamQueueLimit?: number;
   /** How long a looked-up API key is trusted (ms); tests of revocation shorten it. */
   keyCacheMs?: number;
+  /** Optional dependencies (Redis) whose state /readyz reports; down means degraded, not unready. */
+  dependencies?: readonly DependencyCheck[];
 }
 
 export interface App {
@@ -100,7 +102,7 @@ export function buildApp(deps: AppDeps): App {
     // Public routes first (health, metrics, the checkpoint key, the console's static files),
     // then the key guard and limits.
     plugins: [
-      opsRoutesPlugin({ traces: deps.stores.traces, metrics }),
+      opsRoutesPlugin({ traces: deps.stores.traces, metrics, dependencies: deps.dependencies ?? [] }),
       wellKnownPlugin(deps.signer),
       consolePlugin(),
       // Streams exports with its own key check (same keys, scopes and rate limits as GraphQL).

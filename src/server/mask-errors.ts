@@ -22,9 +22,38 @@ function tracegateCause(error: unknown): TracegateError | undefined {
   return undefined;
 }
 
+/** How long a client should wait before retrying a write the database could not commit. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
+
+/** A StoreUnavailableError in the cause chain (by name: stores throw it, see src/stores/trace-store.ts). */
+function unavailableCause(error: unknown): Error | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current; depth++) {
+    if (current instanceof Error && current.name === "StoreUnavailableError") return current;
+    current = (current as { originalError?: unknown }).originalError;
+  }
+  return undefined;
+}
+
 /** Build yoga's `maskError`, logging masked originals through `logger`. */
 export function createErrorMasker(logger: Logger) {
   return (error: unknown, message: string): Error => {
+    const unavailable = unavailableCause(error);
+    if (unavailable) {
+      // Not a bug, an outage: a coded, retryable answer; the cause goes to the log.
+      const errorId = randomUUID();
+      logger.warn({ errorId, err: unavailable.cause ?? unavailable }, unavailable.message);
+      const retryAfterSeconds = UNAVAILABLE_RETRY_AFTER_SECONDS;
+      return new GraphQLError("The database cannot store this write right now; nothing was stored. Retry later.", {
+        ...(isGraphQLError(error) ? { nodes: error.nodes, path: error.path } : {}),
+        extensions: {
+          code: "UNAVAILABLE",
+          errorId,
+          retryAfterSeconds,
+          http: { status: 503, headers: { "Retry-After": String(retryAfterSeconds) } },
+        },
+      });
+    }
     const cause = tracegateCause(error);
     if (isGraphQLError(error)) {
       if (cause) {

@@ -1,6 +1,8 @@
 /**
  * Opening the stores a Config selects. The only place that knows which backends exist.
  */
+import { statfs } from "node:fs/promises";
+import { dirname } from "node:path";
 import type { RecordHasher } from "../chain/hash.js";
 import { type Config, sqliteFilePath } from "../config.js";
 import { postgresDialect, sqliteDialect } from "./prisma/dialect.js";
@@ -41,7 +43,17 @@ export async function openStores(
     // Two SQLite connections: a query must never run inside an open append transaction.
     const file = sqliteFilePath(config.databaseUrl);
     const [writer, reader] = await Promise.all([openSqliteClient(file), openSqliteClient(file)]);
-    traces = new PrismaTraceStore({ writer, reader, hash, dialect: sqliteDialect });
+    const directory = dirname(file);
+    traces = new PrismaTraceStore({
+      writer,
+      reader,
+      hash,
+      dialect: sqliteDialect,
+      freeBytes: async () => {
+        const s = await statfs(directory);
+        return s.bavail * s.bsize;
+      },
+    });
     keys = new PrismaKeyStore(writer.apiKey);
     revocations = new PrismaRevocationStore({ traces, reader, dialect: sqliteDialect });
   }

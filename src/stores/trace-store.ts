@@ -163,6 +163,21 @@ export class DuplicateActionIdError extends Error {
   }
 }
 
+/**
+ * A write the database could not commit for a reason outside the write itself: disk full,
+ * an I/O error, a lost connection. Nothing of it was stored, the store is ready for the next
+ * write, and the same write may succeed once the fault is gone.
+ */
+export class StoreUnavailableError extends Error {
+  override name = "StoreUnavailableError";
+  constructor(readonly reason: string, options?: { cause?: unknown }) {
+    super(`the database cannot commit writes: ${reason}`, options);
+  }
+}
+
+/** Whether writes commit (see TraceStore.writeHealth). */
+export type WriteHealth = { ok: true } | { ok: false; reason: string };
+
 /** The hash-chained trace store. */
 export interface TraceStore {
   /**
@@ -172,6 +187,7 @@ export interface TraceStore {
    * appended twice, so retries and re-shipped files are idempotent. Returns the records
    * in input order.
    * @throws DuplicateActionIdError when an action id is stored with different content.
+   * @throws StoreUnavailableError when the database cannot commit (nothing was stored).
    */
   append(traces: readonly EncodedTrace[]): Promise<TraceRow[]>;
   /** One keyset page, index-backed for every filter and order. */
@@ -220,5 +236,11 @@ export interface TraceStore {
   onAppended(listener: (rows: readonly TraceRow[]) => void): () => void;
   /** The stored prune checkpoint, or null when the chain was never pruned. */
   pruneCheckpoint(): Promise<PruneCheckpointRecord | null>;
+  /**
+   * Whether writes commit. Healthy until a write fails with StoreUnavailableError; from then
+   * on each call tries an empty write (it locks the chain head and commits), and the first
+   * write that commits, a probe or a real one, makes the store healthy again.
+   */
+  writeHealth(): Promise<WriteHealth>;
   close(): Promise<void>;
 }

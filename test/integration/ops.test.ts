@@ -26,7 +26,7 @@ describe("ops endpoints", () => {
     expect(await health.json()).toEqual({ status: "ok" });
     const ready = await get("/readyz");
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: "ready", nextSeq: 0 });
+    expect(await ready.json()).toEqual({ status: "ready", nextSeq: 0, checks: { database: "up", writes: "up" } });
   });
 
   it("exports Prometheus metrics that follow ingest, queries and verification", async () => {

@@ -25,18 +25,27 @@ import {
   type SeqRange,
   type StatsDimension,
   type StatsGroup,
+  StoreUnavailableError,
   type TraceFilter,
   type TraceOrder,
   type TraceRow,
   type TraceStore,
+  type WriteHealth,
 } from "../trace-store.js";
 import { checkChainKey, claimChainKey } from "./chain-key.js";
 import { type SqlDialect, sqliteDialect } from "./dialect.js";
+import { storageFault } from "./faults.js";
 import { prunePrefix, readPruneCheckpoint } from "./prune.js";
 import { type RawSqlClient, type RawSqlRunner, toNumber } from "./sql-client.js";
 
 /** Rows per INSERT statement (one JSON parameter each). */
 const INSERT_CHUNK = 2_000;
+/**
+ * After a write failed for a storage fault, writes count as healthy again only with this much
+ * space free where the database lives (when the store can tell): a failed batch leaves WAL
+ * space behind that lets a tiny probe commit while real batches still cannot.
+ */
+export const MIN_FREE_BYTES_AFTER_FAULT = 4 * 1024 * 1024;
 /** How long an append keeps retrying while other processes hold the chain lock. */
 const APPEND_RETRY_MS = 30_000;
 
@@ -214,6 +223,8 @@ export interface PrismaTraceStoreOptions {
   dialect: SqlDialect;
   /** Called after the clients are closed (e.g. to release files). */
   onClose?: () => Promise<void>;
+  /** Bytes free on the volume holding the database, when that is known (SQLite). */
+  freeBytes?: () => Promise<number>;
 }
 
 /** TraceStore over Prisma raw SQL, shared by SQLite and PostgreSQL through a SqlDialect. */
@@ -223,9 +234,13 @@ export class PrismaTraceStore implements TraceStore {
   readonly #hash: RecordHasher;
   readonly #d: SqlDialect;
   readonly #onClose: (() => Promise<void>) | undefined;
+  readonly #freeBytes: (() => Promise<number>) | undefined;
   /** Serializes appends within this process; the database lock serializes processes. */
   #appendQueue: Promise<unknown> = Promise.resolve();
   readonly #appendListeners = new Set<(rows: readonly TraceRow[]) => void>();
+  /** Why the last write failed to commit, until a write commits again (writeHealth). */
+  #writeFault: string | undefined;
+  #writeProbe: Promise<void> | undefined;
 
   constructor(options: PrismaTraceStoreOptions) {
     this.#writer = options.writer;
@@ -233,6 +248,7 @@ export class PrismaTraceStore implements TraceStore {
     this.#hash = options.hash;
     this.#d = options.dialect;
     this.#onClose = options.onClose;
+    this.#freeBytes = options.freeBytes;
   }
 
   async append(traces: readonly EncodedTrace[]): Promise<TraceRow[]> {
@@ -306,12 +322,39 @@ export class PrismaTraceStore implements TraceStore {
     const deadline = Date.now() + APPEND_RETRY_MS;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#appendLocked(work);
+        const done = await this.#appendLocked(work);
+        this.#writeFault = undefined;
+        return done;
       } catch (e) {
+        // A storage fault (disk full, I/O error, lost connection) fails this write at once with
+        // a coded error; the transaction rolled back and its connection was released
+        // (./transaction-recovery.ts), so the next write starts clean.
+        const fault = storageFault(e);
+        if (fault !== undefined) {
+          this.#writeFault = fault;
+          throw new StoreUnavailableError(fault, { cause: e });
+        }
         if (!isContention(e) || Date.now() > deadline) throw e;
         await sleep(Math.min(5 * 2 ** attempt, 200) * (0.5 + Math.random()));
       }
     }
+  }
+
+  async writeHealth(): Promise<WriteHealth> {
+    if (this.#writeFault === undefined) return { ok: true };
+    // One probe at a time, however many callers ask: enough free space (where known), then
+    // an append of nothing, which still updates the head row and commits, so it needs a
+    // connection and the database's write path as a real write does.
+    this.#writeProbe ??= (async () => {
+      if (this.#freeBytes && (await this.#freeBytes()) < MIN_FREE_BYTES_AFTER_FAULT) return;
+      await this.appendWithin(async () => ({ result: undefined, traces: [] }));
+    })()
+      .catch(() => undefined)
+      .finally(() => {
+        this.#writeProbe = undefined;
+      });
+    await this.#writeProbe;
+    return this.#writeFault === undefined ? { ok: true } : { ok: false, reason: this.#writeFault };
   }
 
   async #appendLocked<R>(

@@ -4,6 +4,7 @@
 import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
 import { PrismaClient } from "../../generated/sqlite/client.js";
 import type { RawSqlClient } from "./sql-client.js";
+import { abandonSqlite, withTransactionRecovery } from "./transaction-recovery.js";
 
 /** How long a writer waits for another process's write lock before failing (ms). */
 export const SQLITE_BUSY_TIMEOUT_MS = 10_000;
@@ -12,10 +13,11 @@ export const SQLITE_BUSY_TIMEOUT_MS = 10_000;
  * A Prisma client on one SQLite file, with the connection settings tracegate relies on:
  * WAL (readers never block the writer and see committed data only), synchronous=FULL (an
  * acknowledged append survives a power loss, not just a process crash) and a busy timeout
- * so several processes can share the file.
+ * so several processes can share the file. A write that fails mid-transaction (disk full)
+ * releases the connection for the next one (./transaction-recovery.ts).
  */
 export async function openSqliteClient(filePath: string): Promise<RawSqlClient & PrismaClient> {
-  const adapter = new PrismaBetterSQLite3({ url: `file:${filePath}`, timeout: SQLITE_BUSY_TIMEOUT_MS });
+  const adapter = withTransactionRecovery(new PrismaBetterSQLite3({ url: `file:${filePath}`, timeout: SQLITE_BUSY_TIMEOUT_MS }), abandonSqlite);
   const client = new PrismaClient({ adapter });
   await client.$queryRawUnsafe("PRAGMA journal_mode = WAL");
   await client.$executeRawUnsafe("PRAGMA synchronous = FULL");

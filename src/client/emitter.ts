@@ -252,13 +252,36 @@ function problemOf(t: EmitTrace): string | undefined {
 }
 
 /**
+ * Stands in for a bigint's digits inside JSON.stringify's output. Random per process, so no
+ * string in a caller's args (which may carry attacker-chosen text) can be mistaken for one.
+ */
+const BIGINT_MARK = `tracegate-bigint-${globalThis.crypto.randomUUID()}:`;
+const BIGINT_MARKED = new RegExp(`"${BIGINT_MARK}(-?[0-9]+)"`, "g");
+
+/**
  * The trace's JSON as sent, taken now: a caller mutating the object afterwards changes
- * nothing, and a value JSON cannot carry (bigint, cycles) is refused here rather than
+ * nothing, and a value JSON cannot carry (cycles, functions) is refused here rather than
  * poisoning a whole batch later. Only TraceInput fields are copied, because GraphQL refuses
  * an input object with unknown fields; a fixed shape also keeps V8 on its fast path.
+ *
+ * Integers beyond 2^53 can be given as bigints (`accountId: 750727362669608961n`): they are
+ * written with every digit, and the gateway hashes them exactly (its JSON variables keep
+ * number lexemes). JSON.stringify refuses bigints, so only a trace holding one takes the
+ * slower replacer path. (A JS number cannot say "float" for an integral value: 100.0 is
+ * sent as 100; clients that need Python's float lexemes send raw records, see README.)
  */
 function encode(t: EmitTrace): string {
-  return JSON.stringify({
+  try {
+    return JSON.stringify(inputOf(t));
+  } catch (e) {
+    if (!(e instanceof TypeError) || !/BigInt/i.test(e.message)) throw e;
+    const text = JSON.stringify(inputOf(t), (_key, value: unknown) => (typeof value === "bigint" ? BIGINT_MARK + value.toString() : value));
+    return text.replace(BIGINT_MARKED, "$1");
+  }
+}
+
+function inputOf(t: EmitTrace): Record<string, unknown> {
+  return {
     actionId: t.actionId,
     capabilityId: t.capabilityId,
     principalId: t.principalId,
@@ -273,7 +296,7 @@ function encode(t: EmitTrace): string {
     error: t.error,
     args: t.args,
     resultSummary: t.resultSummary,
-  });
+  };
 }
 
 /** The allow-list as a predicate, or undefined when everything is allowed. */

@@ -178,6 +178,17 @@ describe("createTraceEmitter", () => {
     expect(verified.data?.verifyChain).toEqual({ ok: true, checked: 1_000 });
   });
 
+  it("sends bigints with every digit and strings cut inside an emoji exactly; the payload holds them as hashed", async () => {
+    const { gw, url } = await listening();
+    const { em, reports } = emitter({ url, apiKey: await gw.issueKey(["traces:write"]) });
+    const cut = "launch 🚀 ok".slice(0, 8); // "launch \ud83d"
+    em.emit({ ...invoke("exact-1"), args: { accountId: 750727362669608961n, note: cut, look: "tracegate-bigint-x:12", n: [-5n, 3] } });
+    await em.flush();
+    expect(reports.drops).toEqual([]);
+    const rows = await gw.db().all<{ payload: string }>(`SELECT "payload" FROM "Trace" WHERE "actionId" = 'exact-1'`);
+    expect(rows[0]!.payload).toContain(String.raw`"args":{"accountId":750727362669608961,"look":"tracegate-bigint-x:12","n":[-5,3],"note":"launch \ud83d"}`);
+  });
+
   it("sends a partial batch after flushIntervalMs without flush()", async () => {
     const { gw, url } = await listening();
     const { em } = emitter({ url, apiKey: gw.adminKey, batchSize: 100, flushIntervalMs: 100 });

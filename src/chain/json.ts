@@ -328,6 +328,15 @@ function fixMessage(message: string, prepared: Prepared, original: string): stri
   });
 }
 
+export interface LosslessParseOptions {
+  /**
+   * Refuse a number literal that overflows to infinity (`1e400`). CPython reads it as inf and
+   * would write it back as `Infinity`, a different text; the reference itself only ever writes
+   * the bare words NaN / Infinity / -Infinity, which stay accepted.
+   */
+  refuseOverflow?: boolean;
+}
+
 /**
  * Parses JSON exactly like Python's `json.loads` decides types: a number lexeme with ".", "e"
  * or "E" is a float (number), any other is an int (bigint), so re-serialising is lossless.
@@ -338,7 +347,7 @@ function fixMessage(message: string, prepared: Prepared, original: string): stri
  * Known divergence: Python 3.11 rejects int literals longer than 4300 digits
  * (sys.int_info.str_digits_check_threshold); this parser accepts them.
  */
-export function parseJsonLossless(text: string): JsonValue {
+export function parseJsonLossless(text: string, options: LosslessParseOptions = {}): JsonValue {
   const prepared = prepare(text);
   const { specials, marker } = prepared;
 
@@ -357,7 +366,11 @@ export function parseJsonLossless(text: string): JsonValue {
     for (let i = 0; i < lexeme.length; i++) {
       const c = lexeme.charCodeAt(i);
       if (c === 0x2e /* . */ || c === 0x65 /* e */ || c === 0x45 /* E */) {
-        return Number(lexeme);
+        const n = Number(lexeme);
+        if (options.refuseOverflow && !Number.isFinite(n)) {
+          throw new SyntaxError(`${lexeme.length > 40 ? `${lexeme.slice(0, 40)}…` : lexeme} overflows to infinity`);
+        }
+        return n;
       }
     }
     return BigInt(lexeme);

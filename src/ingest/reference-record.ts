@@ -12,7 +12,7 @@
  * number a Python float, so `canonicalJson` of the parsed value is byte for byte what the
  * reference hashes.
  */
-import { isJsonObject, type JsonObject, type JsonValue, parseJsonLossless } from "../chain/json.js";
+import { isJsonObject, type JsonObject, type JsonValue, type LosslessParseOptions, parseJsonLossless } from "../chain/json.js";
 import { type EpochMicros, parseTimestamp, TimestampError } from "../chain/time.js";
 import { MAX_INT_DIGITS, MAX_JSON_DEPTH } from "../chain/wire-json.js";
 import {
@@ -73,10 +73,10 @@ const KNOWN: ReadonlySet<string> = new Set(EXPORT_KEYS);
  * @throws RecordError (key null) when the text is not JSON (the parser's message, with the
  *   position) or not an object.
  */
-export function parseJsonObject(text: string): JsonObject {
+export function parseJsonObject(text: string, options: LosslessParseOptions = {}): JsonObject {
   let value: JsonValue;
   try {
-    value = parseJsonLossless(text);
+    value = parseJsonLossless(text, options);
   } catch (e) {
     throw new RecordError(null, (e as Error).message.replace(/\.$/, ""));
   }
@@ -145,9 +145,10 @@ export interface DecodeOptions {
   /**
    * true for a trace offered for ingest (the GraphQL entrance): every key must be one of the
    * 16, `status` (when present) must agree with `error`, `correction` (when present) must be
-   * null, and values the other entrances refuse too (refusedValue: NaN / Infinity, over-long
-   * integers, deep nesting) are refused, so the stored export is exactly the object offered
-   * and one CPython can read back. false for a trace read from a reference store,
+   * null, and values CPython could not read back (refusedValue: over-long integers, deep nesting)
+   * are refused, so the stored export is exactly the object offered. NaN and Infinity, which
+   * the reference writes, are kept (an overflowing literal like 1e400 is refused by the
+   * parser, see parseJsonObject's refuseOverflow). false for a trace read from a reference store,
    * whose bytes the chain already fixed: those keys are left as the reference's decoder leaves
    * them (ignored), and NaN / Infinity are kept.
    */
@@ -155,13 +156,13 @@ export interface DecodeOptions {
 }
 
 /**
- * The first value inside `v` that the gateway's entrances refuse (docs/exactness.md), with
- * why: NaN / Infinity (also a literal such as 1e400 that overflows), an integer longer than
- * CPython's json module reads (4,300 digits), or nesting deeper than MAX_JSON_DEPTH. Null
- * when there is none.
+ * The first value inside `v` that raw-record ingest refuses (docs/exactness.md), with why: an
+ * integer longer than CPython's json module reads (4,300 digits), or nesting deeper than
+ * MAX_JSON_DEPTH. Null when there is none. (NaN and Infinity, which the reference writes as
+ * bare words, are kept; a literal such as 1e400 is refused when the text is parsed.)
  */
 export function refusedValue(v: JsonValue, path: string, depth = 0): { path: string; reason: string } | null {
-  if (typeof v === "number") return Number.isFinite(v) ? null : { path, reason: "is NaN or Infinity (or a number too large for a float), which JSON cannot carry" };
+  if (typeof v === "number") return null; // NaN / Infinity as the reference writes them are kept; 1e400 is refused by the parser
   if (typeof v === "bigint") {
     const digits = v < 0n ? v.toString().length - 1 : v.toString().length;
     return digits > MAX_INT_DIGITS ? { path, reason: `is an integer of ${digits} digits; CPython's json module reads at most ${MAX_INT_DIGITS}` } : null;

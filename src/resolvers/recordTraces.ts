@@ -141,7 +141,7 @@ export function recordTraceRecords(records: readonly string[], ctx: GatewayConte
 function decodeRecord(text: string, index: number): Trace {
   let decoded: DecodedTrace;
   try {
-    decoded = decodeTrace(parseJsonObject(text), { strict: true });
+    decoded = decodeTrace(parseJsonObject(text, { refuseOverflow: true }), { strict: true });
   } catch (e) {
     if (!(e instanceof RecordError)) throw e;
     const field = e.key === null ? `records[${index}]` : `records[${index}].${e.key}`;

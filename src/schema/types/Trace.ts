@@ -209,8 +209,9 @@ builder.mutationFields((t) => ({
       "Each string is the JSON text of one export object (the 16 keys action_id ... correction, e.g. the `trace` " +
       "of a weaver-kernel JSONL line). It is parsed losslessly and stored and hashed exactly as the reference " +
       "hashes it (100.0 stays a float, integers of any size and every string stay exact, invoked_at keeps its " +
-      "text). Unknown keys, a status that disagrees with error, a non-null correction and NaN/Infinity are " +
-      `refused with BAD_USER_INPUT naming records[i]. At most ${MAX_BATCH} records per call.`,
+      "text; NaN and Infinity, which the reference writes as bare words, are kept). Unknown keys, a status that " +
+      "disagrees with error, a non-null correction, an overflowing literal (1e400), an integer over 4,300 digits and " +
+      `nesting deeper than 64 are refused with BAD_USER_INPUT naming records[i]. At most ${MAX_BATCH} records per call.`,
     args: { records: t.arg.stringList({ required: true }) },
     authScopes: { "traces:write": true },
     grantScopes: GRANT_TRACE_ACK,

@@ -416,9 +416,11 @@ describe("tracegate ship", () => {
       traceText(`${prefix}-1`, 1, {}, MIXED_ARGS),
       traceText(`${prefix}-2`, 2, { invoked_at: "2026-03-03T10:00:02Z", error: "cut \ud83d", status: "failed" }, String.raw`{"\u00e9": 100.0, "n": 1e+16}`),
       traceText(`${prefix}-3`, 3, { event_type: "deny", reason_code: "missing_role", result_summary: null }, "{}"),
+      // Python's json.dumps writes float("nan") and float("inf") as bare words.
+      traceText(`${prefix}-4`, 4, {}, `{"ratio": NaN, "limit": Infinity, "floor": -Infinity}`),
     ].join(",\n")}]`;
 
-  it("(f) ships records with non-name keys, floats, big ints and lone surrogates byte-exactly", async () => {
+  it("(f) ships records with non-name keys, floats, big ints, lone surrogates and NaN byte-exactly", async () => {
     const traces = issueCorpus("f");
     const store = writeStore(traces);
     const run = await runCli(shipArgs(store), SHIP_ENV);
@@ -446,7 +448,7 @@ describe("tracegate ship", () => {
     const run = await runCli(["ship", store, "--url", gateway.url, "--key", writeOnly], SHIP_ENV);
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain("shipped seq 0..3 (4 record(s))");
+    expect(run.stdout).toContain("shipped seq 0..4 (5 record(s))");
     expect((await storedWith("w")).map((r) => r.payload)).toEqual(canonical(traces));
     expect(stateOf(store)).toMatchObject({ lastSeq: 3, offset: readFileSync(store).length });
     expect(await verifyChain()).toMatchObject({ ok: true });

@@ -13,8 +13,14 @@
  * - Memory is bounded: when the buffer is full, new traces are dropped and reported rather
  *   than growing without limit while the gateway is down.
  *
+ * - A refusal that names one trace (`extensions.field` = `input[3]...`) drops exactly that
+ *   trace (onDrop, `rejected`) and sends the rest: one poison trace never blocks the traces
+ *   queued behind it. What is retried and what is final is decided in ./retry-policy.ts,
+ *   shared with the shipper.
+ *
  * Dependency-free on purpose (global fetch only): it is loaded into other people's processes.
  */
+import { isRetryable, refusedField, refusedIndex } from "./retry-policy.js";
 
 /** What the kernel recorded. Absent means INVOKE. */
 export type TraceEventType = "INVOKE" | "EXPAND" | "DENY";
@@ -65,6 +71,8 @@ export class TraceEmitterError extends Error {
   readonly status: number | undefined;
   /** Whether the emitter retries this kind of failure. */
   readonly retryable: boolean;
+  /** For a refusal naming one trace: its position in the batch (it alone is dropped). */
+  traceIndex: number | undefined;
   /** The server's Retry-After (header, else extensions.retryAfterSeconds), in ms. */
   readonly retryAfterMs: number | undefined;
   /** The GraphQL errors of the response, as received. */
@@ -84,6 +92,7 @@ export class TraceEmitterError extends Error {
     this.status = details.status;
     this.retryable = details.retryable;
     this.retryAfterMs = details.retryAfterMs;
+    this.traceIndex = undefined;
     this.errors = details.errors ?? [];
   }
 }
@@ -192,24 +201,6 @@ const BODY_TAIL = "]}}";
 const EVENT_TYPES: ReadonlySet<unknown> = new Set(["INVOKE", "EXPAND", "DENY"]);
 const RESPONSE_MODES: ReadonlySet<unknown> = new Set(["HANDLE_ONLY", "RAW", "SUMMARY", "TABLE"]);
 const SENSITIVITIES: ReadonlySet<unknown> = new Set(["MEMORY", "NONE", "PCI", "PII", "SECRETS"]);
-
-/** Codes that mean "this batch will never be accepted as it is": retrying only repeats the refusal. */
-const NEVER_RETRY: ReadonlySet<string> = new Set([
-  "BAD_USER_INPUT",
-  "DUPLICATE_ACTION_ID",
-  "UNAUTHENTICATED",
-  "FORBIDDEN",
-  "PAYLOAD_TOO_LARGE",
-  "QUERY_TOO_COMPLEX",
-  "GRAPHQL_PARSE_FAILED",
-  "GRAPHQL_VALIDATION_FAILED",
-  "NOT_CONFIGURED",
-  "NOT_FOUND",
-  "INVALID_CURSOR",
-]);
-
-/** Codes of transient trouble on the gateway's side, whatever the HTTP status. */
-const RETRY_CODES: ReadonlySet<string> = new Set(["RATE_LIMITED", "INTERNAL_SERVER_ERROR", "BAD_RESPONSE"]);
 
 // setImmediate lets the caller's current task finish before a request is built; setTimeout
 // is the fallback outside Node.
@@ -328,7 +319,7 @@ function parseRetryAfter(value: string | null): number | undefined {
 type Outcome = { ok: true } | { ok: false; error: TraceEmitterError };
 
 /** A response as success or a classified error. */
-function classify(status: number, retryAfter: string | null, text: string): Outcome {
+function classify(status: number, retryAfter: string | null, text: string, batchLength: number): Outcome {
   let body: { data?: { recordTraces?: unknown } | null; errors?: unknown } | undefined;
   try {
     body = JSON.parse(text) as typeof body;
@@ -338,22 +329,19 @@ function classify(status: number, retryAfter: string | null, text: string): Outc
   const errors = Array.isArray(body?.errors) ? (body.errors as unknown[]) : [];
   const ok2xx = status >= 200 && status < 300;
   if (ok2xx && errors.length === 0 && Array.isArray(body?.data?.recordTraces)) return { ok: true };
-  const first = errors[0] as { message?: unknown; extensions?: { code?: unknown; retryAfterSeconds?: unknown } } | undefined;
+  const first = errors[0] as { message?: unknown; extensions?: { code?: unknown; retryAfterSeconds?: unknown; field?: unknown } } | undefined;
   const code = typeof first?.extensions?.code === "string" ? first.extensions.code : ok2xx ? "BAD_RESPONSE" : `HTTP_${status}`;
   const message = typeof first?.message === "string" ? first.message : ok2xx ? "response is not a recordTraces result" : `HTTP ${status}`;
   const bodyRetry = first?.extensions?.retryAfterSeconds;
   const retryAfterMs = parseRetryAfter(retryAfter) ?? (typeof bodyRetry === "number" ? bodyRetry * 1000 : undefined);
   // A refusal of the content is final; overload and server faults pass, and the batch is
-  // safe to repeat because ingest is idempotent. A 2xx without a result is most likely a
-  // proxy in the way: retried, and reported through onError each time. Any other code is a
-  // refusal this client does not know, so it is not repeated blindly.
-  const retryable =
-    !NEVER_RETRY.has(code) &&
-    (status === 408 || status === 429 || status >= 500 || RETRY_CODES.has(code));
-  return {
-    ok: false,
-    error: new TraceEmitterError(code, message, { status, retryable, errors, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) }),
-  };
+  // safe to repeat because ingest is idempotent. A 2xx without a result (BAD_RESPONSE) is
+  // most likely a proxy in the way: retried, and reported through onError each time. Any
+  // other code on a 4xx is a refusal this client does not know, so it is not repeated blindly.
+  const retryable = isRetryable(status, code);
+  const error = new TraceEmitterError(code, message, { status, retryable, errors, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
+  if (!retryable) error.traceIndex = refusedIndex(refusedField(first), "input", batchLength) ?? undefined;
+  return { ok: false, error };
 }
 
 function positive(name: string, value: number, integer = false): number {
@@ -626,7 +614,7 @@ class Emitter implements TraceEmitter {
       if (attempt > 1) this.#counts.retries++;
       this.#counts.requests++;
       this.#inFlight = n;
-      const outcome = await this.#post(body);
+      const outcome = await this.#post(body, n);
       this.#inFlight = 0;
       if (this.#stopped) return; // close() timed out and already reported these as dropped
       if (outcome.ok) {
@@ -636,6 +624,16 @@ class Emitter implements TraceEmitter {
       }
       const { error } = outcome;
       error.attempt = attempt;
+      if (!error.retryable && error.traceIndex !== undefined) {
+        // One trace refused: drop exactly it, and send the rest at once (a new request).
+        const k = error.traceIndex;
+        this.#counts.failed++;
+        this.#callError(error, traces);
+        this.#report([jsons[k]!], "rejected", error);
+        this.#removeAt(k);
+        if (n > 1) this.#due = Math.max(this.#due, this.#settled + n - 1);
+        return;
+      }
       if (!error.retryable || attempt >= this.#maxAttempts) {
         this.#counts.failed += n;
         this.#settle(n);
@@ -673,7 +671,7 @@ class Emitter implements TraceEmitter {
   }
 
   /** One request; never throws. */
-  async #post(body: string): Promise<Outcome> {
+  async #post(body: string, n: number): Promise<Outcome> {
     const abort = new AbortController();
     this.#abort = abort;
     let timedOut = false;
@@ -685,7 +683,7 @@ class Emitter implements TraceEmitter {
     try {
       const res = await this.#fetch(this.#url, { method: "POST", headers: this.#headers, body, signal: abort.signal });
       const text = await res.text();
-      return classify(res.status, res.headers.get("retry-after"), text);
+      return classify(res.status, res.headers.get("retry-after"), text, n);
     } catch (e) {
       // The request may or may not have reached the gateway; a repeat is safe (idempotent ingest).
       const error = timedOut
@@ -696,6 +694,27 @@ class Emitter implements TraceEmitter {
       clearTimeout(timer);
       if (this.#abort === abort) this.#abort = undefined;
     }
+  }
+
+  /**
+   * Remove the entry k places after the head (a refused trace inside the in-flight batch).
+   * Entries are numbered in emit order, so the ones after it move down by one, and so do the
+   * flush targets and #due beyond it: a flush still waits for exactly the traces emitted before it.
+   */
+  #removeAt(k: number): void {
+    if (k === 0) {
+      this.#settle(1);
+      return;
+    }
+    const i = this.#head + k;
+    const number = this.#settled + k;
+    this.#chars -= this.#jsons[i]!.length;
+    this.#jsons.splice(i, 1);
+    this.#ids.splice(i, 1);
+    this.#enqueued--;
+    if (this.#due > number) this.#due--;
+    for (const w of this.#waiters) if (w.target > number) w.target--;
+    while (this.#waiters.length > 0 && this.#waiters[0]!.target <= this.#settled) this.#waiters.shift()!.resolve();
   }
 
   /** Remove n entries from the head and resolve the flushes they complete. */

@@ -53,16 +53,31 @@ export async function issueApiKey(keys: KeyStore, input: IssueKeyInput, createdB
   return { key, apiKey };
 }
 
-/** Make an externally chosen key the admin key "bootstrap" (replacing an earlier one). */
-export function bootstrapAdminKey(keys: KeyStore, key: string): Promise<ApiKeyRecord> {
-  return keys.upsert({
+/**
+ * Make an externally chosen key the admin key "bootstrap" (replacing an earlier one), at every
+ * start. Revocation is one-way (issue 14, case 8): a key that was revoked stays revoked when
+ * the same TRACEGATE_BOOTSTRAP_ADMIN_KEY is set again, and is returned as it is. A new value
+ * installs a new key; a revoked key it replaces is kept, revoked, under a fresh id, so that
+ * setting the old value back later still finds it revoked.
+ */
+export async function bootstrapAdminKey(keys: KeyStore, key: string): Promise<ApiKeyRecord> {
+  const keyHash = hashApiKey(key);
+  const existing = await keys.findByHash(keyHash);
+  if (existing?.revokedAt) return existing;
+  const current = await keys.findById("bootstrap");
+  const installed = await keys.upsert({
     id: "bootstrap",
     name: "bootstrap admin key (TRACEGATE_BOOTSTRAP_ADMIN_KEY)",
-    keyHash: hashApiKey(key),
+    keyHash,
     scopes: ["admin"],
     principals: null,
     createdBy: "bootstrap",
   });
+  if (current?.revokedAt && current.keyHash !== keyHash) {
+    const kept = await keys.create({ ...current, id: generateKeyId(), name: `${current.name}, rotated out` });
+    await keys.revoke(kept.id, current.revokedAt);
+  }
+  return installed;
 }
 
 /** createApiKey: an admin issues a key; the chain records who created which key, never the key. */

@@ -1,13 +1,16 @@
 /**
  * recordTraces(input) and recordTraceRecords(records): validate a batch, encode each trace to
  * its canonical payload, and append the batch to the chain in one transaction. All or nothing.
- * Both go through the same path (appendBatch): toTrace, scrubSecrets, the key's principal
- * scope, encodeTrace, the store's idempotent append.
+ * Both go through the same path (appendBatch): first the cheap checks of every trace
+ * (toTrace, the key's principal scope, repeats within the batch), then scrubSecrets and
+ * encodeTrace, then the store's idempotent append. Scanning comes after the scope check so
+ * that a batch refused for scope costs no scanning (issue 14, case 2), and it is bounded:
+ * at most MAX_SCANNED_CHARS of text per trace (src/ingest/secrets.ts), in linear time.
  */
 import { principalInScope } from "../auth/scopes.js";
 import { storableIdentifier } from "../chain/identifier.js";
 import type { JsonObject } from "../chain/json.js";
-import { redactJson, redactText } from "../ingest/secrets.js";
+import { MAX_SCANNED_CHARS, redactJson, redactText, textSize } from "../ingest/secrets.js";
 import { encodeTrace, type EventType, type ResponseMode, type Sensitivity, type Trace } from "../chain/trace.js";
 import type { EpochMicros } from "../chain/time.js";
 import { badUserInput, TracegateError } from "../errors.js";
@@ -92,6 +95,7 @@ export function toTrace(input: TraceInput, index: number, where: FieldPath = inp
  * is refused, naming the path and kind but never the value.
  */
 export function scrubSecrets(trace: Trace, index: number, policy: "redact" | "reject", where: FieldPath = inputPath): Trace {
+  checkScanSize(trace, index, where);
   const args = redactJson(trace.args, "args");
   const summary = trace.resultSummary === null ? null : redactJson(trace.resultSummary, "resultSummary");
   const error = trace.error === null ? null : redactText(trace.error);
@@ -113,11 +117,44 @@ export function scrubSecrets(trace: Trace, index: number, policy: "redact" | "re
 }
 
 /**
+ * Refuse a trace carrying more than MAX_SCANNED_CHARS characters of text to scan (string
+ * values and keys of args and resultSummary, plus error), naming its largest part. Refused,
+ * not stored unscanned nor scanned beyond the cap: the chain keeps a trace for ever, so text
+ * that was not scanned must not enter it, and scanning it anyway would make the cap no
+ * bound on the work one trace can cause.
+ * @throws BAD_USER_INPUT
+ */
+function checkScanSize(trace: Trace, index: number, where: FieldPath): void {
+  const parts: [string, number][] = [
+    ["args", textSize(trace.args, MAX_SCANNED_CHARS)],
+    ["resultSummary", trace.resultSummary === null ? 0 : textSize(trace.resultSummary, MAX_SCANNED_CHARS)],
+    ["error", trace.error?.length ?? 0],
+  ];
+  const total = parts.reduce((n, [, size]) => n + size, 0);
+  if (total <= MAX_SCANNED_CHARS) return;
+  const [largest] = parts.reduce((a, b) => (b[1] > a[1] ? b : a));
+  const field = where(index, largest);
+  throw badUserInput(
+    `${where(index, "args")}, resultSummary and error carry more than ${MAX_SCANNED_CHARS} characters of text; ` +
+      `at most ${MAX_SCANNED_CHARS} per trace are scanned for credentials, so larger traces are refused.`,
+    field,
+  );
+}
+
+/** The refusal of a write outside the key's principal scope; the same whichever field is outside, and never naming another tenant's data. */
+function outsideScope(field: string): TracegateError {
+  return new TracegateError("FORBIDDEN", `${field} is outside this API key's principal scope.`, { field });
+}
+
+/**
  * Append a batch of traces; returns the stored records in chain order (one per input, a
  * re-sent identical trace answered with its stored record).
  * @throws BAD_USER_INPUT (empty or oversized batch, invalid input), FORBIDDEN (principal
- *   outside the key's scope), DUPLICATE_ACTION_ID (repeated in the batch, or already stored
- *   with other content).
+ *   outside the key's scope, or, for a scoped key, an actionId already taken by a trace
+ *   outside its scope: answered like any other scope refusal and without the id, so a scoped
+ *   writer cannot probe other tenants' ids), DUPLICATE_ACTION_ID (repeated in the batch, or
+ *   already stored with other content inside the key's scope). Each names the refused trace
+ *   in `extensions.field` (`input[i].<field>`), so a client can drop exactly that trace.
  */
 export function recordTraces(input: readonly TraceInput[], ctx: GatewayContext): Promise<TraceRow[]> {
   return appendBatch(input, "input", (item, i) => toTrace(item, i), inputPath, ctx);
@@ -162,32 +199,41 @@ async function appendBatch<T>(
   if (items.length > MAX_BATCH) {
     throw badUserInput(`${name} carries ${items.length} traces; at most ${MAX_BATCH} per call.`, name);
   }
-  const seen = new Set<string>();
-  const repeated = new Set<string>();
   const principals = ctx.viewer.principals;
-  const encoded = items.map((item, i) => {
-    const trace = scrubSecrets(decode(item, i), i, ctx.secretsInTraces, where);
-    if (!principalInScope(principals, trace.principalId)) {
-      const field = where(i, "principalId");
-      throw new TracegateError("FORBIDDEN", `${field} is outside this API key's principal scope.`, { field });
-    }
-    if (seen.has(trace.actionId)) repeated.add(trace.actionId);
-    seen.add(trace.actionId);
-    return encodeTrace(trace);
+  // Cheap checks of every trace first: a batch refused for any of them costs no scanning.
+  const traces = items.map((item, i) => {
+    const trace = decode(item, i);
+    if (!principalInScope(principals, trace.principalId)) throw outsideScope(where(i, "principalId"));
+    return trace;
   });
-  if (repeated.size > 0) {
-    throw new TracegateError("DUPLICATE_ACTION_ID", `actionId repeated within the batch: ${[...repeated].slice(0, 10).join(", ")}`, {
-      actionIds: [...repeated].slice(0, 100),
+  const firstIndex = new Map<string, number>();
+  const repeated: number[] = [];
+  traces.forEach((t, i) => {
+    if (firstIndex.has(t.actionId)) repeated.push(i);
+    else firstIndex.set(t.actionId, i);
+  });
+  if (repeated.length > 0) {
+    const ids = [...new Set(repeated.map((i) => traces[i]!.actionId))];
+    throw new TracegateError("DUPLICATE_ACTION_ID", `actionId repeated within the batch: ${ids.slice(0, 10).join(", ")}`, {
+      actionIds: ids.slice(0, 100),
+      field: where(repeated[0]!, "actionId"),
     });
   }
+  const encoded = traces.map((trace, i) => encodeTrace(scrubSecrets(trace, i, ctx.secretsInTraces, where)));
   try {
     return await ctx.stores.traces.append(encoded);
   } catch (e) {
-    if (e instanceof DuplicateActionIdError) {
-      throw new TracegateError("DUPLICATE_ACTION_ID", `actionId already recorded with different content: ${e.actionIds.slice(0, 10).join(", ")}`, {
-        actionIds: e.actionIds.slice(0, 100),
-      });
+    if (!(e instanceof DuplicateActionIdError)) throw e;
+    const at = (id: string) => firstIndex.get(id) ?? 0;
+    const foreign = e.actionIds.filter((_, k) => !principalInScope(principals, e.storedPrincipals[k] ?? ""));
+    if (foreign.length > 0) {
+      const i = Math.min(...foreign.map(at));
+      throw outsideScope(where(i, "actionId"));
     }
-    throw e;
+    const first = Math.min(...e.actionIds.map(at));
+    throw new TracegateError("DUPLICATE_ACTION_ID", `actionId already recorded with different content: ${e.actionIds.slice(0, 10).join(", ")}`, {
+      actionIds: e.actionIds.slice(0, 100),
+      field: where(first, "actionId"),
+    });
   }
 }

@@ -100,7 +100,7 @@ export function revokePrincipal(args: RevokePrincipalArgs, ctx: GatewayContext):
 }
 
 export interface SweepArgs {
-  /** The sweep instant; absent = the server's clock. */
+  /** The sweep instant; absent = the server's clock. May not be later than the server's clock (plus SWEEP_CLOCK_SKEW_US). */
   now?: EpochMicros | null;
 }
 
@@ -110,12 +110,36 @@ export interface SweepOutcome {
   nowUs: EpochMicros;
 }
 
-/** sweepExpiredRevocations: forget every token whose expiry is at or before `now`. */
+/**
+ * How far `now` may run ahead of the server's clock: 5 minutes, for a caller whose clock is a
+ * little ahead. Beyond it the sweep is refused (BAD_USER_INPUT): a sweep "in the future" would
+ * forget revocations of tokens that are still valid, and un-revoke them.
+ */
+export const SWEEP_CLOCK_SKEW_US = 5 * 60 * 1_000_000;
+
+/**
+ * sweepExpiredRevocations: forget every token whose expiry is at or before `now`.
+ *
+ * Revocation is one-way (REFERENCE.md §4: a sweep never un-revokes a token that has not
+ * expired; issue 14, case 8): the instant swept at is the earlier of `now` and the server's
+ * clock, so a token is only ever forgotten once it has really expired, and a `now` more than
+ * SWEEP_CLOCK_SKEW_US ahead of the server's clock is refused rather than silently clamped. An
+ * earlier `now` sweeps less, which is always safe.
+ * @throws BAD_USER_INPUT (field `now`) when `now` is too far in the future.
+ */
 export async function sweepExpiredRevocations(args: SweepArgs, ctx: GatewayContext): Promise<Audited<SweepOutcome>> {
-  const nowUs = args.now ?? Date.now() * 1000;
+  const serverUs = Date.now() * 1000;
+  if (args.now != null && args.now > serverUs + SWEEP_CLOCK_SKEW_US) {
+    throw badUserInput(
+      `now (${formatIsoMicros(args.now)}) is later than the server's clock (${formatIsoMicros(serverUs)}) by more than 5 minutes: ` +
+        "a sweep in the future would forget revocations of tokens that have not expired.",
+      "now",
+    );
+  }
+  const nowUs = args.now == null ? serverUs : Math.min(args.now, serverUs);
   const now = formatIsoMicros(nowUs);
   // args record what was asked (null = server time); the result records the instant used.
-  const audit = auditBy<number>(ctx, "sweepExpiredRevocations", { now: args.now == null ? null : now }, (n) => ({
+  const audit = auditBy<number>(ctx, "sweepExpiredRevocations", { now: args.now == null ? null : formatIsoMicros(args.now) }, (n) => ({
     swept: BigInt(n),
     now,
   }));

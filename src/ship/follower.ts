@@ -34,6 +34,7 @@ import { dirname } from "node:path";
 import { GENESIS_HASH, type RecordHasher } from "../chain/hash.js";
 import { canonicalJson } from "../chain/json.js";
 import { ChainVerifier } from "../chain/verify.js";
+import { isRetryable, refusedField, refusedIndex } from "../client/retry-policy.js";
 import { type Envelope, parseEnvelope, RecordError } from "../ingest/reference-record.js";
 
 // ---------------------------------------------------------------------------
@@ -194,9 +195,6 @@ interface GraphQLErrorBody {
   extensions?: { code?: unknown; retryAfterSeconds?: unknown; field?: unknown };
 }
 
-/** Codes after which the same request may succeed later. */
-const RETRYABLE_CODES = new Set(["RATE_LIMITED", "INTERNAL_SERVER_ERROR"]);
-
 async function postOnce(fetchImpl: typeof fetch, url: string, key: string, body: string, timeoutMs: number, expected: number): Promise<SendOutcome> {
   let res: Response;
   let text: string;
@@ -224,21 +222,17 @@ async function postOnce(fetchImpl: typeof fetch, url: string, key: string, body:
   const first = Array.isArray(json?.errors) ? json.errors[0] : undefined;
   const code = typeof first?.extensions?.code === "string" ? first.extensions.code : null;
   const message = typeof first?.message === "string" ? first.message : "";
+  // What is retried is decided once, in src/client/retry-policy.ts (shared with the emitter).
+  if (code === "PAYLOAD_TOO_LARGE" || (code === null && res.status === 413)) return { kind: "too-large" };
   if (code !== null) {
-    if (RETRYABLE_CODES.has(code)) {
+    if (isRetryable(res.status, code)) {
       const after = Number(first!.extensions!.retryAfterSeconds);
       return { kind: "retry", why: `${code}: ${message}`, afterMs: Number.isFinite(after) && after > 0 ? after * 1000 : headerMs };
     }
-    if (code === "PAYLOAD_TOO_LARGE") return { kind: "too-large" };
-    const field = first!.extensions!.field;
-    const named = /^records\[(\d+)\]/.exec(typeof field === "string" ? field : message);
-    const index = named ? Number(named[1]) : null;
-    return { kind: "fatal", why: `${code}: ${message}`, index: index !== null && index < expected ? index : null };
+    const index = refusedIndex(refusedField(first), "records", expected);
+    return { kind: "fatal", why: `${code}: ${message}`, index };
   }
-  if (res.status === 413) return { kind: "too-large" };
-  if (res.status >= 500 || res.status === 429 || res.status === 408) {
-    return { kind: "retry", why: `HTTP ${res.status}`, afterMs: headerMs };
-  }
+  if (res.status >= 400 && isRetryable(res.status, null)) return { kind: "retry", why: `HTTP ${res.status}`, afterMs: headerMs };
   if (res.status >= 400) return { kind: "fatal", why: `HTTP ${res.status} ${res.statusText}`.trim(), index: null };
   const acked = json?.data?.recordTraceRecords;
   if (!Array.isArray(acked) || acked.length !== expected) {

@@ -158,7 +158,15 @@ export type CheckpointSealer = (fields: { chainId: string; seq: number; headHash
 /** An append refused because these action ids are stored with other content. Nothing was written. */
 export class DuplicateActionIdError extends Error {
   override name = "DuplicateActionIdError";
-  constructor(readonly actionIds: string[]) {
+  constructor(
+    readonly actionIds: string[],
+    /**
+     * The principal of each stored trace, parallel to actionIds, so the caller can tell a
+     * collision inside a writer's principal scope from one with another tenant's trace,
+     * whose id it must not echo (issue 14, case 10).
+     */
+    readonly storedPrincipals: string[],
+  ) {
     super(`action_id already present in the store: ${actionIds.slice(0, 10).join(", ")}`);
   }
 }

@@ -501,7 +501,8 @@ describe("tracegate ship", () => {
     const clash = writeStore(`[${traceText("h-0", 0, { capability_id: "other.capability" })}]`);
     expect((await shipInProcess(unreachable)).error).toBeNull();
     const dup = await shipInProcess(clash);
-    expect(dup.error!.message).toMatch(/^the gateway refused seq 0\.\.0: DUPLICATE_ACTION_ID: actionId already recorded with different content: h-0/);
+    // The refusal names the record (extensions.field = records[0].action_id), so the message names its line.
+    expect(dup.error!.message).toMatch(/^the gateway refused seq 0 \(.*-store\.jsonl:1\): DUPLICATE_ACTION_ID: actionId already recorded with different content: h-0/);
 
     // A record the gateway refuses (here an unknown key, which the chain's hash covers): the
     // records before it in the batch are shipped, then the run stops at its seq.

@@ -9,6 +9,7 @@ import { createServer, type Server } from "node:http";
 import { createServer as createNetServer } from "node:net";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { createTraceEmitter, type DropReason, type EmitTrace, type TraceEmitter, type TraceEmitterError, type TraceEmitterOptions } from "../../src/client/index.js";
+import { BACKENDS } from "../support/backends.js";
 import { createTestGateway, type GatewayOptions, type TestGateway } from "../support/harness.js";
 import { deny, invoke } from "../support/traces.js";
 import { sleep } from "../support/wait.js";
@@ -277,7 +278,7 @@ describe("createTraceEmitter", () => {
     expect(reports.drops.every((d) => d.reason === "buffer_full")).toBe(true);
   });
 
-  it("reports a BAD_USER_INPUT batch through onError and onDrop and never retries it", async () => {
+  it("drops exactly the trace a BAD_USER_INPUT names, never retries it, and sends the rest", async () => {
     const { gw, url } = await listening();
     const px = await proxy(url);
     const { em, reports } = emitter({ url: px.url, apiKey: gw.adminKey, batchSize: 100, retry: { initialMs: 5, maxMs: 10 } });
@@ -288,16 +289,26 @@ describe("createTraceEmitter", () => {
     for (const t of bad) em.emit(t);
     await em.flush();
     await sleep(300); // 30x the largest backoff: a retry would have happened by now
-    expect(px.requests.map((r) => r.status)).toEqual([200, 400]);
+    expect(px.requests.map((r) => [r.status, r.traces])).toEqual([[200, 5], [400, 3], [200, 2]]);
 
     for (const id of ids("ok", 3, 5)) em.emit(invoke(id));
     await em.flush();
-    expect(px.requests).toHaveLength(3);
-    expect(await stored(gw)).toEqual(ids("ok", 8));
+    expect(px.requests).toHaveLength(4);
+    expect(await stored(gw)).toEqual([...ids("ok", 5), "bad-0", "bad-2", ...ids("ok", 3, 5)]);
     expect(reports.errors).toHaveLength(1);
-    expect(reports.errors[0]).toMatchObject({ code: "BAD_USER_INPUT", status: 400, retryable: false, attempt: 1, retryInMs: undefined });
-    expect(reports.drops).toEqual([{ reason: "rejected", actionIds: ["bad-0", "bad-1", "bad-2"], code: "BAD_USER_INPUT" }]);
-    expect(em.stats()).toMatchObject({ sent: 8, failed: 3, dropped: 0, retries: 0, requests: 3 });
+    expect(reports.errors[0]).toMatchObject({ code: "BAD_USER_INPUT", status: 400, retryable: false, attempt: 1, retryInMs: undefined, traceIndex: 1 });
+    expect(reports.drops).toEqual([{ reason: "rejected", actionIds: ["bad-1"], code: "BAD_USER_INPUT" }]);
+    expect(em.stats()).toMatchObject({ sent: 10, failed: 1, dropped: 0, retries: 0, requests: 4 });
+  });
+
+  it("drops the whole batch when a refusal names no trace (a revoked key)", async () => {
+    const { gw, url } = await listening();
+    const { em, reports } = emitter({ url, apiKey: "tgk_not-a-key", batchSize: 100, retry: { initialMs: 5, maxMs: 10 } });
+    em.emit(invoke("k-0"));
+    em.emit(invoke("k-1"));
+    await em.flush();
+    expect(reports.drops).toEqual([{ reason: "rejected", actionIds: ["k-0", "k-1"], code: "UNAUTHENTICATED" }]);
+    expect(await stored(gw)).toEqual([]);
   });
 
   it("acknowledges identical re-sends, splits in-batch repeats, and refuses a changed trace with DUPLICATE_ACTION_ID", async () => {
@@ -489,5 +500,39 @@ describe("createTraceEmitter", () => {
     );
     expect(out).toMatch(/^requests [1-9]/);
     expect(performance.now() - t0).toBeLessThan(15_000);
+  });
+});
+
+describe.each(BACKENDS)("$name: a poison trace (issue 14, case 4)", (backend) => {
+  it.each([
+    ["a NUL in principalId", { principalId: "alice\u0000" }, "input[0].principalId"],
+    ["a lone surrogate in actionId's neighbour handleId", { handleId: "h-\ud800" }, "input[0].handleId"],
+  ])("%s is dropped alone, never retried, and the 20 traces behind it are stored", async (_name, poison, field) => {
+    const { gw, url } = await listening({ backend });
+    const px = await proxy(url);
+    const { em, reports } = emitter({ url: px.url, apiKey: gw.adminKey, batchSize: 100, retry: { initialMs: 5, maxMs: 10 } });
+    em.emit(invoke("poison", poison));
+    const good = ids("good", 20);
+    for (const id of good) em.emit(invoke(id));
+    await em.close({ timeoutMs: 10_000 });
+    expect(await stored(gw)).toEqual(good);
+    expect(px.requests.map((r) => [r.status, r.traces])).toEqual([[200, 21], [200, 20]]); // a resolver refusal answers 200 with errors: the code decides
+    expect(reports.drops).toEqual([{ reason: "rejected", actionIds: ["poison"], code: "BAD_USER_INPUT" }]);
+    expect(reports.errors.map((e) => [e.code, e.retryable, e.traceIndex, (e.errors?.[0] as { extensions?: { field?: string } })?.extensions?.field])).toEqual([
+      ["BAD_USER_INPUT", false, 0, field],
+    ]);
+    expect(em.stats()).toMatchObject({ sent: 20, failed: 1, retries: 0, queued: 0 });
+  });
+
+  it("a poison trace in the middle: exactly it is dropped, order kept, flush waits for the rest", async () => {
+    const { gw, url } = await listening({ backend });
+    const { em, reports } = emitter({ url, apiKey: gw.adminKey, batchSize: 100 });
+    for (const id of ids("a", 5)) em.emit(invoke(id));
+    em.emit(invoke("mid-poison", { tokenId: "t\u0000" }));
+    for (const id of ids("b", 5)) em.emit(invoke(id));
+    await em.flush();
+    expect(await stored(gw)).toEqual([...ids("a", 5), ...ids("b", 5)]);
+    expect(reports.dropped("rejected")).toEqual(["mid-poison"]);
+    expect(em.stats()).toMatchObject({ queued: 0, sent: 10, failed: 1 });
   });
 });

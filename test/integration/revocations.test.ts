@@ -10,10 +10,13 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BACKENDS } from "../support/backends.js";
 import { codesOf, createTestGateway, dataOf, type TestGateway } from "../support/harness.js";
 
-/** Sweep instant of most tests, and instants around it (microsecond precision matters at the bound). */
-const T = "2030-01-01T00:00:00+00:00";
-const T_MINUS_1US = "2029-12-31T23:59:59.999999+00:00";
-const T_PLUS_1US = "2030-01-01T00:00:00.000001+00:00";
+/**
+ * Sweep instant of most tests, and instants around it (microsecond precision matters at the
+ * bound). In the past: a sweep may not run ahead of the server's clock (issue 14, case 8).
+ */
+const T = "2020-01-01T00:00:00+00:00";
+const T_MINUS_1US = "2019-12-31T23:59:59.999999+00:00";
+const T_PLUS_1US = "2020-01-01T00:00:00.000001+00:00";
 const LONG_AGO = "2001-01-01T00:00:00+00:00";
 const FAR_FUTURE = "2250-01-01T00:00:00+00:00";
 
@@ -218,8 +221,34 @@ describe.each(BACKENDS)("$name: token revocation", (backend) => {
       expect((await sweep(gw, T)).swept).toBe(0);
       // One microsecond later the live tokens expire; the untracked revoked token never does.
       expect((await sweep(gw, T_PLUS_1US)).swept).toBe(2);
-      expect((await sweep(gw, FAR_FUTURE)).swept).toBe(0);
+      expect((await sweep(gw)).swept).toBe(0);
       expect(await lookup(gw, "untracked-revoked")).toMatchObject({ isRevoked: true, revocation: { expiresAt: null, principals: [] } });
+    });
+
+    it("is one-way: a sweep in the future is refused, and one just ahead sweeps at the server's clock (issue 14, case 8)", async () => {
+      const tomorrow = new Date(Date.now() + 86_400_000).toISOString();
+      await track(gw, "revoked-today", "alice", "2030-01-01T00:00:00Z");
+      await track(gw, "expires-tomorrow", "alice", tomorrow);
+      await revoke(gw, "revoked-today");
+      const traces = async () => (dataOf(await gw.raw("{ traces { totalCount } }")) as { traces: { totalCount: number } }).traces.totalCount;
+      const before = await traces();
+
+      for (const now of ["2255-01-01T00:00:00Z", new Date(Date.now() + 6 * 60_000).toISOString()]) {
+        const refused = await gw.raw(SWEEP, { now });
+        expect(codesOf(refused), now).toEqual(["BAD_USER_INPUT"]);
+        expect(refused.errors![0]!.extensions?.field).toBe("now");
+      }
+      expect(await traces()).toBe(before); // refused before the store: no audit trace either
+      expect((await lookup(gw, "revoked-today")).isRevoked).toBe(true);
+
+      // Within the 5-minute skew the sweep runs, at the server's clock: nothing live is swept.
+      const ahead = new Date(Date.now() + 4 * 60_000).toISOString();
+      const result = await sweep(gw, ahead);
+      expect(result.swept).toBe(0);
+      expect(Date.parse(result.now)).toBeLessThanOrEqual(Date.now() + 1);
+      expect(result.auditTrace.args).toEqual({ now: expect.stringMatching(/^20/) });
+      expect((await lookup(gw, "revoked-today")).isRevoked).toBe(true);
+      expect((await lookup(gw, "expires-tomorrow")).revocation).not.toBeNull();
     });
 
     it("sweeps at the server's clock when no instant is given", async () => {

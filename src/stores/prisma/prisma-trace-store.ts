@@ -277,7 +277,12 @@ export class PrismaTraceStore implements TraceStore {
       const row = stored.get(t.columns.actionId);
       return row !== undefined && row.payload !== t.payload;
     });
-    if (conflicting.length > 0) throw new DuplicateActionIdError(conflicting.map((t) => t.columns.actionId));
+    if (conflicting.length > 0) {
+      throw new DuplicateActionIdError(
+        conflicting.map((t) => t.columns.actionId),
+        conflicting.map((t) => stored.get(t.columns.actionId)!.principalId),
+      );
+    }
     return { fresh: traces.filter((t) => !stored.has(t.columns.actionId)), stored };
   }
 
@@ -400,10 +405,10 @@ export class PrismaTraceStore implements TraceStore {
 
   async #rejectStoredDuplicates(tx: RawSqlRunner, traces: readonly EncodedTrace[]): Promise<void> {
     const ids = traces.map((t) => t.columns.actionId);
-    const rows = await tx.$queryRaw<{ actionId: string }[]>(
-      sql`SELECT "actionId" FROM "Trace" WHERE "actionId" IN (${this.#d.textArray(ids)})`,
+    const rows = await tx.$queryRaw<{ actionId: string; principalId: string }[]>(
+      sql`SELECT "actionId", "principalId" FROM "Trace" WHERE "actionId" IN (${this.#d.textArray(ids)})`,
     );
-    if (rows.length > 0) throw new DuplicateActionIdError(rows.map((r) => r.actionId));
+    if (rows.length > 0) throw new DuplicateActionIdError(rows.map((r) => r.actionId), rows.map((r) => r.principalId));
   }
 
   async page(q: PageQuery): Promise<TraceRow[]> {

@@ -6,8 +6,11 @@ import {
   SECRET_PATTERNS,
   findRedactionMarkers,
   redactJson,
+  isSensitiveKey,
+  MAX_PASSES,
   redactText,
   redactionMarker,
+  textSize,
 } from "../../../src/ingest/secrets.js";
 
 // ---------------------------------------------------------------------------
@@ -21,6 +24,8 @@ const PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA0Z3VS5JJcds3xfn\n-
 const POSITIVE: Record<string, string[]> = {
   "aws-access-key-id": ["AKIAIOSFODNN7EXAMPLE", "ASIAY34FZKBOKMUTVV7A", "ABIA0123456789ABCDEF", "ACCA0123456789ABCDEF"],
   "bearer-token": ["Bearer abcDEF123456.xyz", "bearer   0123456789abcdef==", "BEARER a-b_c.d~e+f/g"],
+  // user:pass, aladdin:opensesame, and a UTF-8 password with a colon in it.
+  "basic-auth": ["Basic dXNlcjpwYXNz", "basic YWxhZGRpbjpvcGVuc2VzYW1l", `BASIC ${Buffer.from("jörg:pa:ss").toString("base64")}`],
   "private-key": [PEM, "-----BEGIN PRIVATE KEY-----\nMIIEvQ\n-----END PRIVATE KEY-----", "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHDBOBgkq\n-----END ENCRYPTED PRIVATE KEY-----"],
   "github-token": ["ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789", "ghs_" + "a1".repeat(20), "github_pat_11ABCDEFG0123456789_abcdefghijklmnop"],
   "slack-token": ["xoxb-1234567890-abcdefghij", "xoxp-0000000000"],
@@ -36,6 +41,8 @@ const POSITIVE: Record<string, string[]> = {
 const NEGATIVE: Record<string, string[]> = {
   "aws-access-key-id": ["TAKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPL", "AKIAIOSFODNN7EXAMPLEX", "AKIAiosfodnn7example", "the AKIA prefix"],
   "bearer-token": ["the bearer of bad news", "Bearer", "Bearer short", "forbearer abcdefghijk", "Bearer [REDACTED]"],
+  // Prose, a token without user:password inside, a binary one, too short, inside a word.
+  "basic-auth": ["Basic features", "basic authentication", "Basic dXNlcnBhc3M=", "Basic AAECAwQFBgc6", "Basic dTpw", "xBasic dXNlcjpwYXNz"],
   "private-key": ["-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----", "BEGIN RSA PRIVATE KEY", "-----BEGIN CERTIFICATE-----"],
   "github-token": ["ghp_short", "xghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789", "github_pat_tooshort"],
   "slack-token": ["xoxb-123", "xoxz-1234567890abc", "foxoxb-1234567890abc"],
@@ -57,7 +64,8 @@ describe("SECRET_PATTERNS", () => {
   it("has unique kebab-case kinds, a description each, and flag-free, group-free regexes", () => {
     const kinds = SECRET_PATTERNS.map((p) => p.kind);
     expect(new Set(kinds).size).toBe(kinds.length);
-    expect(kinds.sort()).toEqual(Object.keys(POSITIVE).sort());
+    // url-password replaces only the password inside a URL, so it has tests of its own below.
+    expect(kinds.sort()).toEqual([...Object.keys(POSITIVE), "url-password"].sort());
     for (const p of SECRET_PATTERNS) {
       expect(p.kind).toMatch(/^[a-z0-9]+(?:-[a-z0-9]+)*$/);
       expect(p.description.length).toBeGreaterThan(0);
@@ -119,6 +127,39 @@ describe("redactText", () => {
     expect(redactText(once.text).kinds).toEqual([]);
   });
 
+  it("redacts HTTP Basic credentials only when they decode to user:password", () => {
+    expect(redactText("Authorization: Basic dXNlcjpwYXNz").text).toBe(`Authorization: ${marker("basic-auth")}`);
+    // Prose after "basic" is kept, but still scanned for other shapes.
+    expect(redactText("basic AKIAIOSFODNN7EXAMPLE here")).toEqual({ text: `basic ${marker("aws-access-key-id")} here`, kinds: ["aws-access-key-id"] });
+  });
+
+  it("redacts the password of a URL's userinfo, keeping scheme, user and host", () => {
+    const url = (s: string) => redactText(s);
+    const pw = marker("url-password");
+    expect(url("postgres://user:pass@host/db")).toEqual({ text: `postgres://user:${pw}@host/db`, kinds: ["url-password"] });
+    expect(url("DATABASE_URL=postgresql://app:s3cr%40t-x@db.internal:5432/audit?sslmode=require").text).toBe(
+      `DATABASE_URL=postgresql://app:${pw}@db.internal:5432/audit?sslmode=require`,
+    );
+    expect(url("redis://:hunter2@cache:6379/0").text).toBe(`redis://:${pw}@cache:6379/0`);
+    expect(url("see ftp://u:p@h and https://x:y@z").kinds).toEqual(["url-password", "url-password"]);
+    for (const clean of ["http://host:8080/path", "https://example.com/a:b@c", "mailto:user@example.com", "user:pass@host", "://:@", "1http://u:p@h"]) {
+      expect(url(clean), clean).toEqual({ text: clean, kinds: [] });
+    }
+    // Idempotent: the marker sits where the password was and is never rescanned.
+    expect(url(`postgres://user:${pw}@host/db`).kinds).toEqual([]);
+  });
+
+  it("redacts glued Google-key shapes without a pass per key (issue 14, case 2)", () => {
+    const unit = "AIza" + "SyA1234567890abcdefghijklmnopqrst" + "u-";
+    expect(unit.length).toBe(39);
+    const once = redactText(unit.repeat(50));
+    // Only the last one is a key by its boundaries (the others run into the next "AIza");
+    // redacting it does not make the previous one end, so a second redaction finds nothing.
+    expect(once).toEqual({ text: unit.repeat(49) + marker("google-api-key"), kinds: ["google-api-key"] });
+    expect(redactText(once.text).kinds).toEqual([]);
+    expect(MAX_PASSES).toBe(3);
+  });
+
   it("finishes hostile 100 kB inputs (linear-time patterns)", () => {
     const n = 100_000;
     const hostile = [
@@ -129,6 +170,9 @@ describe("redactText", () => {
       "-----BEGIN RSA ".repeat(n / 15),
       "AIza".repeat(n / 4),
       "tgk_".repeat(n / 4),
+      "a://" + "u".repeat(200) + ":" + "p".repeat(n),
+      ("x://" + "u:").repeat(n / 6),
+      "Basic " + "QUJD".repeat(n / 4),
     ];
     for (const text of hostile) expect(redactText(text), text.slice(0, 20)).toEqual({ text, kinds: [] });
     const open = "-----BEGIN PRIVATE KEY-----" + "-----END ".repeat(n / 9);
@@ -212,16 +256,74 @@ describe("redactJson", () => {
       CLIENT_SECRET: m,
       api_key: "",
       accessToken: null,
-      refresh_token: 42,
+      refresh_token: m,
       session_token: false,
-      private_key: { pem: m, n: 3.5, parts: [m, ""] },
+      private_key: { pem: m, n: m, parts: [m, ""] },
       passwordHint: "not sensitive",
     });
     expect(redactions).toEqual(
-      ["args.headers.Authorization", 'args.headers["Set-Cookie"]', "args.password", "args.CLIENT_SECRET", "args.private_key.pem", "args.private_key.parts[0]"].map(
+      [
+        "args.headers.Authorization",
+        'args.headers["Set-Cookie"]',
+        "args.password",
+        "args.CLIENT_SECRET",
+        "args.refresh_token",
+        "args.private_key.pem",
+        "args.private_key.n",
+        "args.private_key.parts[0]",
+      ].map(
         (path) => ({ path, kind: "sensitive-key" }),
       ),
     );
+  });
+
+  it("redacts the credential key shapes of issue 14, case 9, numbers included", () => {
+    const input = deepFreeze<JsonValue>({
+      db_password: "pg-pass",
+      secret_key: "s3",
+      AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+      password: 123456,
+      pin: { password: 12345678901234567890n },
+      csrfToken: "c",
+      "X-Api-Key": "k",
+      AWS_ACCESS_KEY_ID: "id-is-public",
+      token_count: 3,
+      max_tokens: 100,
+      tokenId: "t-1",
+      secret_name: "prod/db",
+      ok: true,
+    });
+    const m = marker("sensitive-key");
+    expect(redactJson(input, "args").value).toEqual({
+      db_password: m,
+      secret_key: m,
+      AWS_SECRET_ACCESS_KEY: m,
+      password: m,
+      pin: { password: m },
+      csrfToken: m,
+      "X-Api-Key": m,
+      AWS_ACCESS_KEY_ID: "id-is-public",
+      token_count: 3,
+      max_tokens: 100,
+      tokenId: "t-1",
+      secret_name: "prod/db",
+      ok: true,
+    });
+  });
+
+  it("classifies key names by their last word", () => {
+    for (const k of ["db_password", "DB_PASS", "userPassword", "secret_key", "AWS_SECRET_ACCESS_KEY", "apiKey", "x-api-key", "signing.key", "client-secret", "refreshToken", "Cookie", "passphrase", "git_credentials"]) {
+      expect(isSensitiveKey(k), k).toBe(true);
+    }
+    for (const k of ["passwordHint", "password_policy", "secret_name", "secretArn", "token_count", "max_tokens", "tokenId", "access_key_id", "key", "primary_key", "sort-key", "monkey", "passenger", ""]) {
+      expect(isSensitiveKey(k), k).toBe(false);
+    }
+  });
+
+  it("counts the text a scan would cover, stopping past a limit", () => {
+    expect(textSize({ ab: "cde", list: ["f", 1, { g: "hi" }] })).toBe(2 + 3 + 4 + 1 + 1 + 2);
+    expect(textSize("x".repeat(100), 10)).toBeGreaterThan(10);
+    expect(textSize(Array.from({ length: 200_000 }, () => "ab"))).toBe(400_000);
   });
 
   it("keeps a marker already sitting under a sensitive key", () => {
@@ -320,5 +422,72 @@ describe("properties", () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Linear time (issue 14, case 2)
+// ---------------------------------------------------------------------------
+
+/** Fastest of a few runs, in ms: the minimum is the least disturbed by other processes. */
+function timeOf(fn: () => void, runs = 3): number {
+  let best = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    fn();
+    best = Math.min(best, performance.now() - t);
+  }
+  return best;
+}
+
+/** Units that stress one pattern each (runs, glued keys, unterminated shapes), and random text over the patterns' alphabet. */
+const HOSTILE_UNITS = [
+  "AIza" + "SyA1234567890abcdefghijklmnopqrst" + "u-",
+  "AKIA" + "A".repeat(16) + "-",
+  "tgk_" + "a".repeat(43) + "-",
+  "eyJ_",
+  "eyJa.",
+  "eyJabcdefgh.eyJabcdefgh.",
+  "Bearer ",
+  "Basic QUJD",
+  "[REDACTED:",
+  "-----BEGIN RSA ",
+  "-----END PRIVATE KEY-----eyJ",
+  "x://u:",
+  "a://" + "u".repeat(40) + ":",
+  "sk-ant-",
+  "xoxb-",
+  "ghp_",
+];
+const hostileUnit = fc.oneof(
+  fc.constantFrom(...HOSTILE_UNITS),
+  fc.array(fc.constantFrom(...HOSTILE_UNITS), { minLength: 2, maxLength: 4 }).map((parts) => parts.join("")),
+  fc.stringMatching(/^[A-Za-z0-9_\-.:/@=[\] ]{1,60}$/),
+);
+
+describe("linear time", () => {
+  it("redaction time grows linearly with the input: time(8n) / time(n) stays far below quadratic's 64", () => {
+    const SMALL = 24_000;
+    fc.assert(
+      fc.property(hostileUnit, (unit) => {
+        const small = unit.repeat(Math.ceil(SMALL / unit.length));
+        const large = unit.repeat(Math.ceil((8 * SMALL) / unit.length));
+        redactJson({ blob: small }, "args"); // warm up
+        const tSmall = Math.max(timeOf(() => redactJson({ blob: small }, "args")), 0.5);
+        const tLarge = timeOf(() => redactJson({ blob: large }, "args"));
+        // Linear is about 8; 16 leaves room for noise on a loaded machine, quadratic would be ~64.
+        expect(tLarge / tSmall, JSON.stringify(unit)).toBeLessThan(16);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it("the issue's 39-character Google-key shape: 624 KB costs about 5x 117 KB, not 28x", () => {
+    const unit = HOSTILE_UNITS[0]!;
+    const at = (bytes: number) => unit.repeat(Math.ceil(bytes / unit.length));
+    const small = at(117_000);
+    const large = at(624_000);
+    redactJson({ blob: small }, "args");
+    expect(timeOf(() => redactJson({ blob: large }, "args")) / timeOf(() => redactJson({ blob: small }, "args"))).toBeLessThan(12);
   });
 });

@@ -1,0 +1,32 @@
+/** The one retry classification the emitter and the shipper share (issue 14, case 4). */
+import { describe, expect, it } from "vitest";
+import { isRetryable, refusedField, refusedIndex } from "../../../src/client/retry-policy.js";
+
+describe("isRetryable", () => {
+  it("never retries client faults, whatever the status; retries transport faults, 5xx, 429 and 408", () => {
+    for (const code of ["BAD_USER_INPUT", "FORBIDDEN", "DUPLICATE_ACTION_ID", "UNAUTHENTICATED", "PAYLOAD_TOO_LARGE"]) {
+      for (const status of [200, 400, 403, 500, 503]) expect(isRetryable(status, code), `${code} ${status}`).toBe(false);
+    }
+    expect(isRetryable(undefined, null)).toBe(true);
+    for (const status of [500, 502, 503, 429, 408]) expect(isRetryable(status, null), String(status)).toBe(true);
+    for (const code of ["RATE_LIMITED", "INTERNAL_SERVER_ERROR", "BAD_RESPONSE"]) expect(isRetryable(200, code), code).toBe(true);
+    expect(isRetryable(400, null)).toBe(false);
+    expect(isRetryable(422, "SOMETHING_NEW")).toBe(false);
+    expect(isRetryable(503, "SOMETHING_NEW")).toBe(true);
+  });
+});
+
+describe("refusedField / refusedIndex", () => {
+  it("reads the refused trace from extensions.field, a coercion message or a leading field", () => {
+    expect(refusedField({ extensions: { field: "input[3].principalId" } })).toBe("input[3].principalId");
+    expect(refusedField({ message: 'Variable "$input" got invalid value "x" at "input[1].invokedAt"; nope' })).toBe("input[1].invokedAt");
+    expect(refusedField({ message: "records[7]: unknown key." })).toBe("records[7]");
+    expect(refusedField({ message: "Authentication required." })).toBeNull();
+    expect(refusedField(undefined)).toBeNull();
+    expect(refusedIndex("input[3].principalId", "input", 5)).toBe(3);
+    expect(refusedIndex("records[0]", "records", 1)).toBe(0);
+    for (const [field, batch, n] of [["input[5].x", "input", 5], ["input[3]", "records", 5], ["input[03]", "input", 5], ["input[-1]", "input", 5], [null, "input", 5], ["input", "input", 5]] as const) {
+      expect(refusedIndex(field, batch, n), String(field)).toBeNull();
+    }
+  });
+});

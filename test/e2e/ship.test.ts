@@ -450,7 +450,7 @@ describe("tracegate ship", () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toContain("shipped seq 0..4 (5 record(s))");
     expect((await storedWith("w")).map((r) => r.payload)).toEqual(canonical(traces));
-    expect(stateOf(store)).toMatchObject({ lastSeq: 3, offset: readFileSync(store).length });
+    expect(stateOf(store)).toMatchObject({ lastSeq: 4, offset: readFileSync(store).length });
     expect(await verifyChain()).toMatchObject({ ok: true });
   }, 30_000);
 

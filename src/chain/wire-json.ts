@@ -99,13 +99,15 @@ function unwrap(value: unknown, depth: number): unknown {
 
 /**
  * Text in which some number may be one that JSON.parse cannot read exactly: a fraction of
- * zeros only (100.0, -0.0, 1.00), an exponent (1e+22, 2.5E-3), or 16 or more digits in a row
- * (integers near or beyond 2^53). Matched over the whole text, strings included, so it is a
- * superset test: text without a match holds only numbers that a JS number represents with
- * Python's reading (safe integers, and non-integral floats whose repr JSON.stringify matches
- * or which toWireJson writes in repr form anyway).
+ * zeros only (100.0, -0.0, 1.00), an exponent (1e+22, 2.5E-3), 16 or more digits in a row
+ * (integers near or beyond 2^53), or 16 or more digits around a point (1234567.99999999999
+ * rounds to the integral double 1234568, which would pass for an int; a decimal of at most
+ * 16 digits with a non-zero fraction never rounds to an integral double). Matched over the
+ * whole text, strings included, so it is a superset test: text without a match holds only
+ * numbers that a JS number represents with Python's reading (safe integers, and
+ * non-integral floats, which toWireJson writes back in repr form).
  */
-const MAY_NEED_LEXEMES = /[0-9]\.0*(?![0-9])|[0-9][eE][+-]?[0-9]|[0-9]{16}/;
+const MAY_NEED_LEXEMES = /[0-9]\.0*(?![0-9])|[0-9][eE][+-]?[0-9]|[0-9]{16}|[0-9.]{17}/;
 
 /**
  * Parse JSON text from the wire (a request body, a `variables` query parameter, a
@@ -179,6 +181,13 @@ function numberFromWire(n: number, lexeme: string | undefined): JsonValue {
   return BigInt(n);
 }
 
+/**
+ * Containers this module built (already in the JSON model: numbers are floats, bigints ints).
+ * A JSONObject variable used inside a JSONObject literal reaches the scalar a second time,
+ * already read; reading it again would take its integral floats (-0.0, 1e+22) for ints.
+ */
+const alreadyRead = new WeakSet<object>();
+
 function read(value: unknown, depth: number): JsonValue {
   switch (typeof value) {
     case "string":
@@ -190,6 +199,7 @@ function read(value: unknown, depth: number): JsonValue {
       return value; // already read (e.g. a JSON-scalar variable used inside a literal)
     case "object": {
       if (value === null) return null;
+      if (alreadyRead.has(value)) return value as JsonValue;
       if (depth >= MAX_JSON_DEPTH) throw new JsonValueError(`nested deeper than ${MAX_JSON_DEPTH} levels.`);
       const found = lexemes.get(value);
       if (Array.isArray(value)) {
@@ -202,6 +212,7 @@ function read(value: unknown, depth: number): JsonValue {
             throw e instanceof JsonValueError ? e.within(i) : e;
           }
         }
+        alreadyRead.add(out);
         return out;
       }
       const out = Object.create(null) as JsonObject;
@@ -213,6 +224,7 @@ function read(value: unknown, depth: number): JsonValue {
           throw e instanceof JsonValueError ? e.within(k) : e;
         }
       }
+      alreadyRead.add(out);
       return out;
     }
     default:

@@ -216,8 +216,31 @@ const optionalId = (v: unknown) => v == null || (typeof v === "string" && v.leng
 const optionalObject = (v: unknown) => v == null || (typeof v === "object" && !Array.isArray(v));
 
 /**
- * What is wrong with a trace, or undefined. Deliberately cheap: types, enums and the
- * gateway's length limits; a malformed date or an unsafe integer is left to the gateway.
+ * Where `v` holds a number JSON.stringify would not carry exactly, or null: NaN and ±Infinity
+ * (written as null) and integers beyond 2^53 (written with digits of another integer:
+ * 2**60 becomes 1152921504606847000). The gateway hashes the digits it receives, so such a
+ * value is refused here instead of changed silently; bigints carry big integers exactly.
+ */
+function inexactNumber(v: unknown, path: string, depth = 0): string | null {
+  if (typeof v === "number") return Number.isFinite(v) && (!Number.isInteger(v) || Number.isSafeInteger(v)) ? null : path;
+  if (v === null || typeof v !== "object" || depth > 64) return null;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const found = inexactNumber(v[i], `${path}[${i}]`, depth + 1);
+      if (found !== null) return found;
+    }
+    return null;
+  }
+  for (const k in v) {
+    const found = inexactNumber((v as Record<string, unknown>)[k], `${path}.${k}`, depth + 1);
+    if (found !== null) return found;
+  }
+  return null;
+}
+
+/**
+ * What is wrong with a trace, or undefined. Deliberately cheap: types, enums, the gateway's
+ * length limits and numbers JSON would change; a malformed date is left to the gateway.
  */
 function problemOf(t: EmitTrace): string | undefined {
   const { actionId, capabilityId, invokedAt } = t;
@@ -239,6 +262,8 @@ function problemOf(t: EmitTrace): string | undefined {
   }
   if (t.error != null && (typeof t.error !== "string" || t.error.length > MAX_ERROR_LENGTH)) return "error must be a string of at most 65,536 characters";
   if (!optionalObject(t.args) || !optionalObject(t.resultSummary)) return "args and resultSummary must be JSON objects";
+  const inexact = inexactNumber(t.args, "args") ?? inexactNumber(t.resultSummary, "resultSummary");
+  if (inexact !== null) return `${inexact} is NaN, Infinity or an integer beyond 2^53, which JSON would change; pass big integers as bigint`;
   return undefined;
 }
 

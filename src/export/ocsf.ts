@@ -4,6 +4,7 @@
  * order-preserving; `args` never leaves (the mapping does not carry it).
  */
 import type { JsonObject, JsonValue } from "../chain/json.js";
+import { parseTimestamp } from "../chain/time.js";
 
 export const OCSF_VERSION = "1.3.0";
 const CLASS_UID = 6003;
@@ -15,13 +16,21 @@ function str(v: JsonValue | undefined): string {
   return typeof v === "string" ? v : "";
 }
 
-/** `time` in epoch milliseconds, truncated, from the reference's isoformat instant. */
+/**
+ * `time` in epoch milliseconds, truncated, from the trace's invoked_at: floor(µs / 1000), the
+ * reference's truncation of seconds × 1000. Read with the same parser ingest used, so every
+ * form ingest accepted maps (a naive time is UTC, a space separator, a comma fraction...); a
+ * payload whose invoked_at no longer reads at all (an edited database) maps to 0 rather than
+ * failing the whole page or export: verifyChain reports such a record.
+ */
 function epochMillis(invokedAt: string): bigint {
-  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?(Z|[+-]\d{2}:\d{2})$/.exec(invokedAt);
-  if (!m) throw new RangeError(`invoked_at is not an ISO instant: ${JSON.stringify(invokedAt)}`);
-  const seconds = Date.parse(`${m[1]}${m[3] === "Z" ? "Z" : m[3]}`);
-  const micros = Number((m[2] ?? "").padEnd(6, "0"));
-  return BigInt(seconds) + BigInt(Math.floor(micros / 1000));
+  let us: number;
+  try {
+    us = parseTimestamp(invokedAt);
+  } catch {
+    return 0n;
+  }
+  return BigInt(Math.floor(us / 1000));
 }
 
 /** One OCSF event from a trace's export object (its 16-key payload). */

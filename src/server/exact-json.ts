@@ -5,11 +5,64 @@
  * that JSON-scalar numbers keep theirs. graphql-ws does the same in src/server/ws.ts.
  */
 import { type GraphQLParams, type Plugin, isAsyncIterable, mapAsyncIterator } from "graphql-yoga";
-import { GraphQLError } from "graphql";
+import {
+  type ASTVisitor,
+  getNamedType,
+  GraphQLError,
+  Kind,
+  type TypeNode,
+  type ValidationContext,
+  type ValueNode,
+  visit,
+} from "graphql";
 import { parseWireJson, stringifyExact, WireJsonError } from "../chain/wire-json.js";
 
 function badRequest(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: "BAD_REQUEST", http: { status: 400 } } });
+  return new GraphQLError(message, { extensions: { code: "BAD_USER_INPUT", http: { status: 400 } } });
+}
+
+function namedTypeOf(type: TypeNode): string {
+  return type.kind === Kind.NAMED_TYPE ? type.name.value : namedTypeOf(type.type);
+}
+
+/**
+ * Validation rule: no Float variable inside a JSONObject literal (`args: { ratio: $f }`).
+ * graphql-js hands the scalar the coerced JS number, which cannot say whether the client
+ * sent 100.0 or 100, so the hashed JSON would depend on a guess. Int, String, Boolean and
+ * JSONObject variables are exact there; for floats, pass the whole object as a JSONObject
+ * variable (or write the number in the literal).
+ */
+export function floatVariableInJsonLiteralRule(context: ValidationContext): ASTVisitor {
+  const declared = new Map<string, string>();
+  for (const definition of context.getDocument().definitions) {
+    if (definition.kind !== Kind.OPERATION_DEFINITION) continue;
+    for (const v of definition.variableDefinitions ?? []) declared.set(v.variable.name.value, namedTypeOf(v.type));
+  }
+  const check = (value: ValueNode) => {
+    if (value.kind === Kind.VARIABLE) return; // the whole value is a variable: typed by graphql-js itself
+    visit(value, {
+      Variable(node) {
+        if (declared.get(node.name.value) === "Float") {
+          context.reportError(
+            new GraphQLError(
+              `Variable "$${node.name.value}" of type Float is used inside a JSONObject literal, where it cannot keep its lexeme ` +
+                "(100.0 and 100 hash differently); pass the JSON value as a JSONObject variable, or write the number in the literal.",
+              { nodes: node, extensions: { code: "BAD_USER_INPUT" } },
+            ),
+          );
+        }
+      },
+    });
+  };
+  const atJsonPosition = () => getNamedType(context.getInputType())?.name === "JSONObject";
+  return {
+    Argument(node) {
+      if (atJsonPosition()) check(node.value);
+    },
+    ObjectField(node) {
+      if (atJsonPosition()) check(node.value);
+    },
+  };
 }
 
 function parseOrRefuse(text: string, what: string): unknown {
@@ -68,6 +121,9 @@ export function exactJsonPlugin(): Plugin {
       } else if (type === "application/x-www-form-urlencoded") {
         setRequestParser(async (req) => fromSearchParams(new URLSearchParams(await req.text())));
       }
+    },
+    onValidate({ addValidationRule }) {
+      addValidationRule(floatVariableInJsonLiteralRule);
     },
     onResultProcess({ result, setResult }) {
       if (isAsyncIterable(result)) {

@@ -188,6 +188,17 @@ describe("createTraceEmitter", () => {
     expect(reports.drops).toEqual([]);
     const rows = await gw.db().all<{ payload: string }>(`SELECT "payload" FROM "Trace" WHERE "actionId" = 'exact-1'`);
     expect(rows[0]!.payload).toContain(String.raw`"args":{"accountId":750727362669608961,"look":"tracegate-bigint-x:12","n":[-5,3],"note":"launch \ud83d"}`);
+    // Numbers JSON.stringify would change are refused, never sent altered.
+    for (const [id, args] of [["inexact-1", { n: 2 ** 60 }], ["inexact-2", { x: [Number.NaN] }], ["inexact-3", { y: { z: Number.POSITIVE_INFINITY } }]] as const) {
+      em.emit({ ...invoke(id), args });
+    }
+    await em.flush();
+    expect(reports.drops.map((d) => [d.reason, d.actionIds])).toEqual([
+      ["invalid", ["inexact-1"]],
+      ["invalid", ["inexact-2"]],
+      ["invalid", ["inexact-3"]],
+    ]);
+    expect(await gw.db().all(`SELECT 1 FROM "Trace" WHERE "actionId" LIKE 'inexact-%'`)).toEqual([]);
   });
 
   it("sends a partial batch after flushIntervalMs without flush()", async () => {
@@ -458,7 +469,7 @@ describe("createTraceEmitter", () => {
       invoke("m-2", { eventType: "invoke" as never }),
       invoke("m-3", { invokedAt: new Date(Number.NaN) as never }),
       invoke("m-4", { args: [] as never }),
-      invoke("m-5", { args: { n: 1n } }),
+      invoke("m-5", { args: { n: Number.NaN } }), // (a bigint is fine: sent with every digit)
       invoke("m-6", { args: cyclic }),
       invoke("x".repeat(1_025)),
       Object.defineProperty({ ...invoke("m-7") }, "capabilityId", {

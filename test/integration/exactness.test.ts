@@ -63,7 +63,7 @@ const floatLexeme = fc.oneof(
   fc.tuple(fc.integer({ min: -9, max: 9 }), fc.constantFrom("e", "E", "e+", "e-", "E-"), fc.integer({ min: 0, max: 320 })).map(
     ([m, e, x]) => `${m}${e}${x}`,
   ),
-  fc.constantFrom("100.0", "-0.0", "0.0", "1e+22", "1e+16", "1e-07", "1E400", "-1e400", "2.5e-324", "1.7976931348623157e308"),
+  fc.constantFrom("100.0", "-0.0", "0.0", "1e+22", "1e+16", "1e-07", "1E400", "-1e400", "2.5e-324", "1.7976931348623157e308", "1234567.99999999999", "123456789.9999999999"),
 );
 /** Any code point, lone surrogates included; JSON.stringify escapes those as \udXXX. */
 const text = fc.string({ unit: "binary", maxLength: 12 });
@@ -194,10 +194,43 @@ describe.each(BACKENDS)("exact JSON on every road ($name)", (backend) => {
     for (const [id, args, canonical] of [
       ["case1-b", `{"big":1e+22}`, `{"big":1e+22}`],
       ["case1-c", `{"f":1e+16}`, `{"f":1e+16}`],
+      // A long fraction that rounds to an integral double is still a float for Python.
+      ["case1-d", `{"f":1234567.99999999999}`, `{"f":1234568.0}`],
     ] as const) {
       const r = JSON.parse(await postText(gw, writer, bodyText(id, args))) as { data: { recordTraces: { payload: string }[] } };
       expect(r.data.recordTraces[0]!.payload).toContain(`"args":${canonical}`);
     }
+  });
+
+  it("variables inside JSONObject literals: JSON variables keep their floats, Float variables and bare words are refused", async () => {
+    const mutation = (args: string, decl: string) => `mutation${decl ? `(${decl})` : ""} { recordTraces(input: [{ actionId: "lit-${seq++}", capabilityId: "c",
+      principalId: "alice", invokedAt: "2026-11-22T09:00:00Z", responseMode: SUMMARY, args: ${args} }]) { payload } }`;
+    const nested = await postText(gw, writer, `{"query":${JSON.stringify(mutation("{ inner: $j, n: $n }", "$j: JSONObject, $n: Int"))},"variables":{"j":{"neg":-0.0,"big":1e+22,"f":100.0},"n":7}}`);
+    const nestedPayload = (JSON.parse(nested) as { data: { recordTraces: { payload: string }[] } }).data.recordTraces[0]!.payload;
+    expect(nestedPayload).toContain(`"args":{"inner":{"big":1e+22,"f":100.0,"neg":-0.0},"n":7}`);
+    const float = await gw.as(writer).raw(mutation("{ ratio: $f }", "$f: Float"), { f: 100 });
+    expect(codesOf(float)).toEqual(["BAD_USER_INPUT"]);
+    expect(float.errors![0]!.message).toMatch(/Variable "\$f" of type Float is used inside a JSONObject literal/);
+    const bare = await gw.as(writer).raw(mutation("{ mode: FAST }", ""));
+    expect(codesOf(bare)).toEqual(["BAD_USER_INPUT"]);
+    expect(bare.errors![0]!.message).toMatch(/bare word FAST is not JSON/);
+  });
+
+  it("serves OCSF for every invoked_at form raw ingest accepts (naive, space-separated), also from GET /export", async () => {
+    const records = ["2026-11-22T09:00:07", "2026-11-22 09:00:07.5+00:00"].map((at, i) =>
+      referenceTraceText(`ocsf-form-${backend.name}-${i}`, 1, at, {}, "{}"),
+    );
+    dataOf(await gw.as(writer).raw(`mutation($r: [String!]!) { recordTraceRecords(records: $r) { seq } }`, { r: records }));
+    const read = dataOf(await gw.as(reader).raw(`{ a: trace(actionId: "ocsf-form-${backend.name}-0") { ocsf } b: trace(actionId: "ocsf-form-${backend.name}-1") { ocsf } }`)) as {
+      a: { ocsf: { time: number } };
+      b: { ocsf: { time: number } };
+    };
+    expect(read.a.ocsf.time).toBe(Date.parse("2026-11-22T09:00:07Z"));
+    expect(read.b.ocsf.time).toBe(Date.parse("2026-11-22T09:00:07.5Z"));
+    const res = await fetch(`${url.replace("/graphql", "")}/export?format=ocsf`, { headers: { authorization: `Bearer ${reader}` } });
+    expect(res.status).toBe(200);
+    expect((await res.text()).split("\n").filter(Boolean).length).toBeGreaterThan(2);
+    expect((await fetch(`${url.replace("/graphql", "")}/healthz`)).status).toBe(200);
   });
 
   it("returns big integers exactly in args and resultSummary (literals and variables)", async () => {

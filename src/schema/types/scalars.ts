@@ -79,8 +79,10 @@ function fromLiteral(ast: ValueNode, variables: Record<string, unknown> | undefi
     case Kind.NULL:
       return null;
     case Kind.STRING:
-    case Kind.ENUM:
       return ast.value;
+    case Kind.ENUM:
+      // A bare word is not JSON; storing it as a string would be a guess.
+      throw new JsonValueError(`bare word ${ast.value} is not JSON: quote it ("${ast.value}").`).at(path);
     case Kind.BOOLEAN:
       return ast.value;
     case Kind.INT:

@@ -11,7 +11,7 @@ import { jsonValueFromWire, JsonValueError, MAX_JSON_DEPTH, parseWireJson, strin
 const number = fc.oneof(
   fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }).map(String),
   fc.double({ noNaN: true, noDefaultInfinity: true }).map(String),
-  fc.constantFrom("100.0", "-0.0", "0", "-0", "1e+22", "1E-7", "2.50", "12.5", "9007199254740993", "1.0e0"),
+  fc.constantFrom("100.0", "-0.0", "0", "-0", "1e+22", "1E-7", "2.50", "12.5", "9007199254740993", "1.0e0", "1234567.99999999999", "123456789.9999999999", "0.99999999999999999"),
 );
 const { json } = fc.letrec<{ json: string }>((tie) => ({
   json: fc.oneof(

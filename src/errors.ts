@@ -32,6 +32,8 @@ export const ERROR_CODES = [
   "INTERNAL_SERVER_ERROR",
   /** A feature needs configuration the server lacks (e.g. createCheckpoint without a signing key). */
   "NOT_CONFIGURED",
+  /** The client went away (aborted the request or closed the socket) while the work ran. */
+  "CANCELLED",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

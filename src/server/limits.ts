@@ -11,7 +11,7 @@ import { maxDepthPlugin } from "@escape.tech/graphql-armor-max-depth";
 import { maxDirectivesPlugin } from "@escape.tech/graphql-armor-max-directives";
 import { maxTokensPlugin } from "@escape.tech/graphql-armor-max-tokens";
 import { useDisableIntrospection } from "@graphql-yoga/plugin-disable-introspection";
-import type { GraphQLError } from "graphql";
+import { type ASTNode, type FragmentDefinitionNode, type GraphQLError, Kind, type ValueNode } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import type { Limits } from "../config.js";
 import { TracegateError } from "../errors.js";
@@ -37,9 +37,85 @@ export function limitPlugins(limits: Limits): Plugin<any>[] {
   const plugins: Plugin<any>[] = [];
   if (limits.maxTokens > 0) plugins.push(maxTokensPlugin({ n: limits.maxTokens, ...rejectAs("tokens") }));
   if (limits.maxDepth > 0) plugins.push(maxDepthPlugin({ n: limits.maxDepth, ...rejectAs("depth") }));
-  if (limits.maxCost > 0) plugins.push(costLimitPlugin({ maxCost: limits.maxCost, ...rejectAs("cost") }));
+  if (limits.maxCost > 0) plugins.push(costLimitPlugin({ maxCost: limits.maxCost, ...rejectAs("cost") }), listCostPlugin(limits.maxCost));
   if (limits.maxAliases > 0) plugins.push(maxAliasesPlugin({ n: limits.maxAliases, ...rejectAs("aliases") }));
   if (limits.maxDirectives > 0) plugins.push(maxDirectivesPlugin({ n: limits.maxDirectives, ...rejectAs("directives") }));
   if (!limits.introspection) plugins.push(useDisableIntrospection(), blockFieldSuggestionsPlugin());
   return plugins;
+}
+
+/** armor's cost weights (its defaults, which limitPlugins uses). */
+const OBJECT_COST = 2;
+const SCALAR_COST = 1;
+const DEPTH_COST_FACTOR = 1.5;
+
+/**
+ * armor's cost counts `first`/`last` only when written as literals, and no list argument at
+ * all: `nodes(ids: $ids)` with 30,000 ids, or `traces(first: $n)`, cost as much as one row.
+ * This plugin computes armor's cost again with the sizes the request's variables give (the
+ * length of `nodes`' ids, `first`/`last` from variables), so such a document meets the same
+ * limit as its literal twin. It runs before execution, not as a validation rule: yoga caches
+ * validation per document, and the variables differ from request to request.
+ */
+function listCostPlugin(maxCost: number): Plugin<any> {
+  return {
+    onExecute({ args, setResultAndStopExecution }) {
+      const variables = (args.variableValues ?? {}) as Record<string, unknown>;
+      const fragments = new Map<string, FragmentDefinitionNode>();
+      for (const d of args.document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+      for (const d of args.document.definitions) {
+        if (d.kind !== Kind.OPERATION_DEFINITION) continue;
+        if (args.operationName != null && d.name?.value !== args.operationName) continue;
+        const cost = documentCost(fragments, d, variables);
+        if (cost > maxCost) {
+          setResultAndStopExecution({
+            errors: [new TracegateError("QUERY_TOO_COMPLEX", `Query Cost limit of ${maxCost} exceeded, found ${cost}.`, { limit: "cost" })],
+          });
+          return;
+        }
+      }
+    },
+  };
+}
+
+/** How many rows a field asks for: a literal or variable `first`/`last`, or the number of `ids`. */
+function multiplierOf(node: ASTNode, variables: Record<string, unknown>): number {
+  if (node.kind !== Kind.FIELD) return 1;
+  let multiplier = 1;
+  const valueOf = (value: ValueNode): unknown => (value.kind === Kind.VARIABLE ? variables[value.name.value] : value);
+  for (const arg of node.arguments ?? []) {
+    const value = valueOf(arg.value);
+    if (arg.name.value === "first" || arg.name.value === "last") {
+      const n = typeof value === "number" ? value : (value as ValueNode | undefined)?.kind === Kind.INT ? Number((value as { value: string }).value) : 1;
+      if (Number.isFinite(n)) multiplier = Math.max(multiplier, n);
+    } else if (arg.name.value === "ids") {
+      const n = Array.isArray(value) ? value.length : (value as ValueNode | undefined)?.kind === Kind.LIST ? (value as { values: unknown[] }).values.length : 1;
+      multiplier = Math.max(multiplier, n);
+    }
+  }
+  return multiplier;
+}
+
+function documentCost(fragments: ReadonlyMap<string, FragmentDefinitionNode>, root: ASTNode, variables: Record<string, unknown>): number {
+  const visiting = new Set<string>();
+  const cost = (node: ASTNode): number => {
+    if (node.kind === Kind.FIELD && node.name.value === "__schema") return 0;
+    if (node.kind === Kind.OPERATION_DEFINITION) return node.selectionSet.selections.reduce((sum, child) => sum + cost(child), 0);
+    if (node.kind === Kind.FRAGMENT_SPREAD) {
+      const name = node.name.value;
+      const fragment = fragments.get(name);
+      if (!fragment || visiting.has(name)) return SCALAR_COST;
+      visiting.add(name);
+      const inner = cost(fragment);
+      visiting.delete(name);
+      return SCALAR_COST + DEPTH_COST_FACTOR * inner;
+    }
+    if ("selectionSet" in node && node.selectionSet) {
+      let total = OBJECT_COST;
+      for (const child of node.selectionSet.selections) total += DEPTH_COST_FACTOR * cost(child);
+      return total * multiplierOf(node, variables);
+    }
+    return SCALAR_COST;
+  };
+  return cost(root);
 }

@@ -323,3 +323,90 @@ describe("case 7: nodes obeys the page cap and the cost limit", () => {
     expect(codesOf(inline)).toEqual(["QUERY_TOO_COMPLEX"]);
   });
 });
+
+/**
+ * The hostile-load test: a cheap query (a 5-row page) keeps being answered while each
+ * attack runs. Asserted only against ANSWER_BOUND_MS (starvation or a hang); the measured
+ * latencies are printed and recorded in BENCHMARKS.md. SQLite, whose adapter answers
+ * synchronously, is where a walk or replay could hold the event loop.
+ */
+describe("hostile load: a cheap query stays answered", () => {
+  const N = 5_000;
+  let gw: TestGateway;
+  let url: string;
+  const measured: Record<string, number> = {};
+  beforeAll(async () => {
+    gw = await createTestGateway({ limits: { ratePerMinute: 0 } });
+    await fill(gw, N, 2_000);
+    url = `http://127.0.0.1:${(await gw.app.start(0)).port}/graphql`;
+  });
+  afterAll(async () => {
+    console.log(`hostile load, cheap query max latency (ms): ${JSON.stringify(measured)}`);
+    await gw.app.stop();
+    await gw.close();
+  });
+
+  /** Ask the cheap query a few times while `attack` runs; the slowest answer. */
+  async function cheapWhile(name: string, attack: () => Promise<unknown>): Promise<void> {
+    const running = attack();
+    let worst = 0;
+    for (let i = 0; i < 5; i++) {
+      const { body, ms } = await timedPost(url, gw.adminKey, CHEAP);
+      expect(body.errors).toBeUndefined();
+      worst = Math.max(worst, ms);
+      await sleep(100);
+    }
+    await running;
+    measured[name] = Math.round(worst);
+    expect(worst).toBeLessThan(ANSWER_BOUND_MS);
+  }
+
+  it("while 200 sockets never send connection_init", async () => {
+    const sockets: WebSocket[] = [];
+    await cheapWhile("idle sockets", async () => {
+      for (let i = 0; i < 200; i++) {
+        const s = new WebSocket(url.replace(/^http/, "ws"), "graphql-transport-ws", { localAddress: "127.0.0.2" });
+        s.on("error", () => undefined);
+        sockets.push(s);
+      }
+    });
+    for (const s of sockets) s.terminate();
+  });
+
+  it("while 5 graphql-ws and 5 SSE subscribers replay everything and never read", async () => {
+    const ws = Array.from({ length: 5 }, () => stalledWsSubscriber(url, gw.adminKey, -1));
+    const sse: ReturnType<typeof httpRequest>[] = [];
+    for (let i = 0; i < 5; i++) {
+      const req = httpRequest(url, { method: "POST", headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${gw.adminKey}` } });
+      req.on("response", (res) => res.pause());
+      req.on("error", () => undefined);
+      req.end(JSON.stringify({ query: SUBSCRIPTION, variables: { afterSeq: -1 } }));
+      sse.push(req);
+    }
+    await cheapWhile("slow subscribers", () => sleep(500));
+    for (const s of ws) s.terminate();
+    for (const r of sse) r.destroy();
+  });
+
+  it("while verifyChain and exports are started and abandoned", async () => {
+    await cheapWhile("abandoned walks", async () => {
+      const controllers = Array.from({ length: 6 }, () => new AbortController());
+      const started = controllers.map((c, i) =>
+        (i % 2 === 0
+          ? fetch(url, { method: "POST", signal: c.signal, headers: { "content-type": "application/json", authorization: `Bearer ${gw.adminKey}` }, body: JSON.stringify({ query: "{ verifyChain { ok } traceStats(groupBy: [PRINCIPAL]) { total } }" }) })
+          : fetch(url.replace("/graphql", "/export?format=ocsf"), { signal: c.signal, headers: { authorization: `Bearer ${gw.adminKey}` } })
+        ).catch(() => undefined),
+      );
+      await sleep(50);
+      for (const c of controllers) c.abort();
+      await Promise.all(started);
+    });
+  });
+
+  it("while 8 clients ask nodes for 30,000 ids each", async () => {
+    const ids = Array.from({ length: 30_000 }, (_, i) => Buffer.from(`Trace:${i}`).toString("base64"));
+    await cheapWhile("nodes 30,000 ids", () =>
+      Promise.all(Array.from({ length: 8 }, () => timedPost(url, gw.adminKey, "query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Trace { args } } }", { ids }))),
+    );
+  });
+});

@@ -11,7 +11,7 @@ import { maxDepthPlugin } from "@escape.tech/graphql-armor-max-depth";
 import { maxDirectivesPlugin } from "@escape.tech/graphql-armor-max-directives";
 import { maxTokensPlugin } from "@escape.tech/graphql-armor-max-tokens";
 import { useDisableIntrospection } from "@graphql-yoga/plugin-disable-introspection";
-import { type ASTNode, type FragmentDefinitionNode, type GraphQLError, Kind, type ValueNode } from "graphql";
+import { type ASTNode, type FragmentDefinitionNode, type GraphQLError, Kind } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import type { Limits } from "../config.js";
 import { TracegateError } from "../errors.js";
@@ -50,12 +50,11 @@ const SCALAR_COST = 1;
 const DEPTH_COST_FACTOR = 1.5;
 
 /**
- * armor's cost counts `first`/`last` only when written as literals, and no list argument at
- * all: `nodes(ids: $ids)` with 30,000 ids, or `traces(first: $n)`, cost as much as one row.
- * This plugin computes armor's cost again with the sizes the request's variables give (the
- * length of `nodes`' ids, `first`/`last` from variables), so such a document meets the same
- * limit as its literal twin. It runs before execution, not as a validation rule: yoga caches
- * validation per document, and the variables differ from request to request.
+ * armor's cost counts a literal `first`/`last` as a multiplier but no list argument at all:
+ * `nodes(ids: $ids)` with 30,000 ids costs as much as one node. This plugin computes armor's
+ * cost again with the number of ids given to `nodes` as its multiplier. It runs before
+ * execution, not as a validation rule: yoga caches validation per document, and the
+ * variables differ from request to request.
  */
 function listCostPlugin(maxCost: number): Plugin<any> {
   return {
@@ -78,23 +77,28 @@ function listCostPlugin(maxCost: number): Plugin<any> {
   };
 }
 
-/** How many rows a field asks for: a literal or variable `first`/`last`, or the number of `ids`. */
+/**
+ * How many rows a field asks for: armor's literal `first`/`last`, or the number of ids given
+ * to `nodes` (a literal list or a variable). `first`/`last` from variables stay uncounted,
+ * as armor has them: the page cap (500) bounds those, and counting them would refuse
+ * documents that clients send today.
+ */
 function multiplierOf(node: ASTNode, variables: Record<string, unknown>): number {
   if (node.kind !== Kind.FIELD) return 1;
   let multiplier = 1;
-  const valueOf = (value: ValueNode): unknown => (value.kind === Kind.VARIABLE ? variables[value.name.value] : value);
   for (const arg of node.arguments ?? []) {
-    const value = valueOf(arg.value);
-    if (arg.name.value === "first" || arg.name.value === "last") {
-      const n = typeof value === "number" ? value : (value as ValueNode | undefined)?.kind === Kind.INT ? Number((value as { value: string }).value) : 1;
-      if (Number.isFinite(n)) multiplier = Math.max(multiplier, n);
-    } else if (arg.name.value === "ids") {
-      const n = Array.isArray(value) ? value.length : (value as ValueNode | undefined)?.kind === Kind.LIST ? (value as { values: unknown[] }).values.length : 1;
+    const value = arg.value;
+    if ((arg.name.value === "first" || arg.name.value === "last") && value.kind === Kind.INT) {
+      multiplier = Math.max(multiplier, Number(value.value));
+    } else if (arg.name.value === "ids" && node.name.value === "nodes") {
+      const n = value.kind === Kind.VARIABLE ? listLength(variables[value.name.value]) : value.kind === Kind.LIST ? value.values.length : 1;
       multiplier = Math.max(multiplier, n);
     }
   }
   return multiplier;
 }
+
+const listLength = (value: unknown): number => (Array.isArray(value) ? value.length : 1);
 
 function documentCost(fragments: ReadonlyMap<string, FragmentDefinitionNode>, root: ASTNode, variables: Record<string, unknown>): number {
   const visiting = new Set<string>();

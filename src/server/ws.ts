@@ -184,7 +184,10 @@ export function attachWebSockets(server: Server, deps: WsDeps): () => Promise<vo
           });
           const document = parse(params.query);
           const errors = validate(schema, document);
-          if (errors.length > 0) return (errors as readonly GraphQLError[]).map((e) => forSocket(deps.maskError(e, "Unexpected error.")));
+          if (errors.length > 0) {
+            running.delete(id);
+            return (errors as readonly GraphQLError[]).map((e) => forSocket(deps.maskError(e, "Unexpected error.")));
+          }
           return {
             schema,
             operationName: params.operationName,
@@ -194,6 +197,7 @@ export function attachWebSockets(server: Server, deps: WsDeps): () => Promise<vo
             rootValue: { execute, subscribe },
           };
         } catch (e) {
+          operations.get(ctx.extra.socket)?.delete(id);
           return [forSocket(deps.maskError(e, "Unexpected error."))];
         }
       },

@@ -57,6 +57,9 @@ const EnvSchema = z.object({
   TRACEGATE_MAX_DIRECTIVES: count(20, 10_000),
   TRACEGATE_WS_MAX_CONNECTIONS: count(1_000),
   TRACEGATE_WS_INIT_TIMEOUT_MS: count(5_000, 600_000).pipe(z.number().min(100)),
+  TRACEGATE_WS_MAX_PENDING_PER_ADDRESS: count(8, 100_000),
+  TRACEGATE_SUBSCRIBER_MAX_BUFFER_BYTES: count(4 * 1024 * 1024).pipe(z.number().min(64 * 1024)),
+  TRACEGATE_SUBSCRIBER_STALL_MS: count(30_000, 3_600_000).pipe(z.number().min(100)),
   TRACEGATE_SIGNING_KEY: z.string().includes("PRIVATE KEY", { message: "must be a PEM private key" }).optional(),
   TRACEGATE_SIGNING_KEY_FILE: z.string().min(1).optional(),
   TRACEGATE_RETENTION: duration.optional(),
@@ -109,8 +112,24 @@ export interface Limits {
   maxAliases: number;
   maxTokens: number;
   maxDirectives: number;
+  /** Authenticated WebSocket connections at most (0 = unlimited). */
   wsMaxConnections: number;
+  /** How long a WebSocket may stay without a valid connection_init (then 4408). */
   wsInitTimeoutMs: number;
+  /**
+   * WebSocket connections one client address may hold before connection_init has
+   * authenticated them (0 = unlimited). Such connections never count against
+   * wsMaxConnections, so sockets that never authenticate cannot lock real clients out.
+   */
+  wsMaxPendingPerAddress: number;
+  /**
+   * Bytes a subscriber (graphql-ws socket or SSE stream) may leave unread in the server's
+   * outgoing buffer; beyond that, or when its buffer has not drained for subscriberStallMs,
+   * it is closed with a resumable code (graphql-ws 4503, SSE: the stream ends) and resumes
+   * with afterSeq.
+   */
+  subscriberMaxBufferBytes: number;
+  subscriberStallMs: number;
 }
 
 /** A configuration problem the operator must fix; the CLI prints it and exits 1. */
@@ -205,6 +224,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxDirectives: e.TRACEGATE_MAX_DIRECTIVES,
       wsMaxConnections: e.TRACEGATE_WS_MAX_CONNECTIONS,
       wsInitTimeoutMs: e.TRACEGATE_WS_INIT_TIMEOUT_MS,
+      wsMaxPendingPerAddress: e.TRACEGATE_WS_MAX_PENDING_PER_ADDRESS,
+      subscriberMaxBufferBytes: e.TRACEGATE_SUBSCRIBER_MAX_BUFFER_BYTES,
+      subscriberStallMs: e.TRACEGATE_SUBSCRIBER_STALL_MS,
     },
   };
   if (config.env === "production") {

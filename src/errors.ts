@@ -37,6 +37,8 @@ export const ERROR_CODES = [
    * nothing was stored; retry after `retryAfterSeconds` (HTTP 503, Retry-After).
    */
   "UNAVAILABLE",
+  /** The client went away (aborted the request or closed the socket) while the work ran. */
+  "CANCELLED",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -3,6 +3,7 @@
  * reason code, principal, capability and time bucket, computed by the database.
  */
 import { badUserInput } from "../errors.js";
+import { stillWanted } from "../server/cancellation.js";
 import type { GatewayContext } from "../server/context.js";
 import type { StatsDimension, StatsGroup } from "../stores/trace-store.js";
 import { type TraceFilterInput, toStoreFilter } from "./traces.js";
@@ -33,6 +34,15 @@ export async function traceStats(args: TraceStatsArgs, ctx: GatewayContext): Pro
   const filter = toStoreFilter(args.filter);
   if (ctx.viewer.principals) filter.principals = ctx.viewer.principals;
   const bucketUs = args.bucket ? TIME_BUCKETS_US[args.bucket] : null;
+  // Each of these is one database statement, which cannot be stopped half-way; a client
+  // that left (or a key revoked) before one starts does not start it.
+  await stillWanted(ctx);
   const groups = await ctx.stores.traces.stats(filter, groupBy, bucketUs, limit);
-  return { groups, total: () => ctx.stores.traces.count(filter) };
+  return {
+    groups,
+    total: async () => {
+      await stillWanted(ctx);
+      return ctx.stores.traces.count(filter);
+    },
+  };
 }

@@ -10,6 +10,7 @@ import { checkpointMessage, PRUNE_CHECKPOINT_TYPE, verifyCheckpointSignature } f
 import { GENESIS_HASH, hashesEqual } from "../chain/hash.js";
 import { ChainVerifier, type ChainVerification, checkColumns, columnMismatchFailure } from "../chain/verify.js";
 import { badUserInput } from "../errors.js";
+import { stillWanted } from "../server/cancellation.js";
 import type { GatewayContext } from "../server/context.js";
 import { checkSignedCheckpoint, type SignedCheckpointInputShape } from "./checkpoints.js";
 import type { ChainHead, PruneCheckpointRecord } from "../stores/trace-store.js";
@@ -55,8 +56,14 @@ export async function verifyChain(args: VerifyChainArgs, ctx: GatewayContext): P
   }
   // Pass 1: seq, link and HMAC of every record, streamed (the reference's checks).
   const v = verifier();
+  let sinceCheck = 0;
   for await (const record of store.scanChain(toSeq == null ? { fromSeq: start } : { fromSeq: start, toSeq })) {
     if (!v.check(record)) break;
+    // The client may have left, or its key been revoked, since the walk began: stop then.
+    if (++sinceCheck >= WANTED_CHECK_EVERY) {
+      sinceCheck = 0;
+      await stillWanted(ctx);
+    }
   }
   if (!v.failure) checkAgainstHead(v, head, start, toSeq ?? null);
   const chain = v.result();
@@ -104,17 +111,23 @@ function pruneCheckpointProblem(ctx: GatewayContext, head: ChainHead, cp: PruneC
 
 /** Candidates per database round trip of the column pass. */
 const CANDIDATE_BATCH = 100;
+/** Seqs per column-pass call; the client and its key are checked between windows. */
+const COLUMN_WINDOW = 20_000;
+/** Records walked between checks that the client is still there and its key still valid. */
+const WANTED_CHECK_EVERY = 500;
 
 async function firstColumnMismatch(ctx: GatewayContext, fromSeq: number, toSeq: number): Promise<ChainVerification | null> {
   const store = ctx.stores.traces;
   for (let from = fromSeq; from <= toSeq; ) {
-    const candidates = await store.columnMismatchCandidates({ fromSeq: from, toSeq }, CANDIDATE_BATCH);
+    await stillWanted(ctx);
+    // A window at a time, so that a client gone or a key revoked stops this pass too.
+    const windowEnd = Math.min(toSeq, from + COLUMN_WINDOW - 1);
+    const candidates = await store.columnMismatchCandidates({ fromSeq: from, toSeq: windowEnd }, CANDIDATE_BATCH);
     for (const row of (await store.findBySeqs(candidates)).sort((a, b) => a.seq - b.seq)) {
       const columns = checkColumns(row, row.payload);
       if (columns.length > 0) return columnMismatchFailure(row.seq - fromSeq + 1, row.seq, columns);
     }
-    if (candidates.length < CANDIDATE_BATCH) return null;
-    from = candidates[candidates.length - 1]! + 1;
+    from = candidates.length < CANDIDATE_BATCH ? windowEnd + 1 : candidates[candidates.length - 1]! + 1;
   }
   return null;
 }

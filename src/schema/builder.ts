@@ -8,6 +8,7 @@ import ScopeAuthPlugin from "@pothos/plugin-scope-auth";
 import { SCOPES, type Scope } from "../auth/scopes.js";
 import type { JsonObject, JsonValue } from "../chain/json.js";
 import type { EpochMicros } from "../chain/time.js";
+import { PAGE_SIZE } from "../config.js";
 import { badUserInput, TracegateError } from "../errors.js";
 import { viewerCan } from "../server/auth.js";
 import type { GatewayContext } from "../server/context.js";
@@ -63,7 +64,15 @@ export const builder = new SchemaBuilder<{
     edgesFieldOptions: { nullable: { list: false, items: false } },
     nodeFieldOptions: { nullable: false },
     nodeQueryOptions: { authScopes: { "traces:read": true } },
-    nodesQueryOptions: { authScopes: { "traces:read": true } },
+    nodesQueryOptions: {
+      authScopes: { "traces:read": true },
+      description: `The nodes with these ids, in order (null where none is visible): at most ${PAGE_SIZE.max} ids, like any page.`,
+      // The page cap applies here too (the cost limit counts the ids: src/server/limits.ts).
+      resolve: (_root, args, _ctx, _info, resolveNodes) => {
+        if (args.ids.length > PAGE_SIZE.max) throw badUserInput(`nodes takes at most ${PAGE_SIZE.max} ids, got ${args.ids.length}.`, "ids");
+        return resolveNodes(args.ids);
+      },
+    },
     decodeGlobalID,
   },
 });

@@ -24,10 +24,11 @@ import { createMetrics } from "./metrics.js";
 import { type DependencyCheck, opsRoutesPlugin } from "./ops-routes.js";
 import type { Logger } from "./logger.js";
 import { createErrorMasker } from "./mask-errors.js";
+import { sseBackpressurePlugin } from "./sse-backpressure.js";
 import { AUTH_FAILURES_PER_MINUTE, createRateLimiter } from "./rate-limit.js";
 import type { CheckpointSigner } from "./signing-key.js";
 import { wellKnownPlugin } from "./well-known.js";
-import { attachWebSockets, WS_VIEWER } from "./ws.js";
+import { attachWebSockets, WS_SIGNAL, WS_VIEWER } from "./ws.js";
 import { memoryBus, type TraceBus } from "../streams/bus.js";
 import { DEFAULT_QUEUE_LIMIT } from "../streams/trace-stream.js";
 
@@ -93,11 +94,13 @@ export function buildApp(deps: AppDeps): App {
   };
   const yoga = createYoga<Record<string, never>, GatewayContext>({
     schema,
-    context: (initial: { request?: Request; [WS_VIEWER]?: Viewer }) => {
+    context: (initial: { request?: Request; [WS_VIEWER]?: Viewer; [WS_SIGNAL]?: AbortSignal }) => {
       // HTTP: the guard admitted this request; WebSocket: the connection's key (ws.ts).
       const viewer = initial[WS_VIEWER] ?? (initial.request ? guard.viewerOf(initial.request) : undefined);
       if (!viewer) throw unauthenticated();
-      return { ...base, viewer };
+      // The operation ends when its client goes away: the request's signal, or the socket operation's (ws.ts).
+      const signal = initial[WS_SIGNAL] ?? initial.request?.signal ?? new AbortController().signal;
+      return { ...base, viewer, signal };
     },
     // Public routes first (health, metrics, the checkpoint key, the console's static files),
     // then the key guard and limits.
@@ -112,6 +115,8 @@ export function buildApp(deps: AppDeps): App {
       exactJsonPlugin(),
       ...limitPlugins(limits),
       metrics.plugin,
+      // An SSE subscriber that stops reading is ended, as graphql-ws ends it in ws.ts.
+      sseBackpressurePlugin(limits),
     ],
     maxRequestBodySize: limits.maxBodyBytes,
     // No file uploads; and yoga's multipart parser would read variables with JSON.parse.

@@ -21,6 +21,12 @@ export interface GatewayContext {
   /** The API key behind this request (the transport refuses requests without one). */
   viewer: Viewer;
   authenticator: Authenticator;
+  /**
+   * Aborted when the client goes away: the HTTP request's signal, or, over graphql-ws, the
+   * operation's (completed by the client or its socket closed). Long walks check it between
+   * pages (src/server/cancellation.ts).
+   */
+  signal: AbortSignal;
   /** Where appended traces are announced to live subscribers (src/streams/bus.ts). */
   bus: TraceBus;
   /** Live traces held per subscriber before it catches up from the database. */

@@ -11,7 +11,8 @@
  *
  * Access follows the GraphQL API: `Authorization: Bearer <key>` (401 UNAUTHENTICATED
  * without a valid one), the `traces:read` scope (403 FORBIDDEN), and a principal-scoped key
- * sees only its principals (the scope goes into the SQL). `chained` is the chain itself,
+ * sees only its principals (the scope goes into the SQL). The key is checked again before
+ * every page: an export whose key is revoked, or whose client went away, stops. `chained` is the chain itself,
  * every principal's hashes and links, so it needs an unscoped key, like verifyChain.
  * Unknown, repeated or malformed parameters are refused with 400 BAD_USER_INPUT rather than
  * ignored: an export that silently drops a misspelled filter would hand over too much.
@@ -36,6 +37,7 @@ import { toStoreFilter } from "../resolvers/traces.js";
 import type { Stores } from "../stores/index.js";
 import type { TraceFilter, TraceOrder } from "../stores/trace-store.js";
 import { type Authenticator, type Viewer, viewerCan } from "./auth.js";
+import { stillWanted, type WorkOwner } from "./cancellation.js";
 import { countFailure, countRequest } from "./guard.js";
 import type { RateLimiter } from "./rate-limit.js";
 
@@ -43,7 +45,7 @@ export const EXPORT_PATH = "/export";
 
 export interface ExportRouteDeps {
   stores: Pick<Stores, "traces">;
-  authenticator: Pick<Authenticator, "authenticate">;
+  authenticator: Pick<Authenticator, "authenticate" | "assertActive">;
   /** The guard's budget per API key; without it exports are not rate limited. */
   requests?: RateLimiter;
   /** The guard's budget of failed authentications per client address. */
@@ -214,7 +216,13 @@ export function exportRoutePlugin(deps: ExportRouteDeps): Plugin {
           endResponse(new fetchAPI.Response(null, { status: 200, headers }));
           return;
         }
-        endResponse(new fetchAPI.Response(exportStream(deps, query, fetchAPI.ReadableStream), { status: 200, headers }));
+        const owner = { signal: request.signal, viewer, authenticator: deps.authenticator };
+        const breakTransfer = () => {
+          const res = (serverContext as { res?: { destroy(): void } } | undefined)?.res;
+          res?.destroy();
+          return res !== undefined;
+        };
+        endResponse(new fetchAPI.Response(exportStream(deps, query, owner, breakTransfer, fetchAPI.ReadableStream), { status: 200, headers }));
       } catch (e) {
         if (!isTracegateError(e)) throw e;
         const { status, headers } = refusal(e);
@@ -228,24 +236,43 @@ export function exportRoutePlugin(deps: ExportRouteDeps): Plugin {
 
 /**
  * The export as a byte stream pulled by the client: each pull reads one store page. A
- * failure after the headers went out can no longer change the status, so it errors the
- * stream, and the client sees a broken transfer instead of a short file that looks whole.
+ * failure after the headers went out can no longer change the status, so it breaks the
+ * transfer (the connection is destroyed; in process, the stream errors), and the client sees
+ * a broken transfer instead of a short file that looks whole. The same happens when the
+ * client's key is revoked mid-way; a client that went away stops the reads.
  */
-function exportStream(deps: ExportRouteDeps, query: ExportRequest, Stream: typeof ReadableStream): ReadableStream<Uint8Array> {
+function exportStream(
+  deps: ExportRouteDeps,
+  query: ExportRequest,
+  owner: WorkOwner,
+  /** Destroys the connection; false when there is none (in-process requests). */
+  breakTransfer: () => boolean,
+  Stream: typeof ReadableStream,
+): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   const chunks = exportChunks(deps.stores.traces, query.filter, query.order, query.format, query.limit === undefined ? {} : { limit: query.limit });
   return new Stream<Uint8Array>({
     async pull(controller) {
-      for (;;) {
-        const next = await chunks.next();
-        if (next.done) {
-          controller.close();
-          return;
+      try {
+        for (;;) {
+          // Before each page: a client gone or a key revoked since the export began ends it.
+          await stillWanted(owner);
+          const next = await chunks.next();
+          if (next.done) {
+            controller.close();
+            return;
+          }
+          if (next.value !== "") {
+            controller.enqueue(encoder.encode(next.value));
+            return;
+          }
         }
-        if (next.value !== "") {
-          controller.enqueue(encoder.encode(next.value));
-          return;
-        }
+      } catch (e) {
+        await chunks.return(0).catch(() => undefined);
+        // On a real server the transfer is broken by destroying the connection; closing the
+        // stream (not erroring it) keeps the adapter from reporting an unhandled rejection.
+        if (breakTransfer()) controller.close();
+        else controller.error(e);
       }
     },
     async cancel() {

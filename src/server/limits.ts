@@ -11,7 +11,7 @@ import { maxDepthPlugin } from "@escape.tech/graphql-armor-max-depth";
 import { maxDirectivesPlugin } from "@escape.tech/graphql-armor-max-directives";
 import { maxTokensPlugin } from "@escape.tech/graphql-armor-max-tokens";
 import { useDisableIntrospection } from "@graphql-yoga/plugin-disable-introspection";
-import type { GraphQLError } from "graphql";
+import { type ASTNode, type FragmentDefinitionNode, type GraphQLError, Kind } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import type { Limits } from "../config.js";
 import { TracegateError } from "../errors.js";
@@ -37,9 +37,89 @@ export function limitPlugins(limits: Limits): Plugin<any>[] {
   const plugins: Plugin<any>[] = [];
   if (limits.maxTokens > 0) plugins.push(maxTokensPlugin({ n: limits.maxTokens, ...rejectAs("tokens") }));
   if (limits.maxDepth > 0) plugins.push(maxDepthPlugin({ n: limits.maxDepth, ...rejectAs("depth") }));
-  if (limits.maxCost > 0) plugins.push(costLimitPlugin({ maxCost: limits.maxCost, ...rejectAs("cost") }));
+  if (limits.maxCost > 0) plugins.push(costLimitPlugin({ maxCost: limits.maxCost, ...rejectAs("cost") }), listCostPlugin(limits.maxCost));
   if (limits.maxAliases > 0) plugins.push(maxAliasesPlugin({ n: limits.maxAliases, ...rejectAs("aliases") }));
   if (limits.maxDirectives > 0) plugins.push(maxDirectivesPlugin({ n: limits.maxDirectives, ...rejectAs("directives") }));
   if (!limits.introspection) plugins.push(useDisableIntrospection(), blockFieldSuggestionsPlugin());
   return plugins;
+}
+
+/** armor's cost weights (its defaults, which limitPlugins uses). */
+const OBJECT_COST = 2;
+const SCALAR_COST = 1;
+const DEPTH_COST_FACTOR = 1.5;
+
+/**
+ * armor's cost counts a literal `first`/`last` as a multiplier but no list argument at all:
+ * `nodes(ids: $ids)` with 30,000 ids costs as much as one node. This plugin computes armor's
+ * cost again with the number of ids given to `nodes` as its multiplier. It runs before
+ * execution, not as a validation rule: yoga caches validation per document, and the
+ * variables differ from request to request.
+ */
+function listCostPlugin(maxCost: number): Plugin<any> {
+  return {
+    onExecute({ args, setResultAndStopExecution }) {
+      const variables = (args.variableValues ?? {}) as Record<string, unknown>;
+      const fragments = new Map<string, FragmentDefinitionNode>();
+      for (const d of args.document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+      for (const d of args.document.definitions) {
+        if (d.kind !== Kind.OPERATION_DEFINITION) continue;
+        if (args.operationName != null && d.name?.value !== args.operationName) continue;
+        const cost = documentCost(fragments, d, variables);
+        if (cost > maxCost) {
+          setResultAndStopExecution({
+            errors: [new TracegateError("QUERY_TOO_COMPLEX", `Query Cost limit of ${maxCost} exceeded, found ${cost}.`, { limit: "cost" })],
+          });
+          return;
+        }
+      }
+    },
+  };
+}
+
+/**
+ * How many rows a field asks for: armor's literal `first`/`last`, or the number of ids given
+ * to `nodes` (a literal list or a variable). `first`/`last` from variables stay uncounted,
+ * as armor has them: the page cap (500) bounds those, and counting them would refuse
+ * documents that clients send today.
+ */
+function multiplierOf(node: ASTNode, variables: Record<string, unknown>): number {
+  if (node.kind !== Kind.FIELD) return 1;
+  let multiplier = 1;
+  for (const arg of node.arguments ?? []) {
+    const value = arg.value;
+    if ((arg.name.value === "first" || arg.name.value === "last") && value.kind === Kind.INT) {
+      multiplier = Math.max(multiplier, Number(value.value));
+    } else if (arg.name.value === "ids" && node.name.value === "nodes") {
+      const n = value.kind === Kind.VARIABLE ? listLength(variables[value.name.value]) : value.kind === Kind.LIST ? value.values.length : 1;
+      multiplier = Math.max(multiplier, n);
+    }
+  }
+  return multiplier;
+}
+
+const listLength = (value: unknown): number => (Array.isArray(value) ? value.length : 1);
+
+function documentCost(fragments: ReadonlyMap<string, FragmentDefinitionNode>, root: ASTNode, variables: Record<string, unknown>): number {
+  const visiting = new Set<string>();
+  const cost = (node: ASTNode): number => {
+    if (node.kind === Kind.FIELD && node.name.value === "__schema") return 0;
+    if (node.kind === Kind.OPERATION_DEFINITION) return node.selectionSet.selections.reduce((sum, child) => sum + cost(child), 0);
+    if (node.kind === Kind.FRAGMENT_SPREAD) {
+      const name = node.name.value;
+      const fragment = fragments.get(name);
+      if (!fragment || visiting.has(name)) return SCALAR_COST;
+      visiting.add(name);
+      const inner = cost(fragment);
+      visiting.delete(name);
+      return SCALAR_COST + DEPTH_COST_FACTOR * inner;
+    }
+    if ("selectionSet" in node && node.selectionSet) {
+      let total = OBJECT_COST;
+      for (const child of node.selectionSet.selections) total += DEPTH_COST_FACTOR * cost(child);
+      return total * multiplierOf(node, variables);
+    }
+    return SCALAR_COST;
+  };
+  return cost(root);
 }

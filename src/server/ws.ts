@@ -23,15 +23,24 @@ import { countFailure, countRequest } from "./guard.js";
 
 /** Where the WebSocket transport puts the viewer in yoga's initial context (see app.ts). */
 export const WS_VIEWER = Symbol("tracegate.wsViewer");
+/** Where it puts the operation's AbortSignal: aborted when the operation completes or its socket closes. */
+export const WS_SIGNAL = Symbol("tracegate.wsSignal");
 
-/** graphql-ws close codes tracegate adds to the protocol's own. */
-export const WS_CLOSE = { RATE_LIMITED: 4429 } as const;
+/**
+ * graphql-ws close codes tracegate adds to the protocol's own. SLOW_CONSUMER: the client
+ * left more than the configured buffer unread (or did not read for the stall time); nothing
+ * is lost, reconnect and resubscribe with `afterSeq` = the last seq received.
+ */
+export const WS_CLOSE = { RATE_LIMITED: 4429, SLOW_CONSUMER: 4503 } as const;
 
 type MaskError = (error: unknown, message: string) => Error;
 
 export interface WsDeps extends GuardDeps {
   yoga: YogaServerInstance<Record<string, never>, GatewayContext>;
-  limits: Pick<Limits, "wsMaxConnections" | "wsInitTimeoutMs" | "maxBodyBytes">;
+  limits: Pick<
+    Limits,
+    "wsMaxConnections" | "wsInitTimeoutMs" | "wsMaxPendingPerAddress" | "maxBodyBytes" | "subscriberMaxBufferBytes" | "subscriberStallMs"
+  >;
   maskError: MaskError;
 }
 
@@ -59,11 +68,46 @@ export function attachWebSockets(server: Server, deps: WsDeps): () => Promise<vo
       socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
       return;
     }
-    if (deps.limits.wsMaxConnections > 0 && wss.clients.size >= deps.limits.wsMaxConnections) {
+    // Only authenticated connections count against the cap; a socket that has not (yet)
+    // authenticated counts against its address's small pending allowance instead, and
+    // holds it for at most the init timeout. Sockets that never send connection_init
+    // therefore cannot lock out clients with a key.
+    if (deps.limits.wsMaxConnections > 0 && authenticated.size >= deps.limits.wsMaxConnections) {
       socket.end("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
+    const address = req.socket.remoteAddress ?? "unknown";
+    const pendingHere = pending.get(address) ?? 0;
+    if (deps.limits.wsMaxPendingPerAddress > 0 && pendingHere >= deps.limits.wsMaxPendingPerAddress) {
+      socket.end("HTTP/1.1 429 Too Many Requests\r\nRetry-After: 5\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      return;
+    }
+    pending.set(address, pendingHere + 1);
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      pendingSockets.set(ws, address);
+      ws.once("close", () => {
+        release(ws);
+        authenticated.delete(ws);
+        for (const operation of operations.get(ws)?.values() ?? []) operation.abort();
+        operations.delete(ws);
+      });
+      wss.emit("connection", ws, req);
+    });
+  };
+  /** Unauthenticated connections per client address, and which address each one counts against. */
+  const pending = new Map<string, number>();
+  const pendingSockets = new WeakMap<WebSocket, string>();
+  const authenticated = new Set<WebSocket>();
+  /** The running operations of each socket by id, to abort them when the client leaves. */
+  const operations = new WeakMap<WebSocket, Map<string, AbortController>>();
+  /** The socket no longer counts as pending (it authenticated or closed). */
+  const release = (ws: WebSocket) => {
+    const address = pendingSockets.get(ws);
+    if (address === undefined) return;
+    pendingSockets.delete(ws);
+    const n = (pending.get(address) ?? 1) - 1;
+    if (n <= 0) pending.delete(address);
+    else pending.set(address, n);
   };
   server.on("upgrade", onUpgrade);
 
@@ -81,7 +125,13 @@ export function attachWebSockets(server: Server, deps: WsDeps): () => Promise<vo
         const key = bearerKey(typeof authorization === "string" ? authorization : null, { schemeOptional: true });
         try {
           await deps.authenticator.authenticate(key);
+          if (deps.limits.wsMaxConnections > 0 && authenticated.size >= deps.limits.wsMaxConnections) {
+            socket.close(1013, "Try again later: the server holds its maximum of connections.");
+            return false;
+          }
           connectionKeys.set(ctx.extra, key);
+          release(socket);
+          authenticated.add(socket);
           return true;
         } catch (e) {
           if (!isTracegateError(e) || e.code !== "UNAUTHENTICATED") throw e;
@@ -101,7 +151,13 @@ export function attachWebSockets(server: Server, deps: WsDeps): () => Promise<vo
       // Results carry errors too (a variable refused at coercion): drop the HTTP-only extension there as well.
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: result.errors.map((e) => forSocket(e as Error).toJSON()) } : result,
-      onSubscribe: async (ctx, _id, params) => {
+      // The operation is over (answered, or completed by the client): stop its work.
+      onComplete: (ctx, id) => {
+        const running = operations.get(ctx.extra.socket);
+        running?.get(id)?.abort();
+        running?.delete(id);
+      },
+      onSubscribe: async (ctx, id, params) => {
         let viewer: Viewer;
         try {
           viewer = await deps.authenticator.authenticate(connectionKeys.get(ctx.extra) ?? null);
@@ -113,16 +169,25 @@ export function attachWebSockets(server: Server, deps: WsDeps): () => Promise<vo
         }
         try {
           await countRequest(deps.requests, viewer.keyId);
+          const operation = new AbortController();
+          let running = operations.get(ctx.extra.socket);
+          if (!running) operations.set(ctx.extra.socket, (running = new Map()));
+          running.get(id)?.abort();
+          running.set(id, operation);
           const { schema, execute, subscribe, contextFactory, parse, validate } = deps.yoga.getEnveloped({
             ...ctx,
             req: ctx.extra.request,
             socket: ctx.extra.socket,
             params,
             [WS_VIEWER]: viewer,
+            [WS_SIGNAL]: operation.signal,
           });
           const document = parse(params.query);
           const errors = validate(schema, document);
-          if (errors.length > 0) return (errors as readonly GraphQLError[]).map((e) => forSocket(deps.maskError(e, "Unexpected error.")));
+          if (errors.length > 0) {
+            running.delete(id);
+            return (errors as readonly GraphQLError[]).map((e) => forSocket(deps.maskError(e, "Unexpected error.")));
+          }
           return {
             schema,
             operationName: params.operationName,
@@ -132,11 +197,13 @@ export function attachWebSockets(server: Server, deps: WsDeps): () => Promise<vo
             rootValue: { execute, subscribe },
           };
         } catch (e) {
+          operations.get(ctx.extra.socket)?.delete(id);
           return [forSocket(deps.maskError(e, "Unexpected error."))];
         }
       },
     },
     wss,
+    deps.limits,
   );
 
   return async () => {
@@ -163,9 +230,32 @@ const KEEPALIVE_MS = 12_000;
  * each message is parsed losslessly (parseWireJson) and handed over as an object, which
  * makeServer accepts, and every outgoing message gets its exact numbers back.
  */
-function serveGraphqlWs(options: ServerOptions<Record<string, unknown> | undefined, WsExtra>, wss: WebSocketServer): { dispose(): Promise<void> } {
+function serveGraphqlWs(
+  options: ServerOptions<Record<string, unknown> | undefined, WsExtra>,
+  wss: WebSocketServer,
+  limits: Pick<Limits, "subscriberMaxBufferBytes" | "subscriberStallMs">,
+): { dispose(): Promise<void> } {
   const server = makeServer(options);
   wss.on("connection", (socket: WebSocket, request: IncomingMessage) => {
+    let ended = false;
+    /** Tell graphql-ws the connection is over (once): it ends every operation on it. */
+    const end = (code: number, reason: string) => {
+      if (ended) return;
+      ended = true;
+      if (pongWait) clearTimeout(pongWait);
+      clearInterval(keepalive);
+      void closed(code, reason);
+    };
+    /**
+     * A client that does not read: its unread bytes passed the buffer bound, or one message
+     * has waited for the socket to drain longer than the stall time. Its operations end at
+     * once (no more store reads for it) and it gets a resumable close code.
+     */
+    const slowConsumer = () => {
+      const reason = "SLOW_CONSUMER: reconnect and resubscribe with afterSeq = the last seq received";
+      end(WS_CLOSE.SLOW_CONSUMER, reason);
+      socket.close(WS_CLOSE.SLOW_CONSUMER, reason);
+    };
     socket.once("error", () => socket.close(CloseCode.InternalServerError, "Internal server error"));
     let pongWait: NodeJS.Timeout | null = null;
     const keepalive = setInterval(() => {
@@ -182,8 +272,22 @@ function serveGraphqlWs(options: ServerOptions<Record<string, unknown> | undefin
         protocol: socket.protocol,
         send: (data) =>
           new Promise<void>((resolve, reject) => {
-            if (socket.readyState !== socket.OPEN) return resolve();
-            socket.send(restoreExactNumbers(data), (err) => (err ? reject(err) : resolve()));
+            if (ended || socket.readyState !== socket.OPEN) return resolve();
+            if (socket.bufferedAmount > limits.subscriberMaxBufferBytes) {
+              slowConsumer();
+              return resolve();
+            }
+            // graphql-ws waits for each message to be flushed before it pulls the next one;
+            // a socket that stays full for the stall time belongs to a client that stopped reading.
+            const stall = setTimeout(() => {
+              slowConsumer();
+              resolve();
+            }, limits.subscriberStallMs);
+            socket.send(restoreExactNumbers(data), (err) => {
+              clearTimeout(stall);
+              if (err) reject(err);
+              else resolve();
+            });
           }),
         close: (code, reason) => socket.close(code, reason),
         onMessage: (cb) =>
@@ -205,11 +309,7 @@ function serveGraphqlWs(options: ServerOptions<Record<string, unknown> | undefin
       },
       { socket, request },
     );
-    socket.once("close", (code, reason) => {
-      if (pongWait) clearTimeout(pongWait);
-      clearInterval(keepalive);
-      void closed(code, String(reason));
-    });
+    socket.once("close", (code, reason) => end(code, String(reason)));
   });
   return {
     async dispose() {

@@ -125,6 +125,9 @@ export function traceStream(options: TraceStreamOptions): AsyncIterableIterator<
             lastSent = row.seq;
           }
           if (page.length < pageSize) break;
+          // A replay of a long chain reads page after page; the SQLite adapter answers
+          // synchronously, so let other requests run between pages.
+          await new Promise<void>((resolve) => setImmediate(resolve));
         }
         continue;
       }

@@ -113,7 +113,7 @@ describe("graphql-ws limits", () => {
     }
   });
 
-  it("refuses connections over the cap with 503 until one closes", async () => {
+  it("refuses connections over the cap of authenticated ones with 503 until one closes", async () => {
     const open: WebSocket[] = [];
     const connect = () =>
       new Promise<{ ws: WebSocket } | { status: number }>((resolve, reject) => {
@@ -124,10 +124,18 @@ describe("graphql-ws limits", () => {
       });
     // Let earlier tests' sockets finish closing.
     await new Promise((r) => setTimeout(r, 400));
+    // Only authenticated connections count against the cap (unauthenticated ones have their
+    // own per-address allowance: test/integration/hostile.test.ts).
     for (let i = 0; i < 4; i++) {
       const r = await connect();
-      if ("ws" in r) open.push(r.ws);
+      if (!("ws" in r)) continue;
+      open.push(r.ws);
+      await new Promise<void>((resolve) => {
+        r.ws.once("message", () => resolve()); // connection_ack
+        r.ws.send(JSON.stringify({ type: "connection_init", payload: { authorization: gw.adminKey } }));
+      });
     }
+    expect(open).toHaveLength(4);
     expect(await connect()).toEqual({ status: 503 });
     const first = open.shift()!;
     await new Promise<void>((resolve) => {

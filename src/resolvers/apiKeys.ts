@@ -97,6 +97,7 @@ export async function createApiKey(input: IssueKeyInput, ctx: GatewayContext): P
 
 /** revokeApiKey: revoke by id; takes effect at once in this process, within 2 s elsewhere. */
 export async function revokeApiKey(id: string, ctx: GatewayContext): Promise<ApiKeyRecord> {
+  storableIdentifier(id, "id");
   const before = await ctx.stores.keys.findById(id);
   const revoked = await ctx.stores.keys.revoke(id, new Date());
   if (!before || !revoked) throw new TracegateError("NOT_FOUND", `No API key has id '${id}'.`);

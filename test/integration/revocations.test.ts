@@ -251,6 +251,26 @@ describe.each(BACKENDS)("$name: token revocation", (backend) => {
       expect((await lookup(gw, "expires-tomorrow")).revocation).not.toBeNull();
     });
 
+    it("is one-way through trackToken too: re-tracking a revoked token with a past expiry cannot get it swept", async () => {
+      await track(gw, "revoked-live", "alice", "2030-01-01T00:00:00Z");
+      await revoke(gw, "revoked-live");
+      await revoke(gw, "revoked-untracked");
+      // The attack: move the expiry into the past, then sweep.
+      await track(gw, "revoked-live", "alice", LONG_AGO);
+      await track(gw, "revoked-untracked", "alice", LONG_AGO);
+      expect((await lookup(gw, "revoked-live")).revocation).toMatchObject({ expiresAt: "2030-01-01T00:00:00+00:00", revoked: true });
+      expect((await lookup(gw, "revoked-untracked")).revocation).toMatchObject({ expiresAt: null, revoked: true });
+      await sweep(gw);
+      expect((await lookup(gw, "revoked-live")).isRevoked).toBe(true);
+      expect((await lookup(gw, "revoked-untracked")).isRevoked).toBe(true);
+      // A later expiry is taken (the token lives longer than first known), and unrevoked tokens follow the reference.
+      await track(gw, "revoked-live", "alice", FAR_FUTURE);
+      expect((await lookup(gw, "revoked-live")).revocation).toMatchObject({ expiresAt: FAR_FUTURE });
+      await track(gw, "plain", "alice", FAR_FUTURE);
+      await track(gw, "plain", "alice", LONG_AGO);
+      expect((await lookup(gw, "plain")).revocation).toMatchObject({ expiresAt: LONG_AGO, revoked: false });
+    });
+
     it("sweeps at the server's clock when no instant is given", async () => {
       await track(gw, "expired", "alice", LONG_AGO);
       await track(gw, "live", "alice", FAR_FUTURE);

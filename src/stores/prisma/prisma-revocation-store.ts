@@ -80,8 +80,15 @@ export class PrismaRevocationStore implements RevocationStore {
     const d = this.#d;
     return this.#audited(async (tx) => {
       // The reference replaces the expiry and ignores a repeated pair; revocation columns stay.
+      // One exception keeps revocation one-way: a revoked token's expiry only ever moves later
+      // (and one revoked before it was ever tracked keeps none, so it is never swept).
+      // Otherwise re-tracking it with a past expiry and sweeping would un-revoke a live token.
       await tx.$executeRaw(sql`INSERT INTO "RevocationToken" ("tokenId", "expiresAtUs") VALUES (${tokenId}, ${d.int(expiresAtUs)})
-        ON CONFLICT ("tokenId") DO UPDATE SET "expiresAtUs" = excluded."expiresAtUs"`);
+        ON CONFLICT ("tokenId") DO UPDATE SET "expiresAtUs" = CASE
+          WHEN "RevocationToken"."revokedAtUs" IS NULL THEN excluded."expiresAtUs"
+          WHEN "RevocationToken"."expiresAtUs" IS NULL THEN NULL
+          WHEN excluded."expiresAtUs" > "RevocationToken"."expiresAtUs" THEN excluded."expiresAtUs"
+          ELSE "RevocationToken"."expiresAtUs" END`);
       await tx.$executeRaw(
         sql`INSERT INTO "TokenPrincipal" ("principalId", "tokenId") VALUES (${principalId}, ${tokenId}) ON CONFLICT DO NOTHING`,
       );

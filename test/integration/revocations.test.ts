@@ -147,9 +147,10 @@ describe.each(BACKENDS)("$name: token revocation", (backend) => {
       expect(again.revocation).toEqual(first.revocation);
       expect(again.auditTrace.resultSummary).toEqual({ newlyRevoked: false });
       expect(await lookup(gw, "tok-1")).toEqual({ isRevoked: true, revocation: first.revocation });
-      // Tracking a revoked token again replaces its expiry but does not un-revoke it.
+      // Tracking a revoked token again does not un-revoke it, nor move its expiry earlier
+      // (which a sweep would then act on): revocation is one-way.
       const tracked = await track(gw, "tok-1", "carol", T);
-      expect(tracked.revocation).toMatchObject({ revoked: true, revokedAt: first.revocation.revokedAt, expiresAt: T });
+      expect(tracked.revocation).toMatchObject({ revoked: true, revokedAt: first.revocation.revokedAt, expiresAt: FAR_FUTURE });
     });
 
     it("is durable across reopen and shared between gateways on one database", async () => {

@@ -233,7 +233,16 @@ async function verifyStore(options: { json?: boolean }): Promise<void> {
   const secret = chainSecret(config);
   const hash = createRecordHasher(secret);
   const result = await withExistingStores(config, hash, (stores) => {
-    const ctx: Pick<GatewayContext, "stores" | "hash" | "checkpointMac"> = { stores, hash, checkpointMac: createCheckpointMac(secret) };
+    // The operator at the terminal: nothing can abort the walk or revoke a key mid-way.
+    // (A partial context, until verification takes explicit ports instead of a GraphQL context.)
+    const ctx: Pick<GatewayContext, "stores" | "hash" | "checkpointMac" | "signal" | "viewer" | "authenticator"> = {
+      stores,
+      hash,
+      checkpointMac: createCheckpointMac(secret),
+      signal: new AbortController().signal,
+      viewer: { keyId: "cli", name: "operator", scopes: ["admin"], principals: null } as unknown as GatewayContext["viewer"],
+      authenticator: { assertActive: async () => undefined } as unknown as GatewayContext["authenticator"],
+    };
     return verifyChain({}, ctx as GatewayContext);
   });
   if (options.json) {

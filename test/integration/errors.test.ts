@@ -41,9 +41,18 @@ describe("masked errors", () => {
         headers: { "content-type": "application/json", authorization: `Bearer ${gw.adminKey}` },
         body,
       });
-    for (const body of ["{not json", JSON.stringify({ query: 5 }), JSON.stringify({})]) {
-      const res = (await (await post(body)).json()) as { errors: { extensions: Record<string, unknown> }[] };
-      expect(res.errors[0]!.extensions.code, body).toBe("GRAPHQL_VALIDATION_FAILED");
+    for (const [body, code] of [
+      // A body that is not JSON (or holds NaN, which JSON lacks) is bad input, status 400.
+      ["{not json", "BAD_USER_INPUT"],
+      ['{"query":"{ viewer { keyId } }","variables":{"x":NaN}}', "BAD_USER_INPUT"],
+      // JSON that is not a GraphQL request.
+      [JSON.stringify({ query: 5 }), "GRAPHQL_VALIDATION_FAILED"],
+      [JSON.stringify({}), "GRAPHQL_VALIDATION_FAILED"],
+    ] as const) {
+      const response = await post(body);
+      const res = (await response.json()) as { errors: { extensions: Record<string, unknown> }[] };
+      expect(res.errors[0]!.extensions.code, body).toBe(code);
+      if (code === "BAD_USER_INPUT") expect(response.status, body).toBe(400);
       expect(res.errors[0]!.extensions, body).not.toHaveProperty("originalError");
     }
   });

@@ -1,7 +1,7 @@
 /**
  * Prisma CLI configuration for PostgreSQL (`--config prisma.pg.config.ts`), used when
- * DATABASE_URL is postgres:// or postgresql://. Carries the CLI-only fixes G6-G8 of
- * TOOLCHAIN.md; the gateway's own client needs none of them.
+ * DATABASE_URL is postgres:// or postgresql://. Carries the CLI-only fixes of
+ * docs/toolchain.md#prisma-cli-workarounds; the gateway's own client needs none of them.
  */
 import "./prisma/pg/pg-name-type-workaround.js";
 import { defineConfig } from "prisma/config";
@@ -15,7 +15,8 @@ export default defineConfig({
   engine: "js",
   schema: "prisma/pg/schema.prisma",
   migrations: { path: "prisma/pg/migrations" },
-  // G8: a short idle timeout lets the CLI exit as soon as it is done.
+  // A short idle timeout lets the CLI exit as soon as it is done
+  // (docs/toolchain.md#postgresql-cli-exit-delay).
   adapter: async () =>
     new PrismaPgForMigrate({
       ...pgPoolConfig(url.startsWith("postgres") ? url : "postgresql://placeholder@localhost/placeholder"),

@@ -1,5 +1,6 @@
 /**
- * Environment -> validated configuration, in one place (DESIGN.md §1).
+ * Environment -> validated configuration, in one place
+ * (docs/architecture.md#configuration-in-one-place).
  *
  * Everything the gateway reads from the environment is parsed here with zod; the rest of
  * the code receives a typed `Config` and never touches `process.env`.
@@ -100,7 +101,7 @@ export interface Config {
   streamQueueLimit: number;
 }
 
-/** Request limits (DESIGN.md §5). 0 disables a count limit. */
+/** Request limits (docs/security-model.md#limits). 0 disables a count limit. */
 export interface Limits {
   /** Whether __schema / __type queries are answered (default: everywhere but production). */
   introspection: boolean;
@@ -172,7 +173,8 @@ export function redactUrl(url: string): string {
 /**
  * Discrete node-postgres pool fields from a postgres:// URL. Discrete fields rather than
  * `connectionString`, because pg lets a connectionString override `database`, which breaks
- * anything that points the same config at another database (TOOLCHAIN.md G7).
+ * anything that points the same config at another database
+ * (docs/toolchain.md#postgresql-shadow-database).
  */
 export function pgPoolConfig(url: string): { host: string; port: number; user: string; password?: string; database: string } {
   const u = new URL(url);

@@ -1,9 +1,9 @@
 /**
- * Prisma CLI only (TOOLCHAIN.md G6, prisma/orm#27403): @prisma/adapter-pg 6.19 cannot map the
- * catalog types `name` (OID 19) and `"char"` (OID 18) that `prisma migrate` reads from
- * pg_catalog, and every migrate command fails with "Column type 'name' could not be
- * deserialized". Relabel both as `text` (OID 25) as results arrive. Imported only by
- * prisma.pg.config.ts; the gateway never loads it.
+ * Prisma CLI only (docs/toolchain.md#postgresql-catalog-name-type, upstream prisma/orm#27403):
+ * @prisma/adapter-pg 6.19 cannot map the catalog types `name` (OID 19) and `"char"` (OID 18)
+ * that `prisma migrate` reads from pg_catalog, and every migrate command fails with "Column
+ * type 'name' could not be deserialized". Relabel both as `text` (OID 25) as results arrive.
+ * Imported only by prisma.pg.config.ts; the gateway never loads it.
  */
 import { createRequire } from "node:module";
 

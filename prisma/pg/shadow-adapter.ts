@@ -1,9 +1,9 @@
 /**
- * Prisma CLI only (TOOLCHAIN.md G7): adapter-pg's shadow database for `prisma migrate dev`.
- * Its own connectToShadowDb drops the shadow database while its pool still holds
- * connections ("is being accessed by other users"); this one ends the pool first and drops
- * WITH (FORCE). It also needs discrete connection fields (a connectionString would win over
- * the shadow database name and replay migrations into the main database).
+ * Prisma CLI only (docs/toolchain.md#postgresql-shadow-database): adapter-pg's shadow database
+ * for `prisma migrate dev`. Its own connectToShadowDb drops the shadow database while its pool
+ * still holds connections ("is being accessed by other users"); this one ends the pool first
+ * and drops WITH (FORCE). It also needs discrete connection fields (a connectionString would
+ * win over the shadow database name and replay migrations into the main database).
  */
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";

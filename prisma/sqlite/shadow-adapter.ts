@@ -1,8 +1,8 @@
 /**
- * Prisma CLI only (TOOLCHAIN.md G5): `prisma migrate dev` replays every migration.sql into
- * a shadow database through `executeRaw`, and better-sqlite3 refuses multi-statement SQL
- * there. This factory routes parameterless raw statements on the shadow connection to
- * `executeScript`, which runs a whole script. The gateway never uses this class.
+ * Prisma CLI only (docs/toolchain.md#sqlite-shadow-database): `prisma migrate dev` replays
+ * every migration.sql into a shadow database through `executeRaw`, and better-sqlite3 refuses
+ * multi-statement SQL there. This factory routes parameterless raw statements on the shadow
+ * connection to `executeScript`, which runs a whole script. The gateway never uses this class.
  */
 import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
 

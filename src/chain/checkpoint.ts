@@ -5,7 +5,8 @@
  * - A **prune checkpoint** is kept in the database when a seq prefix is deleted. It carries
  *   an HMAC under the chain secret (and an Ed25519 signature when a signing key is set), so
  *   someone who can write the database but lacks the secret cannot forge one — the
- *   reference's unauthenticated `meta.checkpoint_hash` could be (REFERENCE.md §10).
+ *   reference's unauthenticated `meta.checkpoint_hash` could be
+ *   (docs/reference-compatibility.md#known-weaknesses).
  * - A **signed checkpoint** is handed out by createCheckpoint and kept by the client. Signed
  *   with Ed25519, it is verifiable by anyone with the public key, and lets verifyChain detect
  *   a cut or rewritten tail, which a bare hash chain cannot.

@@ -1,5 +1,6 @@
 /**
- * The record hash of the reference chain (REFERENCE.md §2.2-2.3):
+ * The record hash of the reference chain (docs/reference-compatibility.md#canonical-json and
+ * docs/reference-compatibility.md#chaining):
  * `HMAC-SHA256(utf8(secret), canonical({"prev_hash", "seq", "trace"}))`, lowercase hex.
  */
 import { createHmac, createSecretKey, type KeyObject, timingSafeEqual } from "node:crypto";

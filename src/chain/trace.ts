@@ -1,5 +1,6 @@
 /**
- * The audit trace as the reference exports and chains it (REFERENCE.md §1.4).
+ * The audit trace as the reference exports and chains it
+ * (docs/reference-compatibility.md#the-16-keys).
  *
  * A trace becomes the 16-key export object, whose canonical JSON is the `payload` that the
  * record hash covers and that the store keeps byte for byte. The filter columns a store
@@ -72,7 +73,7 @@ export function statusOf(error: string | null): TraceStatus {
 
 /**
  * The reference's 16-key export object, keys in its insertion order. `correction` is
- * always null when persisted (REFERENCE.md §1.4 #16).
+ * always null when persisted (docs/reference-compatibility.md#the-16-keys, key 16).
  */
 export function exportTrace(t: Trace): JsonObject {
   return {

@@ -1,5 +1,6 @@
 /**
- * Streaming chain verification (REFERENCE.md §2.4, extended per DESIGN.md §2).
+ * Streaming chain verification: the reference's checks plus tracegate's extensions, both
+ * described in docs/reference-compatibility.md#verification.
  *
  * Records are checked one at a time, in chain order, in constant memory. For each record the
  * reference's three checks run in its order - contiguous seq, link to the previous hash,

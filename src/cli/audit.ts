@@ -1,7 +1,8 @@
 /**
  * `tracegate audit list|show|verify|export`: the reference CLI's audit commands
- * (REFERENCE.md §8) on the database the environment selects (DATABASE_URL, or the SQLite
- * file in TRACEGATE_DATA_DIR), with the same outputs and exit codes:
+ * (docs/reference-compatibility.md#operator-cli) on the database the environment selects
+ * (DATABASE_URL, or the SQLite file in TRACEGATE_DATA_DIR), with the same outputs and exit
+ * codes:
  *
  * * `list`: the reference's table, or `--json` (a 2-space-indented array of export objects).
  * * `show ID`: the export object as Python's `json.dumps(obj, indent=2)` prints it; exit 1
@@ -222,7 +223,8 @@ async function listTraces(options: FilterOptions & { json?: boolean }): Promise<
 
 async function showTrace(actionId: string): Promise<void> {
   const row = await withExistingStores(loadConfig(), noChainHasher, (stores) => stores.traces.findByActionId(actionId));
-  // The reference's message (REFERENCE.md §2.6, `get`).
+  // The reference's message (its SQLite store's `get`,
+  // docs/reference-compatibility.md#sqlite-store).
   if (!row) throw new TracegateError("NOT_FOUND", `No action trace found for action_id='${printable(actionId)}'.`);
   process.stdout.write(`${pythonJsonIndent(exportObjectOf(row), 2)}\n`);
 }

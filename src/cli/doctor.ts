@@ -1,9 +1,9 @@
 /**
  * `tracegate doctor [--json]`: is this installation sound? Configuration, database and
- * migrations, secrets, API keys, the HMAC recipe against the reference's test vector, a
- * chain self-test (build, verify, tamper, expect failure), the signing key and Redis.
- * Output and exit codes follow the reference's doctor (REFERENCE.md §8): one line per
- * check, `--json` for a list of {name, status, detail}, exit 1 if any check is an error.
+ * migrations, secrets, API keys, the HMAC recipe against the reference's test vector, a chain
+ * self-test (build, verify, tamper, expect failure), the signing key and Redis. Output and exit
+ * codes follow the reference's doctor (docs/reference-compatibility.md#operator-cli): one line
+ * per check, `--json` for a list of {name, status, detail}, exit 1 if any check is an error.
  * Secret material is never printed.
  */
 import { existsSync, readFileSync } from "node:fs";
@@ -25,7 +25,7 @@ export interface Check {
   detail: string;
 }
 
-/** REFERENCE.md §2.2: the reference's own chain test vector. */
+/** The reference's own chain test vector (docs/reference-compatibility.md#test-vector). */
 const VECTOR = {
   secret: "chain-test-secret",
   trace: '{"action_id":"a0","n":0}',

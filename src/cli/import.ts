@@ -1,6 +1,6 @@
 /**
- * `tracegate import <path>`: bring a weaver-kernel trace store (JSONL or SQLite, REFERENCE.md
- * §2.5-2.6) into tracegate's chain.
+ * `tracegate import <path>`: bring a weaver-kernel trace store (JSONL or SQLite:
+ * docs/reference-compatibility.md#jsonl-store and #sqlite-store) into tracegate's chain.
  *
  * 1. The whole store is verified with its secret before anything is written (a second pass
  *    re-verifies while importing, so a file changed in between cannot slip through).
@@ -194,8 +194,9 @@ async function writeAll(
   const origin = ctx.source.origin;
 
   if (keep && origin.firstSeq > 0) {
-    // The store's own checkpoint was not authenticated (REFERENCE.md §10); the chain it
-    // vouches for verified, so tracegate seals it now under the (same) secret.
+    // The store's own checkpoint was not authenticated
+    // (docs/reference-compatibility.md#known-weaknesses); the chain it vouches for
+    // verified, so tracegate seals it now under the (same) secret.
     const fields = { chainId: head.chainId, seq: origin.firstSeq - 1, headHash: origin.prevHash, createdAtUs: Date.now() * 1000 };
     const mac = createCheckpointMac(ctx.secret)(checkpointMessage(PRUNE_CHECKPOINT_TYPE, fields, null));
     await tx.$executeRaw(sql`DELETE FROM "PruneCheckpoint" WHERE "id" = 1`);

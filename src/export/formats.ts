@@ -1,12 +1,15 @@
 /**
  * Export formats: one place that turns stored chain records into the files other tools read.
  *
- * * `jsonl`: one export object per line (REFERENCE.md §1.4), written like the reference CLI's
- *   `audit export` (Python `json.dumps` defaults), its 16 keys in the reference's order.
- * * `chained`: one reference JSONL-store line per record (§2.5),
+ * * `jsonl`: one export object per line (docs/reference-compatibility.md#the-16-keys),
+ *   written like the reference CLI's `audit export` (Python `json.dumps` defaults), its 16
+ *   keys in the reference's order.
+ * * `chained`: one reference JSONL-store line per record
+ *   (docs/reference-compatibility.md#jsonl-store),
  *   `{"seq": n, "prev_hash": …, "record_hash": …, "trace": {…}}`, so weaver-kernel's own
  *   `JsonlTraceStore` can open the file and verify the chain with the shared secret.
- * * `ocsf`: one OCSF 1.3.0 API Activity event per line (§6).
+ * * `ocsf`: one OCSF 1.3.0 API Activity event per line
+ *   (docs/reference-compatibility.md#ocsf-mapping).
  * * `envelope`: the `export_action_traces` document
  *   `{"schema": "weaver_kernel.action_trace_export", "version": "1", "traces": [...]}`,
  *   written trace by trace rather than built in memory.
@@ -54,7 +57,10 @@ export const EXPORT_CONTENT_TYPES: Readonly<Record<ExportFormat, string>> = {
   envelope: "application/json; charset=utf-8",
 };
 
-/** The 16 keys of the export object, in the reference's insertion order (REFERENCE.md §1.4). */
+/**
+ * The 16 keys of the export object, in the reference's insertion order
+ * (docs/reference-compatibility.md#the-16-keys).
+ */
 export const EXPORT_KEYS = [
   "action_id",
   "capability_id",

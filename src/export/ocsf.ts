@@ -1,7 +1,7 @@
 /**
- * OCSF 1.3.0 class 6003 "API Activity" events from traces, exactly as the reference maps
- * them (REFERENCE.md §6), so SIEM pipelines built for weaver-kernel keep working. Pure and
- * order-preserving; `args` never leaves (the mapping does not carry it).
+ * OCSF 1.3.0 class 6003 "API Activity" events from traces, exactly as the reference maps them
+ * (docs/reference-compatibility.md#ocsf-mapping), so SIEM pipelines built for weaver-kernel
+ * keep working. Pure and order-preserving; `args` never leaves (the mapping does not carry it).
  */
 import type { JsonObject, JsonValue } from "../chain/json.js";
 import { parseTimestamp } from "../chain/time.js";

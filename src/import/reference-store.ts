@@ -1,6 +1,7 @@
 /**
- * Reading and verifying the reference's durable trace stores (REFERENCE.md §2.5, §2.6) for
- * `tracegate import`.
+ * Reading and verifying the reference's durable trace stores
+ * (docs/reference-compatibility.md#jsonl-store and
+ * docs/reference-compatibility.md#sqlite-store) for `tracegate import`.
  *
  * - JSONL: one envelope `{seq, prev_hash, record_hash, trace}` per line, streamed with
  *   readline (blank lines skipped, line numbers counted like the reference's enumerate).

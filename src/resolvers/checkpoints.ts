@@ -1,7 +1,8 @@
 /**
- * Signed checkpoints (DESIGN.md §2): createCheckpoint signs the current head with the
- * server's Ed25519 key; checkSignedCheckpoint holds the stored chain against a checkpoint a
- * client kept, which detects a cut or rewritten tail that a bare hash chain cannot show.
+ * Signed checkpoints (docs/security-model.md#signed-checkpoints): createCheckpoint signs the
+ * current head with the server's Ed25519 key; checkSignedCheckpoint holds the stored chain
+ * against a checkpoint a client kept, which detects a cut or rewritten tail that a bare hash
+ * chain cannot show.
  */
 import { type SignedCheckpoint, verifyCheckpointSignature } from "../chain/checkpoint.js";
 import { hashesEqual } from "../chain/hash.js";

@@ -1,6 +1,6 @@
 /**
- * Token revocation (REFERENCE.md §4): trackToken, revokeToken, revokePrincipal,
- * sweepExpiredRevocations, and the isRevoked / revocation / revocations queries.
+ * Token revocation (docs/reference-compatibility.md#revocation): trackToken, revokeToken,
+ * revokePrincipal, sweepExpiredRevocations, and the isRevoked / revocation / revocations queries.
  *
  * Each mutation is validated here, before the store is called, so a refused request never
  * reaches the chain; the store then applies the change and appends its admin trace
@@ -120,11 +120,11 @@ export const SWEEP_CLOCK_SKEW_US = 5 * 60 * 1_000_000;
 /**
  * sweepExpiredRevocations: forget every token whose expiry is at or before `now`.
  *
- * Revocation is one-way (REFERENCE.md §4: a sweep never un-revokes a token that has not
- * expired; issue 14, case 8): the instant swept at is the earlier of `now` and the server's
- * clock, so a token is only ever forgotten once it has really expired, and a `now` more than
- * SWEEP_CLOCK_SKEW_US ahead of the server's clock is refused rather than silently clamped. An
- * earlier `now` sweeps less, which is always safe.
+ * Revocation is one-way (docs/reference-compatibility.md#revocation: a sweep never un-revokes a
+ * token that has not expired; issue 14, case 8): the instant swept at is the earlier of `now`
+ * and the server's clock, so a token is only ever forgotten once it has really expired, and a
+ * `now` more than SWEEP_CLOCK_SKEW_US ahead of the server's clock is refused rather than
+ * silently clamped. An earlier `now` sweeps less, which is always safe.
  * @throws BAD_USER_INPUT (field `now`) when `now` is too far in the future.
  */
 export async function sweepExpiredRevocations(args: SweepArgs, ctx: GatewayContext): Promise<Audited<SweepOutcome>> {

@@ -9,7 +9,10 @@ import type { TraceRow } from "../stores/trace-store.js";
 
 const parsed = new WeakMap<TraceRow, Record<string, unknown>>();
 
-/** The export object of a stored trace (REFERENCE.md §1.4), parsed lazily. */
+/**
+ * The export object of a stored trace (docs/reference-compatibility.md#the-16-keys), parsed
+ * lazily.
+ */
 export function payloadOf(row: TraceRow): Record<string, unknown> {
   let value = parsed.get(row);
   if (!value) {
@@ -46,7 +49,10 @@ export function exactPayloadOf(row: TraceRow): JsonObject {
   return value;
 }
 
-/** The trace's OCSF 6003 event (REFERENCE.md §6), exact numbers read from the payload. */
+/**
+ * The trace's OCSF 6003 event (docs/reference-compatibility.md#ocsf-mapping), exact numbers
+ * read from the payload.
+ */
 export function ocsfOf(row: TraceRow): JsonObject {
   return traceToOcsf(exactPayloadOf(row));
 }

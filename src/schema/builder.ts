@@ -1,6 +1,7 @@
 /**
  * The one SchemaBuilder: plugins, context, scalar typings and defaults. No types here;
- * they live in src/schema/types/, one per file (STYLE.md 1-2).
+ * they live in src/schema/types/, one per file
+ * (docs/code-style.md#one-builder-one-type-per-file).
  */
 import SchemaBuilder from "@pothos/core";
 import RelayPlugin from "@pothos/plugin-relay";

@@ -1,7 +1,8 @@
 /**
- * The gateway as a factory (STYLE.md 8): buildApp(deps) returns the yoga instance for
- * in-process tests and `start`/`stop` for a real HTTP server that also speaks graphql-ws
- * on the same path. Every request passes the guard (API key, rate limit) and the limits.
+ * The gateway as a factory (docs/code-style.md#app-factory): buildApp(deps) returns the yoga
+ * instance for in-process tests and `start`/`stop` for a real HTTP server that also speaks
+ * graphql-ws on the same path. Every request passes the guard (API key, rate limit) and the
+ * limits.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";

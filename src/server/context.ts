@@ -16,7 +16,10 @@ export interface GatewayContext {
   hash: RecordHasher;
   /** MAC of checkpoint messages under the chain secret (prune checkpoints). */
   checkpointMac: CheckpointMac;
-  /** Ed25519 signer of checkpoints (DESIGN.md §2); undefined when none is configured. */
+  /**
+   * Ed25519 signer of checkpoints (docs/security-model.md#signed-checkpoints); undefined when
+   * none is configured.
+   */
   signer?: CheckpointSigner;
   /** The API key behind this request (the transport refuses requests without one). */
   viewer: Viewer;

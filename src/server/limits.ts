@@ -1,8 +1,8 @@
 /**
- * Query limits (DESIGN.md §5) as envelop plugins: graphql-armor for tokens, depth, cost,
- * aliases and directives; yoga's plugin for introspection; armor's suggestion blocker so a
- * production schema is not leaked one "Did you mean" at a time. Page size and batch size are
- * checked by their resolvers; the body size by yoga itself (app.ts).
+ * Query limits (docs/security-model.md#limits) as envelop plugins: graphql-armor for tokens,
+ * depth, cost, aliases and directives; yoga's plugin for introspection; armor's suggestion
+ * blocker so a production schema is not leaked one "Did you mean" at a time. Page size and
+ * batch size are checked by their resolvers; the body size by yoga itself (app.ts).
  */
 import { blockFieldSuggestionsPlugin } from "@escape.tech/graphql-armor-block-field-suggestions";
 import { costLimitPlugin } from "@escape.tech/graphql-armor-cost-limit";

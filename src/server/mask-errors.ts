@@ -1,7 +1,8 @@
 /**
- * Error masking (STYLE.md 5-6). A client sees a tracegate code and message, a GraphQL
- * parse/validation error, or "Unexpected error." with INTERNAL_SERVER_ERROR and an errorId;
- * the original of a masked error is logged under the same errorId.
+ * Error masking (docs/security-model.md#errors-and-masking; the coding rules are in
+ * docs/code-style.md#coded-errors-and-masking). A client sees a tracegate code and message, a
+ * GraphQL parse/validation error, or "Unexpected error." with INTERNAL_SERVER_ERROR and an
+ * errorId; the original of a masked error is logged under the same errorId.
  */
 import { randomUUID } from "node:crypto";
 import { GraphQLError } from "graphql";

@@ -1,7 +1,8 @@
 /**
- * The Ed25519 key that signs checkpoints (DESIGN.md §2): from TRACEGATE_SIGNING_KEY(_FILE),
- * or, outside production, one generated once into the data directory (like the development
- * HMAC secret). In production without a key, signed checkpoints are unavailable.
+ * The Ed25519 key that signs checkpoints (docs/security-model.md#signed-checkpoints): from
+ * TRACEGATE_SIGNING_KEY(_FILE), or, outside production, one generated once into the data
+ * directory (like the development HMAC secret). In production without a key, signed checkpoints
+ * are unavailable.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";

@@ -1,11 +1,11 @@
 /**
- * A bound on what an SSE subscriber may leave unread (DESIGN.md §3: a subscriber too slow
- * to keep up never costs the server unbounded memory). yoga's event stream is pull-based,
- * so a client that stops reading stops the subscription's iterator too; this wrapper adds
- * the rule both transports share: when the client has left `maxBufferedBytes` unread, and
- * has not read on within `stallMs`, the stream ends (the connection is closed). The
- * subscription then holds nothing; the client resubscribes with `afterSeq` = the last seq
- * it received and loses nothing. graphql-ws applies the same limits in ws.ts (close 4503).
+ * A bound on what an SSE subscriber may leave unread (docs/architecture.md#live-streams: a
+ * subscriber too slow to keep up never costs the server unbounded memory). yoga's event stream
+ * is pull-based, so a client that stops reading stops the subscription's iterator too; this
+ * wrapper adds the rule both transports share: when the client has left `maxBufferedBytes`
+ * unread, and has not read on within `stallMs`, the stream ends (the connection is closed). The
+ * subscription then holds nothing; the client resubscribes with `afterSeq` = the last seq it
+ * received and loses nothing. graphql-ws applies the same limits in ws.ts (close 4503).
  */
 import type { Plugin } from "graphql-yoga";
 import type { Limits } from "../config.js";

@@ -1,8 +1,8 @@
 /**
  * The persistence contract for capability-token revocation, with the reference's semantics
- * (REFERENCE.md §4): `trackToken` on every issue, idempotent `revokeToken`, `revokePrincipal`
- * counting only newly revoked tokens, and a sweep that forgets expired tokens but never
- * un-revokes a live one.
+ * (docs/reference-compatibility.md#revocation): `trackToken` on every issue, idempotent
+ * `revokeToken`, `revokePrincipal` counting only newly revoked tokens, and a sweep that forgets
+ * expired tokens but never un-revokes a live one.
  *
  * Every mutation is audited: it takes an `audit` function that builds the admin trace from
  * the mutation's result, and the store applies the state change and appends that trace in

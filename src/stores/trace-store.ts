@@ -128,7 +128,10 @@ export interface StatsGroup {
 /** Which seq prefix to prune: below a seq, or up to the first record not older than an instant. */
 export type PruneCut = { beforeSeq: number } | { beforeUs: EpochMicros };
 
-/** The authenticated record of the newest pruned record (DESIGN.md §2, retention). */
+/**
+ * The authenticated record of the newest pruned record
+ * (docs/security-model.md#prune-checkpoints).
+ */
 export interface PruneCheckpointRecord {
   /** seq of the newest pruned record; the chain continues at seq + 1. */
   seq: number;

@@ -1,9 +1,9 @@
 /**
  * Redis connections that fail soft. Redis is optional to correctness (the database is the
- * source of truth; DESIGN.md §3): when it goes away the gateway keeps serving, logs the
- * outage once, reconnects with capped, jittered exponential backoff for ever, and reports
- * the state through `up()` (shown by /readyz). Commands fail at once while it is down
- * (no offline queue), so nothing waits on a Redis that is not there.
+ * source of truth; docs/architecture.md#live-streams): when it goes away the gateway keeps
+ * serving, logs the outage once, reconnects with capped, jittered exponential backoff for ever,
+ * and reports the state through `up()` (shown by /readyz). Commands fail at once while it is
+ * down (no offline queue), so nothing waits on a Redis that is not there.
  */
 import { Redis } from "ioredis";
 import type { Logger } from "../server/logger.js";

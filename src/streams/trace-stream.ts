@@ -1,6 +1,7 @@
 /**
  * One subscriber's stream of traces: optionally a replay of stored traces after a seq,
- * then live traces, in seq order, with no gap and no duplicate (DESIGN.md §3).
+ * then live traces, in seq order, with no gap and no duplicate
+ * (docs/architecture.md#live-streams).
  *
  * The subscriber listens to the bus *before* it reads the head, so nothing committed in
  * between is missed. Live rows wait in a bounded queue. The database is the source of

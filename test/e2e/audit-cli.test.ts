@@ -1,11 +1,13 @@
 /**
  * `tracegate audit list|show|verify|export` as an operator runs it: real CLI processes on a
  * database a gateway wrote, checked against the reference CLI's outputs and exit codes
- * (REFERENCE.md §8 and its §11 CLI checklist) and against CPython itself: `show` must print
- * exactly `json.dumps(obj, indent=2)`, `export` exactly `json.dumps(obj)` per line, and a
+ * (docs/reference-compatibility.md#operator-cli and the CLI items of
+ * docs/reference-compatibility.md#tamper-checklist) and against CPython itself: `show` must
+ * print exactly `json.dumps(obj, indent=2)`, `export` exactly `json.dumps(obj)` per line, and a
  * `chained` export must pass an independent verifier written the way weaver-kernel's JSONL
- * store reads and verifies its file (§2.4, §2.5). One run uses a real gateway process and
- * its data directory's development secret, as a fresh install would.
+ * store reads and verifies its file (docs/reference-compatibility.md#verification and
+ * #jsonl-store). One run uses a real gateway process and its data directory's development
+ * secret, as a fresh install would.
  */
 import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -72,10 +74,11 @@ else:
 `;
 
 /**
- * weaver-kernel's JSONL store, reading and verifying a file (REFERENCE.md §2.4-2.5), in
- * CPython's json and hmac: blank lines skipped, the record keys and their order, each line
- * exactly what the reference writer would write, seq contiguous from the first record's own,
- * links from GENESIS, and the HMAC over the sorted compact JSON.
+ * weaver-kernel's JSONL store, reading and verifying a file
+ * (docs/reference-compatibility.md#verification and #jsonl-store), in CPython's json and hmac:
+ * blank lines skipped, the record keys and their order, each line exactly what the reference
+ * writer would write, seq contiguous from the first record's own, links from GENESIS, and the
+ * HMAC over the sorted compact JSON.
  */
 const PYTHON_JSONL_VERIFIER = String.raw`
 import hashlib, hmac, json, sys

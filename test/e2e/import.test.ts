@@ -1,8 +1,9 @@
 /**
  * `tracegate import` as an operator runs it: real processes importing weaver-kernel stores
- * that an independent CPython writer (test/support/reference-writer.py, REFERENCE.md §2)
- * produced. Kept chains must keep every seq, hash and payload byte and verify in a real
- * gateway; tampered stores must be refused with the failing seq and leave nothing behind.
+ * that an independent CPython writer (test/support/reference-writer.py,
+ * docs/reference-compatibility.md#hash-chain) produced. Kept chains must keep every seq, hash
+ * and payload byte and verify in a real gateway; tampered stores must be refused with the
+ * failing seq and leave nothing behind.
  */
 import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -271,7 +272,8 @@ describe("tracegate import", () => {
     // [name, args, expected stderr, env, run as a real process]. A process costs ~2 s of CPU,
     // so the rest of the checklist calls the command's own function in this process.
     const cases: [string, string[], RegExp, Record<string, string>, boolean][] = [
-      // JSONL: the reference's own checklist (REFERENCE.md §11), edited as text.
+      // JSONL: the reference's own checklist
+      // (docs/reference-compatibility.md#tamper-checklist), edited as text.
       ["jsonl mutation", [tamperJsonl(jsonlStore, (l) => l.map((s, j) => (j === 2 ? s.replace('"team-a/agent"', '"team-b/agent"') : s)))], /^error: MUTATED at seq 2: Tampered record at seq 2: .* Nothing was imported\.\n$/, {}, true],
       ["jsonl args mutation", [tamperJsonl(jsonlStore, (l) => l.map((s, j) => (j === 0 ? s.replace('"f": 100.0', '"f": 100') : s)))], /^error: MUTATED at seq 0: /, {}, false],
       ["jsonl deletion", [tamperJsonl(jsonlStore, line(2))], /^error: NON_CONTIGUOUS at seq 3: Non-contiguous sequence at position 3: expected seq 2, found 3/, {}, false],

@@ -1,9 +1,10 @@
 /**
  * `tracegate ship` as an operator runs it: real shipper processes, a real gateway, and JSONL
  * stores written (and appended to, while the shipper follows) by CPython with the independent
- * writer test/support/reference-writer.py (REFERENCE.md §2.5). Shipped payloads must be the
- * bytes CPython canonicalises, crashes must resume without loss or duplicates, and tampering,
- * truncation and rotation must stop shipping before anything wrong reaches the gateway.
+ * writer test/support/reference-writer.py (docs/reference-compatibility.md#jsonl-store).
+ * Shipped payloads must be the bytes CPython canonicalises, crashes must resume without loss
+ * or duplicates, and tampering, truncation and rotation must stop shipping before anything
+ * wrong reaches the gateway.
  * Secondary cases call the follower in this process (a process costs ~2 s of CPU).
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";

@@ -1,8 +1,8 @@
 /**
- * Live streams across replicas (DESIGN.md §3): two `tracegate serve` processes on one
- * PostgreSQL database, fanning appended traces out through Redis (REDIS_URL). A subscriber
- * on either replica receives the traces ingested through the other one, in seq order, each
- * exactly once, also while both ingest at the same time.
+ * Live streams across replicas (docs/architecture.md#live-streams): two `tracegate serve`
+ * processes on one PostgreSQL database, fanning appended traces out through Redis (REDIS_URL).
+ * A subscriber on either replica receives the traces ingested through the other one, in seq
+ * order, each exactly once, also while both ingest at the same time.
  *
  * The subscribers never ingest themselves: a replica only reads the store when its bus
  * shows it a hole, so without Redis they would never hear of the other replica's traces.

@@ -2,8 +2,8 @@
  * Retention (issue 5): pruneTraces deletes a seq prefix and leaves an authenticated
  * checkpoint. The reference's two flaws are shown fixed — a time-based prune under skewed
  * clocks keeps the chain verifiable, and a checkpoint forged or edited in the database is
- * reported as CHECKPOINT_INVALID — plus the REFERENCE.md §11 prune items and the scheduled
- * sweep. Both backends.
+ * reported as CHECKPOINT_INVALID — plus the prune items of
+ * docs/reference-compatibility.md#tamper-checklist and the scheduled sweep. Both backends.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { RecordTracesDocument } from "../gql/graphql.js";

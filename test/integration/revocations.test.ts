@@ -1,9 +1,10 @@
 /**
- * Token revocation through GraphQL, against the reference's semantics (REFERENCE.md §4 and
- * the revocation items of its §11 checklist): durable across reopen, revokePrincipal counts
- * only newly revoked tokens, the sweep removes only expired entries (equality included) and
- * never un-revokes a live token or sweeps an untracked revoked one. Plus what tracegate adds:
- * every mutation appends exactly one audit trace in the same transaction, scopes, keyset
+ * Token revocation through GraphQL, against the reference's semantics
+ * (docs/reference-compatibility.md#revocation and the revocation items of
+ * docs/reference-compatibility.md#tamper-checklist): durable across reopen, revokePrincipal
+ * counts only newly revoked tokens, the sweep removes only expired entries (equality included)
+ * and never un-revokes a live token or sweeps an untracked revoked one. Plus what tracegate
+ * adds: every mutation appends exactly one audit trace in the same transaction, scopes, keyset
  * paging, and a sweep racing revocations from two gateways on one database. Both backends.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -112,7 +113,7 @@ describe.each(BACKENDS)("$name: token revocation", (backend) => {
     await gw.close();
   });
 
-  describe("reference semantics (REFERENCE.md §4)", () => {
+  describe("reference revocation semantics", () => {
     it("tracks a token: a repeated principal/token pair is ignored and the expiry replaced", async () => {
       const first = await track(gw, "tok-1", "alice", T);
       expect(first.revocation).toEqual({

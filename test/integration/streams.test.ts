@@ -1,10 +1,10 @@
 /**
- * Live trace streams over real sockets (DESIGN.md §3): `traceRecorded` and `denyEvents`
- * over graphql-ws and over SSE, on both backends. Filters and principal scopes deliver
- * exactly the matching traces in seq order; `afterSeq` resumes after a disconnect while
- * ingest runs, with no gap and no duplicate; a slow consumer lags but loses nothing; a
- * pruned prefix arrives as one explicit gap; a key revoked mid-stream ends the stream;
- * bad arguments and missing keys are refused with their codes.
+ * Live trace streams over real sockets (docs/architecture.md#live-streams): `traceRecorded` and
+ * `denyEvents` over graphql-ws and over SSE, on both backends. Filters and principal scopes
+ * deliver exactly the matching traces in seq order; `afterSeq` resumes after a disconnect while
+ * ingest runs, with no gap and no duplicate; a slow consumer lags but loses nothing; a pruned
+ * prefix arrives as one explicit gap; a key revoked mid-stream ends the stream; bad arguments
+ * and missing keys are refused with their codes.
  *
  * Not tested: SSE keepalive timing. yoga pings every 12 s (`:` comment frames); only the
  * first ping, sent as the stream opens, is checked here.

@@ -1,8 +1,9 @@
 /**
  * Tamper evidence on the stored chain: rows are edited, deleted and swapped directly in the
- * SQLite file (as an attacker with database access would), and verifyChain must name the
- * right kind and first bad seq. A chain written through the API must also verify under an
- * independent implementation of REFERENCE.md §2 (CPython's json + hmac).
+ * SQLite file (as an attacker with database access would), and verifyChain must name the right
+ * kind and first bad seq. A chain written through the API must also verify under an independent
+ * implementation of the reference's hash chain (docs/reference-compatibility.md#hash-chain), in
+ * CPython's json + hmac.
  */
 import { spawnSync } from "node:child_process";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -120,7 +121,10 @@ describe.each(BACKENDS)("verifyChain against direct database edits ($name)", (ba
   });
 });
 
-/** REFERENCE.md §2.2 written in CPython's own json and hmac modules; reads the SQLite file. */
+/**
+ * The reference's canonical JSON and record hash (docs/reference-compatibility.md#canonical-json)
+ * written in CPython's own json and hmac modules; reads the SQLite file.
+ */
 const PYTHON_VERIFIER = String.raw`
 import hashlib, hmac, json, sqlite3, sys
 db, secret = sys.argv[1], sys.argv[2].encode("utf-8")

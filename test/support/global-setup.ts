@@ -1,7 +1,7 @@
 /**
  * Runs once per `vitest run`: migrates one template database per backend with the real
- * `prisma migrate deploy`; every test copies it (STYLE.md 11): a SQLite file copy, or
- * PostgreSQL's `CREATE DATABASE ... TEMPLATE`, each in milliseconds.
+ * `prisma migrate deploy`; every test copies it (docs/toolchain.md#test-databases): a SQLite
+ * file copy, or PostgreSQL's `CREATE DATABASE ... TEMPLATE`, each in milliseconds.
  *
  * PostgreSQL is found at TRACEGATE_TEST_PG_URL (default postgresql://postgres@127.0.0.1:5432/postgres).
  * When it is unreachable the PostgreSQL tests are skipped with a notice, except under

@@ -1,6 +1,7 @@
 /**
- * Test harness: a real gateway on a fresh copy of the migrated template database, driven
- * in process through yoga.fetch (STYLE.md 9) with the codegen-typed documents.
+ * Test harness: a real gateway on a fresh copy of the migrated template database, driven in
+ * process through yoga.fetch (docs/code-style.md#two-test-tiers) with the codegen-typed
+ * documents.
  */
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { generateKeyPairSync } from "node:crypto";

@@ -1,7 +1,8 @@
 /**
- * Traces as weaver-kernel exports them (REFERENCE.md §1.4), written as JSON *text* so that
- * numbers keep the lexemes Python must see (100.0 is a float, 2**64+1 an exact int). Used
- * by the tests that write reference stores with test/support/reference-writer.py.
+ * Traces as weaver-kernel exports them (docs/reference-compatibility.md#the-16-keys), written
+ * as JSON *text* so that numbers keep the lexemes Python must see (100.0 is a float, 2**64+1 an
+ * exact int). Used by the tests that write reference stores with
+ * test/support/reference-writer.py.
  */
 
 /** Args that trip naive JSON handling: floats, big ints, escapes, astral and lone surrogates, key case. */

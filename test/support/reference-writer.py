@@ -1,9 +1,13 @@
-"""An independent writer of weaver-kernel trace stores (REFERENCE.md §2), for import tests.
+"""An independent writer of weaver-kernel trace stores, for import tests.
+
+The format is the reference's hash chain and its stores
+(docs/reference-compatibility.md#hash-chain).
 
 Written with CPython's own json, hmac and sqlite3 modules, without any of tracegate's code:
 what tracegate imports from these files has to match what the reference itself would write.
 
-Usage (the traces come on stdin as a JSON list of 16-key export objects, REFERENCE.md §1.4):
+Usage (the traces come on stdin as a JSON list of 16-key export objects,
+docs/reference-compatibility.md#the-16-keys):
 
     python3 reference-writer.py jsonl  OUT SECRET                  < traces.json
     python3 reference-writer.py sqlite OUT SECRET [PRUNE_BEFORE]   < traces.json

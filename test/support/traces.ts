@@ -28,7 +28,10 @@ export function invoke(actionId: string, overrides: Partial<TraceInput> = {}): T
   };
 }
 
-/** A policy denial, shaped as the reference kernel records one (REFERENCE.md §1.3). */
+/**
+ * A policy denial, shaped as the reference kernel records one
+ * (docs/reference-compatibility.md#event-shapes).
+ */
 export function deny(actionId: string, reasonCode: string, overrides: Partial<TraceInput> = {}): TraceInput {
   return invoke(actionId, {
     tokenId: "",

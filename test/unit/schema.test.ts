@@ -1,7 +1,8 @@
 /**
- * The checked-in schema.graphql is the schema the server runs (STYLE.md 10): a change to the
- * GraphQL surface must come with a regenerated file (`npm run generate:graphql`), and every
- * operation the tests use validates against the live schema.
+ * The checked-in schema.graphql is the schema the server runs
+ * (docs/code-style.md#schema-snapshot): a change to the GraphQL surface must come with a
+ * regenerated file (`npm run generate:graphql`), and every operation the tests use validates
+ * against the live schema.
  */
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";

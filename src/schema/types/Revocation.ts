@@ -1,9 +1,9 @@
 /**
  * Revocation: capability-token revocation state with the reference's semantics
- * (REFERENCE.md §4), its queries `isRevoked`, `revocation` and `revocations`, and the
- * mutations `trackToken`, `revokeToken`, `revokePrincipal` and `sweepExpiredRevocations`.
- * Each mutation result carries `auditTrace`, the chain record appended in the same
- * transaction as the change.
+ * (docs/reference-compatibility.md#revocation), its queries `isRevoked`, `revocation` and
+ * `revocations`, and the mutations `trackToken`, `revokeToken`, `revokePrincipal` and
+ * `sweepExpiredRevocations`. Each mutation result carries `auditTrace`, the chain record
+ * appended in the same transaction as the change.
  */
 import {
   isRevoked,

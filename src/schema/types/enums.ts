@@ -1,6 +1,7 @@
 /**
- * Enums of the trace vocabulary. GraphQL names are upper case; their values are the
- * reference's stored strings (REFERENCE.md §1.1), so resolvers work with stored values.
+ * Enums of the trace vocabulary. GraphQL names are upper case; their values are the reference's
+ * stored strings (docs/reference-compatibility.md#vocabularies), so resolvers work with stored
+ * values.
  */
 import { EVENT_TYPES, RESPONSE_MODES, SENSITIVITIES, STATUSES } from "../../chain/trace.js";
 import type { VerificationFailureKind } from "../../chain/verify.js";

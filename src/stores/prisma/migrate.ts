@@ -87,7 +87,8 @@ export async function pendingMigrations(databaseUrl: string): Promise<string[]> 
 
 /**
  * Run `prisma migrate deploy` only when a committed migration is pending. Starting an
- * up-to-date gateway then skips the CLI (1.5 s on SQLite, ~12 s on PostgreSQL: TOOLCHAIN G8).
+ * up-to-date gateway then skips the CLI (1.5 s on SQLite, ~12 s on PostgreSQL:
+ * docs/toolchain.md#postgresql-cli-exit-delay).
  * Returns the migrations that were pending.
  */
 export async function ensureMigrated(databaseUrl: string): Promise<string[]> {

@@ -1,7 +1,8 @@
 /**
- * TraceStore on Prisma. Hot paths use raw SQL through Prisma (`$queryRaw`/`$executeRaw`),
- * which measured 5-7x faster than the typed client for batch inserts (TOOLCHAIN.md §7) and
- * lets keyset conditions use row values that indexes serve directly.
+ * TraceStore on Prisma. Hot paths use raw SQL through Prisma (`$queryRaw`/`$executeRaw`), which
+ * measured 5-7x faster than the typed client for batch inserts
+ * (docs/toolchain.md#measured-costs) and lets keyset conditions use row values that indexes
+ * serve directly (docs/architecture.md#raw-sql-on-hot-paths).
  *
  * Two clients: `writer` runs appends, `reader` runs queries. On SQLite they are separate
  * connections, so a query never runs inside an open append transaction and never sees rows

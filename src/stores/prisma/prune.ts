@@ -1,8 +1,8 @@
 /**
- * Retention on the Prisma stores: delete a seq prefix and keep an authenticated checkpoint.
- * The reference deleted rows by timestamp, which breaks the chain as soon as clocks skew
- * (REFERENCE.md §10); here a time cutoff only chooses where the prefix ends: at the first
- * record, in seq order, that is not older than the cutoff.
+ * Retention on the Prisma stores: delete a seq prefix and keep an authenticated checkpoint. The
+ * reference deleted rows by timestamp, which breaks the chain as soon as clocks skew
+ * (docs/reference-compatibility.md#known-weaknesses); here a time cutoff only chooses where the
+ * prefix ends: at the first record, in seq order, that is not older than the cutoff.
  */
 import { sqltag as sql } from "@prisma/client/runtime/client";
 import type { ChainHead, CheckpointSealer, PruneCheckpointRecord, PruneCut } from "../trace-store.js";

@@ -1,7 +1,8 @@
 /**
- * Signed checkpoints (DESIGN.md §2): Ed25519 over the canonical checkpoint message. Any
- * changed field, another key, or a damaged signature must fail verification without
- * throwing; the message is canonical and separated by type from prune checkpoints.
+ * Signed checkpoints (docs/security-model.md#signed-checkpoints): Ed25519 over the canonical
+ * checkpoint message. Any changed field, another key, or a damaged signature must fail
+ * verification without throwing; the message is canonical and separated by type from prune
+ * checkpoints.
  */
 import { createHash, createPublicKey, generateKeyPairSync, sign } from "node:crypto";
 import { describe, expect, it } from "vitest";

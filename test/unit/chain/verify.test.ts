@@ -1,6 +1,8 @@
 /**
- * The chain items of REFERENCE.md §11 (weaver-kernel tests/test_audit_chain.py), with the
- * same secret and record shape, run against tracegate's hash and streaming verifier.
+ * The chain items of the reference's tamper checklist
+ * (docs/reference-compatibility.md#tamper-checklist, from weaver-kernel
+ * tests/test_audit_chain.py), with the same secret and record shape, run against tracegate's
+ * hash and streaming verifier.
  */
 import { describe, expect, it } from "vitest";
 import { createRecordHasher, GENESIS_HASH } from "../../../src/chain/hash.js";
@@ -25,8 +27,8 @@ function buildChain(n: number, start = 0, prev = GENESIS_HASH): ChainRecord[] {
 const verify = (records: ChainRecord[], secret = SECRET, expectedPrevHash = GENESIS_HASH) =>
   verifyRecords(records, { hash: createRecordHasher(secret), expectedPrevHash });
 
-describe("reference chain checklist (REFERENCE.md §11)", () => {
-  it("reproduces the §2.2 test vector", () => {
+describe("reference chain checklist", () => {
+  it("reproduces the reference's test vector", () => {
     expect(hash(0, GENESIS_HASH, '{"action_id":"a0","n":0}')).toBe(
       "57958f5c03db91330b38848806f17af98a9550e433ed70cebda0f886152a8402",
     );

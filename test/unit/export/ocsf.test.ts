@@ -1,7 +1,8 @@
 /**
- * OCSF mapping (REFERENCE.md §6 and its §11 checklist): a golden event, failure, deny and
- * expand, millisecond time, and args never leaking. Plus pythonJsonDumps against CPython,
- * since exports for the reference's tools are written with it.
+ * OCSF mapping (docs/reference-compatibility.md#ocsf-mapping and the OCSF items of
+ * docs/reference-compatibility.md#tamper-checklist): a golden event, failure, deny and expand,
+ * millisecond time, and args never leaking. Plus pythonJsonDumps against CPython, since exports
+ * for the reference's tools are written with it.
  */
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";

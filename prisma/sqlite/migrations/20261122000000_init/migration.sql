@@ -57,5 +57,6 @@ CREATE INDEX "Trace_reasonCode_seq_idx" ON "Trace"("reasonCode", "seq");
 CREATE INDEX "Trace_reasonCode_invokedAtUs_seq_idx" ON "Trace"("reasonCode", "invokedAtUs", "seq");
 
 
--- The chain head starts at genesis: seq 0, prev_hash = 64 zeros (REFERENCE.md §2.3).
+-- The chain head starts at genesis: seq 0, prev_hash = 64 zeros
+-- (docs/reference-compatibility.md#chaining).
 INSERT INTO "ChainHead" ("id", "nextSeq", "headHash") VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');

@@ -20,6 +20,29 @@ export type TraceStatus = (typeof STATUSES)[number];
 export type ResponseMode = (typeof RESPONSE_MODES)[number];
 export type Sensitivity = (typeof SENSITIVITIES)[number];
 
+/**
+ * The 16 keys of the export object, in the reference's insertion order
+ * (docs/reference-compatibility.md#the-16-keys).
+ */
+export const EXPORT_KEYS = [
+  "action_id",
+  "capability_id",
+  "principal_id",
+  "token_id",
+  "invoked_at",
+  "response_mode",
+  "driver_id",
+  "handle_id",
+  "sensitivity",
+  "status",
+  "event_type",
+  "reason_code",
+  "error",
+  "args",
+  "result_summary",
+  "correction",
+] as const;
+
 /** A validated trace, as an agent kernel reports it (the reference's ActionTrace). */
 export interface Trace {
   actionId: string;

@@ -21,7 +21,7 @@
  */
 import { isJsonObject, type JsonObject, type JsonValue, parseJsonLossless, pythonJsonDumps } from "../chain/json.js";
 import { type EpochMicros, parseTimestamp } from "../chain/time.js";
-import { CorruptPayloadError } from "../chain/trace.js";
+import { CorruptPayloadError, EXPORT_KEYS } from "../chain/trace.js";
 import type { TraceFilter, TraceOrder, TraceRow, TraceStore } from "../stores/trace-store.js";
 import { traceToOcsf } from "./ocsf.js";
 
@@ -57,28 +57,8 @@ export const EXPORT_CONTENT_TYPES: Readonly<Record<ExportFormat, string>> = {
   envelope: "application/json; charset=utf-8",
 };
 
-/**
- * The 16 keys of the export object, in the reference's insertion order
- * (docs/reference-compatibility.md#the-16-keys).
- */
-export const EXPORT_KEYS = [
-  "action_id",
-  "capability_id",
-  "principal_id",
-  "token_id",
-  "invoked_at",
-  "response_mode",
-  "driver_id",
-  "handle_id",
-  "sensitivity",
-  "status",
-  "event_type",
-  "reason_code",
-  "error",
-  "args",
-  "result_summary",
-  "correction",
-] as const;
+/** The 16 keys of the export object, in the reference's insertion order (defined with the trace model). */
+export { EXPORT_KEYS };
 
 /** `schema` of the export envelope. */
 export const ENVELOPE_SCHEMA = "weaver_kernel.action_trace_export";

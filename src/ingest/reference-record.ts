@@ -17,6 +17,7 @@ import { type EpochMicros, parseTimestamp, TimestampError } from "../chain/time.
 import { MAX_INT_DIGITS, MAX_JSON_DEPTH } from "../chain/wire-json.js";
 import {
   EVENT_TYPES,
+  EXPORT_KEYS,
   type EventType,
   RESPONSE_MODES,
   type ResponseMode,
@@ -40,25 +41,6 @@ export class RecordError extends Error {
   }
 }
 
-/** The keys of the trace export object, in the reference's insertion order. */
-export const EXPORT_KEYS = [
-  "action_id",
-  "capability_id",
-  "principal_id",
-  "token_id",
-  "invoked_at",
-  "response_mode",
-  "driver_id",
-  "handle_id",
-  "sensitivity",
-  "status",
-  "event_type",
-  "reason_code",
-  "error",
-  "args",
-  "result_summary",
-  "correction",
-] as const;
 
 /** The keys the reference's decoder requires; the others default (handle_id null, sensitivity "NONE", ...). */
 const REQUIRED = ["action_id", "capability_id", "principal_id", "token_id", "invoked_at", "args", "response_mode", "driver_id"] as const;

@@ -98,16 +98,27 @@ function unwrap(value: unknown, depth: number): unknown {
 }
 
 /**
- * Text in which some number may be one that JSON.parse cannot read exactly: a fraction of
- * zeros only (100.0, -0.0, 1.00), an exponent (1e+22, 2.5E-3), 16 or more digits in a row
- * (integers near or beyond 2^53), or 16 or more digits around a point (1234567.99999999999
- * rounds to the integral double 1234568, which would pass for an int; a decimal of at most
- * 16 digits with a non-zero fraction never rounds to an integral double). Matched over the
- * whole text, strings included, so it is a superset test: text without a match holds only
- * numbers that a JS number represents with Python's reading (safe integers, and
- * non-integral floats, which toWireJson writes back in repr form).
+ * The numbers of a JSON text that JSON.parse might read inexactly: in value position
+ * (after `:`, `,` or `[`, before `,`, `}` or `]`) and holding a fraction, an exponent, or 16
+ * or more digits. Each is then judged by needsLexeme (100.0, 1e+22 and 1234567.99999999999
+ * read as integral doubles; 2^60 is not a safe integer), while 0.7134999999999999, which
+ * JSON.stringify writes for most floats, is exact as a JS number. Matched over the raw text,
+ * so a string that happens to contain `:1.0,` is a (harmless) false alarm; a number in value
+ * position is never missed.
  */
-const MAY_NEED_LEXEMES = /[0-9]\.0*(?![0-9])|[0-9][eE][+-]?[0-9]|[0-9]{16}|[0-9.]{17}/;
+const NUMBER_CANDIDATES = /[:,[]\s*(-?(?:[0-9]+\.[0-9]+(?:[eE][+-]?[0-9]+)?|[0-9]+[eE][+-]?[0-9]+|[0-9]{16,}))(?=\s*[,}\]])/g;
+
+/** Whether JSON.parse could misread some number of `text` (see NUMBER_CANDIDATES). */
+function mayNeedLexemes(text: string): boolean {
+  const trimmed = text.trim();
+  if (trimmed.length > 0 && trimmed[0] !== "{" && trimmed[0] !== "[") return true; // a bare scalar: let the lossless path judge it
+  NUMBER_CANDIDATES.lastIndex = 0;
+  for (let m = NUMBER_CANDIDATES.exec(text); m !== null; m = NUMBER_CANDIDATES.exec(text)) {
+    const lexeme = m[1]!;
+    if (needsLexeme(lexeme, Number(lexeme))) return true;
+  }
+  return false;
+}
 
 /**
  * Parse JSON text from the wire (a request body, a `variables` query parameter, a
@@ -117,8 +128,8 @@ const MAY_NEED_LEXEMES = /[0-9]\.0*(?![0-9])|[0-9][eE][+-]?[0-9]|[0-9]{16}|[0-9.
  *   the JSON scalar refuses values nested deeper than MAX_JSON_DEPTH whichever path read them.
  */
 export function parseWireJson(text: string): unknown {
-  if (!MAY_NEED_LEXEMES.test(text)) {
-    // No number here that JSON.parse could misread: the native parser is exact (and ~4x faster).
+  if (!mayNeedLexemes(text)) {
+    // No number here that JSON.parse could misread: the native parser is exact (and ~5x faster).
     try {
       return JSON.parse(text) as unknown;
     } catch {

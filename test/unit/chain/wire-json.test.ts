@@ -28,9 +28,11 @@ describe("wire JSON", () => {
   it("reads every JSON text as the chain's lossless parser does (int vs float by lexeme, exact digits)", () => {
     fc.assert(
       fc.property(json, (text) => {
-        const wrapped = `{"v":${text}}`;
-        const expected = canonicalJson(parseJsonLossless(wrapped));
-        expect(canonicalJson(jsonValueFromWire(parseWireJson(wrapped), "$"))).toBe(expected);
+        // Compact, and spaced the way Python's json.dumps and pretty-printers write it.
+        for (const wrapped of [`{"v":${text}}`, `{ "v" :\n  ${text} ,"w": [ ${text} ] }`]) {
+          const expected = canonicalJson(parseJsonLossless(wrapped));
+          expect(canonicalJson(jsonValueFromWire(parseWireJson(wrapped), "$"))).toBe(expected);
+        }
       }),
       { numRuns: 500 },
     );
@@ -45,6 +47,13 @@ describe("wire JSON", () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it("takes the native parser only when it is exact: JSON.stringify's long floats yes, 100.0 or 1e+22 in any spacing no", () => {
+    const read = (text: string) => canonicalJson(jsonValueFromWire(parseWireJson(text), "$"));
+    expect(read(`{"a": 0.7134999999999999, "id": "9e0f-1.0-2e5"}`)).toBe(`{"a":0.7134999999999999,"id":"9e0f-1.0-2e5"}`);
+    expect(read(`{"a" : [ 1 , 100.0 ] , "b":\t1e+22\n, "c": 1234567.99999999999}`)).toBe(`{"a":[1,100.0],"b":1e+22,"c":1234568.0}`);
+    expect(read(`{"n": 18446744073709551617}`)).toBe(`{"n":18446744073709551617}`);
   });
 
   it("writes 100.0, -0.0, 1e-07 and 2^60 as Python does, and leaves other numbers to JSON.stringify", () => {

@@ -30,7 +30,8 @@ function namedTypeOf(type: TypeNode): string {
  * graphql-js hands the scalar the coerced JS number, which cannot say whether the client
  * sent 100.0 or 100, so the hashed JSON would depend on a guess. Int, String, Boolean and
  * JSONObject variables are exact there; for floats, pass the whole object as a JSONObject
- * variable (or write the number in the literal).
+ * variable (or write the number in the literal). Installed with the GraphQL rule set
+ * (limits.ts), so every transport runs it.
  */
 export function floatVariableInJsonLiteralRule(context: ValidationContext): ASTVisitor {
   const declared = new Map<string, string>();
@@ -121,9 +122,6 @@ export function exactJsonPlugin(): Plugin {
       } else if (type === "application/x-www-form-urlencoded") {
         setRequestParser(async (req) => fromSearchParams(new URLSearchParams(await req.text())));
       }
-    },
-    onValidate({ addValidationRule }) {
-      addValidationRule(floatVariableInJsonLiteralRule);
     },
     onResultProcess({ result, setResult }) {
       if (isAsyncIterable(result)) {

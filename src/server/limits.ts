@@ -1,8 +1,16 @@
 /**
- * Query limits (docs/security-model.md#limits) as envelop plugins: graphql-armor for tokens,
- * depth, cost, aliases and directives; yoga's plugin for introspection; armor's suggestion
- * blocker so a production schema is not leaked one "Did you mean" at a time. Page size and
- * batch size are checked by their resolvers; the body size by yoga itself (app.ts).
+ * The GraphQL rule set (docs/security-model.md#limits): every check a document passes before
+ * it runs, as envelop plugins, defined here once and installed once in yoga (app.ts), whose
+ * envelop HTTP, SSE and graphql-ws (ws.ts, through getEnveloped) all run. graphql-armor for
+ * tokens, depth, cost, aliases and directives; the `nodes` cost below; the introspection
+ * policy and armor's suggestion blocker, so a production schema is not leaked one "Did you
+ * mean" at a time; the Float-variable-in-JSON-literal rule (exact-json.ts). Page size and
+ * batch size are checked by their resolvers; the body size by yoga itself (app.ts) and by
+ * the socket's message limit (ws.ts).
+ *
+ * Every rule here hooks onParse, onValidate, onExecute or onSubscribe only, never
+ * onRequest/onRequestParse or the `request`: graphql-ws operations have no HTTP request, and
+ * a rule keyed on one (yoga's useDisableIntrospection is) silently skips them.
  */
 import { blockFieldSuggestionsPlugin } from "@escape.tech/graphql-armor-block-field-suggestions";
 import { costLimitPlugin } from "@escape.tech/graphql-armor-cost-limit";
@@ -10,11 +18,19 @@ import { maxAliasesPlugin } from "@escape.tech/graphql-armor-max-aliases";
 import { maxDepthPlugin } from "@escape.tech/graphql-armor-max-depth";
 import { maxDirectivesPlugin } from "@escape.tech/graphql-armor-max-directives";
 import { maxTokensPlugin } from "@escape.tech/graphql-armor-max-tokens";
-import { useDisableIntrospection } from "@graphql-yoga/plugin-disable-introspection";
-import { type ASTNode, type FragmentDefinitionNode, type GraphQLError, Kind } from "graphql";
+import {
+  type ASTNode,
+  type ExecutionArgs,
+  type FragmentDefinitionNode,
+  type GraphQLError,
+  Kind,
+  NoSchemaIntrospectionCustomRule,
+  type ValidationRule,
+} from "graphql";
 import type { Plugin } from "graphql-yoga";
 import type { Limits } from "../config.js";
 import { TracegateError } from "../errors.js";
+import { floatVariableInJsonLiteralRule } from "./exact-json.js";
 
 /**
  * armor reports a limit as a "Syntax Error: ..." GraphQLError without a code; throwing our
@@ -31,17 +47,31 @@ function rejectAs(limit: string) {
   };
 }
 
-/** The limit plugins for a configuration (a limit of 0 is off). */
+/** The GraphQL rule set for a configuration (a limit of 0 is off), for every transport. */
 // Plugin<any>: yoga plugins are generic over the context, and these use none of it.
 export function limitPlugins(limits: Limits): Plugin<any>[] {
-  const plugins: Plugin<any>[] = [];
+  const plugins: Plugin<any>[] = [validationRules(limits)];
   if (limits.maxTokens > 0) plugins.push(maxTokensPlugin({ n: limits.maxTokens, ...rejectAs("tokens") }));
   if (limits.maxDepth > 0) plugins.push(maxDepthPlugin({ n: limits.maxDepth, ...rejectAs("depth") }));
   if (limits.maxCost > 0) plugins.push(costLimitPlugin({ maxCost: limits.maxCost, ...rejectAs("cost") }), listCostPlugin(limits.maxCost));
   if (limits.maxAliases > 0) plugins.push(maxAliasesPlugin({ n: limits.maxAliases, ...rejectAs("aliases") }));
   if (limits.maxDirectives > 0) plugins.push(maxDirectivesPlugin({ n: limits.maxDirectives, ...rejectAs("directives") }));
-  if (!limits.introspection) plugins.push(useDisableIntrospection(), blockFieldSuggestionsPlugin());
+  if (!limits.introspection) plugins.push(blockFieldSuggestionsPlugin());
   return plugins;
+}
+
+/**
+ * tracegate's own validation rules, added to every validation whatever the transport:
+ * exact JSON's Float rule and, with introspection off, graphql-js's no-introspection rule.
+ */
+function validationRules(limits: Limits): Plugin<any> {
+  const rules: ValidationRule[] = [floatVariableInJsonLiteralRule];
+  if (!limits.introspection) rules.push(NoSchemaIntrospectionCustomRule);
+  return {
+    onValidate({ addValidationRule }) {
+      for (const rule of rules) addValidationRule(rule);
+    },
+  };
 }
 
 /** armor's cost weights (its defaults, which limitPlugins uses). */
@@ -57,22 +87,30 @@ const DEPTH_COST_FACTOR = 1.5;
  * variables differ from request to request.
  */
 function listCostPlugin(maxCost: number): Plugin<any> {
+  /** The refusal for a document over the limit with these variables, if it is. */
+  const refusal = (args: ExecutionArgs) => {
+    const variables = (args.variableValues ?? {}) as Record<string, unknown>;
+    const fragments = new Map<string, FragmentDefinitionNode>();
+    for (const d of args.document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+    for (const d of args.document.definitions) {
+      if (d.kind !== Kind.OPERATION_DEFINITION) continue;
+      if (args.operationName != null && d.name?.value !== args.operationName) continue;
+      const cost = documentCost(fragments, d, variables);
+      if (cost > maxCost) {
+        return { errors: [new TracegateError("QUERY_TOO_COMPLEX", `Query Cost limit of ${maxCost} exceeded, found ${cost}.`, { limit: "cost" })] };
+      }
+    }
+    return undefined;
+  };
+  // Queries and mutations run through onExecute, subscriptions through onSubscribe.
   return {
     onExecute({ args, setResultAndStopExecution }) {
-      const variables = (args.variableValues ?? {}) as Record<string, unknown>;
-      const fragments = new Map<string, FragmentDefinitionNode>();
-      for (const d of args.document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
-      for (const d of args.document.definitions) {
-        if (d.kind !== Kind.OPERATION_DEFINITION) continue;
-        if (args.operationName != null && d.name?.value !== args.operationName) continue;
-        const cost = documentCost(fragments, d, variables);
-        if (cost > maxCost) {
-          setResultAndStopExecution({
-            errors: [new TracegateError("QUERY_TOO_COMPLEX", `Query Cost limit of ${maxCost} exceeded, found ${cost}.`, { limit: "cost" })],
-          });
-          return;
-        }
-      }
+      const refused = refusal(args);
+      if (refused) setResultAndStopExecution(refused);
+    },
+    onSubscribe({ args, setResultAndStopExecution }) {
+      const refused = refusal(args);
+      if (refused) setResultAndStopExecution(refused);
     },
   };
 }

@@ -67,6 +67,7 @@ const EnvSchema = z.object({
   TRACEGATE_RETENTION_INTERVAL: duration.default(3_600_000),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL").optional(),
   TRACEGATE_STREAM_QUEUE: count(1_000, 1_000_000).pipe(z.number().min(1)),
+  TRACEGATE_SHUTDOWN_GRACE_MS: count(10_000, 3_600_000),
 });
 
 /** Which database engine a DATABASE_URL selects. */
@@ -95,6 +96,8 @@ export interface Config {
   retentionMs: number | undefined;
   /** How often the retention sweep runs (ms). */
   retentionIntervalMs: number;
+  /** How long SIGTERM/SIGINT lets in-flight requests finish before cutting them. */
+  shutdownGraceMs: number;
   /** Redis for fanning live traces out to every replica; undefined = one process. */
   redisUrl: string | undefined;
   /** Live traces held per subscriber before it catches up from the database instead. */
@@ -213,6 +216,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     signingKeyPem: e.TRACEGATE_SIGNING_KEY ?? (e.TRACEGATE_SIGNING_KEY_FILE ? readSigningKeyFile(e.TRACEGATE_SIGNING_KEY_FILE) : undefined),
     retentionMs: e.TRACEGATE_RETENTION,
     retentionIntervalMs: e.TRACEGATE_RETENTION_INTERVAL,
+    shutdownGraceMs: e.TRACEGATE_SHUTDOWN_GRACE_MS,
     redisUrl: e.REDIS_URL,
     streamQueueLimit: e.TRACEGATE_STREAM_QUEUE,
     limits: {

@@ -31,10 +31,19 @@ program
   .command("serve", { isDefault: true })
   .description("migrate the database and serve GraphQL (PORT, HOST, DATABASE_URL, TRACEGATE_HMAC_SECRET)")
   .action(async () => {
-    const stop = await serve(loadConfig());
-    const shutdown = () => void stop().then(() => process.exit(0), fail);
-    process.once("SIGINT", shutdown);
-    process.once("SIGTERM", shutdown);
+    // The handlers go in before the listen line is printed (serve's onListening), so a
+    // SIGTERM sent right after it drains instead of killing the process. A second signal
+    // while draining exits at once.
+    await serve(loadConfig(), (stop) => {
+      let stopping = false;
+      const shutdown = () => {
+        if (stopping) process.exit(1);
+        stopping = true;
+        void stop().then(() => process.exit(0), fail);
+      };
+      process.on("SIGINT", shutdown);
+      process.on("SIGTERM", shutdown);
+    });
   });
 
 program

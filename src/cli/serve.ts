@@ -1,6 +1,7 @@
 /**
  * `tracegate serve`: validate the configuration, migrate the database, open the stores and
- * serve GraphQL until SIGINT/SIGTERM.
+ * serve GraphQL until SIGINT/SIGTERM. Stopping drains: no new connections, SSE streams end,
+ * WebSockets close with 1001, in-flight requests finish within TRACEGATE_SHUTDOWN_GRACE_MS.
  */
 import { createCheckpointMac } from "../chain/checkpoint.js";
 import { createRecordHasher } from "../chain/hash.js";
@@ -15,8 +16,12 @@ import { openStores } from "../stores/index.js";
 import { ensureMigrated } from "../stores/prisma/migrate.js";
 import { ensureAdminAccess } from "./bootstrap-keys.js";
 
-/** Start the gateway; resolves once it listens. Returns a function that stops it. */
-export async function serve(config: Config): Promise<() => Promise<void>> {
+/**
+ * Start the gateway; resolves once it listens. Returns a function that stops it. `onListening`
+ * runs before the listen line is printed (main.ts installs its signal handlers there, so a
+ * SIGTERM sent by whoever waited for that line is always a graceful stop).
+ */
+export async function serve(config: Config, onListening?: (stop: () => Promise<void>) => void): Promise<() => Promise<void>> {
   const logger = createLogger(config.logLevel);
   const secret = resolveHmacSecret(config, (path, created) => {
     const message = created
@@ -99,8 +104,24 @@ export async function serve(config: Config): Promise<() => Promise<void>> {
   });
   const address = await app.start(config.port, config.host);
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  let retention: { stop(): Promise<void> } | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      const started = performance.now();
+      logger.info({ graceMs: config.shutdownGraceMs }, "shutting down: draining connections");
+      await retention?.stop();
+      const { destroyed } = await app.stop(config.shutdownGraceMs);
+      if (destroyed > 0) logger.warn({ destroyed, graceMs: config.shutdownGraceMs }, "shutdown deadline passed: cut the connections still open");
+      await bus.close();
+      rateLimitRedis?.client.disconnect();
+      await stores.close();
+      logger.info({ durationMs: Math.round(performance.now() - started) }, "stopped");
+      logger.flush();
+    })());
+  onListening?.(stop);
   process.stdout.write(`tracegate: serving GraphQL at http://${host}:${address.port}/graphql (${config.databaseProvider})\n`);
-  const retention =
+  retention =
     config.retentionMs === undefined
       ? undefined
       : scheduleRetention({
@@ -111,14 +132,5 @@ export async function serve(config: Config): Promise<() => Promise<void>> {
           intervalMs: config.retentionIntervalMs,
           logger,
         });
-  let stopping: Promise<void> | undefined;
-  return () =>
-    (stopping ??= (async () => {
-      await retention?.stop();
-      await app.stop();
-      await bus.close();
-      rateLimitRedis?.client.disconnect();
-      await stores.close();
-      logger.flush();
-    })());
+  return stop;
 }

@@ -14,12 +14,13 @@ import type { RecordHasher } from "../chain/hash.js";
 import { type Config, defaultLimits, type Limits } from "../config.js";
 import { schema } from "../schema/index.js";
 import type { Stores } from "../stores/index.js";
+import { accessLogged, accessLogPlugin, isAccessLogged } from "./access-log.js";
 import { Authenticator, unauthenticated, type Viewer } from "./auth.js";
 import type { GatewayContext } from "./context.js";
 import { createGuard } from "./guard.js";
 import { consolePlugin } from "./console-route.js";
 import { exactJsonPlugin } from "./exact-json.js";
-import { exportRoutePlugin } from "./export-route.js";
+import { EXPORT_PATH, exportRoutePlugin } from "./export-route.js";
 import { limitPlugins } from "./limits.js";
 import { createMetrics } from "./metrics.js";
 import { type DependencyCheck, opsRoutesPlugin } from "./ops-routes.js";
@@ -65,8 +66,12 @@ export interface App {
   authenticator: Authenticator;
   /** Listen on port (0 = ephemeral) and host; resolves with the bound address. */
   start(port: number, host?: string): Promise<AddressInfo>;
-  /** Stop accepting, close open connections and sockets, and wait for the server to close. */
-  stop(): Promise<void>;
+  /**
+   * Stop accepting connections, end SSE streams and close WebSockets with 1001, let in-flight
+   * HTTP requests finish for up to `graceMs` (default 0: cut at once), then destroy what is left.
+   * Resolves with the number of connections destroyed at the deadline.
+   */
+  stop(graceMs?: number): Promise<{ destroyed: number }>;
 }
 
 export function buildApp(deps: AppDeps): App {
@@ -76,7 +81,10 @@ export function buildApp(deps: AppDeps): App {
     authenticator,
     requests: createRateLimiter(limits.ratePerMinute, deps.rateLimitRedis && { redis: deps.rateLimitRedis, name: "requests" }),
     authFailures: createRateLimiter(AUTH_FAILURES_PER_MINUTE, deps.rateLimitRedis && { redis: deps.rateLimitRedis, name: "auth-failures" }),
+    logger: deps.logger,
   };
+  /** Aborted when the server starts shutting down: SSE streams end (access-log.ts). */
+  const shuttingDown = new AbortController();
   const guard = createGuard(guardDeps);
   const maskError = createErrorMasker(deps.logger);
   const bus = deps.bus ?? memoryBus();
@@ -118,6 +126,8 @@ export function buildApp(deps: AppDeps): App {
       metrics.plugin,
       // An SSE subscriber that stops reading is ended, as graphql-ws ends it in ws.ts.
       sseBackpressurePlugin(limits),
+      // Operation name, type and outcome for the access log line; SSE streams end at shutdown.
+      accessLogPlugin(shuttingDown.signal),
     ],
     maxRequestBodySize: limits.maxBodyBytes,
     // No file uploads; and yoga's multipart parser would read variables with JSON.parse.
@@ -137,12 +147,13 @@ export function buildApp(deps: AppDeps): App {
     landingPage: false,
   });
   let server: Server | undefined;
-  let closeSockets: (() => Promise<void>) | undefined;
+  let closeSockets: ((graceMs?: number) => Promise<void>) | undefined;
   return {
     yoga,
     authenticator,
     start(port, host = "127.0.0.1") {
-      server = createServer(yoga);
+      const logged = (pathname: string) => isAccessLogged(pathname, yoga.graphqlEndpoint, EXPORT_PATH);
+      server = createServer(accessLogged(yoga, { logger: deps.logger, logged }));
       closeSockets = attachWebSockets(server, { ...guardDeps, yoga, limits, maskError });
       const s = server;
       return new Promise((resolve, reject) => {
@@ -150,17 +161,29 @@ export function buildApp(deps: AppDeps): App {
         s.listen(port, host, () => resolve(s.address() as AddressInfo));
       });
     },
-    async stop() {
+    async stop(graceMs = 0) {
+      const s = server;
+      server = undefined;
+      let destroyed = 0;
+      if (s) {
+        const deadline = Date.now() + graceMs;
+        // No new connections; idle keep-alive connections close now, busy ones once their response is out.
+        const closed = new Promise<void>((resolve) => s.close(() => resolve()));
+        shuttingDown.abort();
+        const sockets = closeSockets?.(graceMs);
+        const drain = setInterval(() => s.closeIdleConnections(), 25);
+        const timeout = new Promise<"deadline">((resolve) => setTimeout(() => resolve("deadline"), Math.max(0, deadline - Date.now())).unref());
+        if ((await Promise.race([closed.then(() => "closed" as const), timeout])) === "deadline") {
+          destroyed = (await new Promise<number>((resolve) => s.getConnections((_e, n) => resolve(n ?? 0))));
+          s.closeAllConnections();
+        }
+        clearInterval(drain);
+        await sockets;
+        await closed;
+      }
       stopPublishing();
       metrics.close();
-      const s = server;
-      if (!s) return;
-      server = undefined;
-      await closeSockets?.();
-      await new Promise<void>((resolve) => {
-        s.close(() => resolve());
-        s.closeAllConnections();
-      });
+      return { destroyed };
     },
   };
 }

@@ -38,7 +38,9 @@ import type { Stores } from "../stores/index.js";
 import type { TraceFilter, TraceOrder } from "../stores/trace-store.js";
 import { type Authenticator, type Viewer, viewerCan } from "./auth.js";
 import { stillWanted, type WorkOwner } from "./cancellation.js";
+import { currentRequest, logAuthFailure } from "./access-log.js";
 import { countFailure, countRequest } from "./guard.js";
+import type { Logger } from "./logger.js";
 import type { RateLimiter } from "./rate-limit.js";
 
 export const EXPORT_PATH = "/export";
@@ -50,6 +52,8 @@ export interface ExportRouteDeps {
   requests?: RateLimiter;
   /** The guard's budget of failed authentications per client address. */
   authFailures?: RateLimiter;
+  /** Where failed authentications are logged. */
+  logger?: Logger;
 }
 
 /** The query parameters /export understands. */
@@ -190,11 +194,15 @@ export function exportRoutePlugin(deps: ExportRouteDeps): Plugin {
         try {
           viewer = await deps.authenticator.authenticate(bearerKey(request.headers.get("authorization")));
         } catch (e) {
-          if (isTracegateError(e) && e.code === "UNAUTHENTICATED" && deps.authFailures) {
-            await countFailure(deps.authFailures, clientAddress(serverContext));
+          if (isTracegateError(e) && e.code === "UNAUTHENTICATED") {
+            const address = clientAddress(serverContext);
+            logAuthFailure(deps.logger, { address, transport: "http", reason: e.message });
+            if (deps.authFailures) await countFailure(deps.authFailures, address);
           }
           throw e;
         }
+        const record = currentRequest();
+        if (record) Object.assign(record, { keyId: viewer.keyId, operationType: "export" });
         if (deps.requests) await countRequest(deps.requests, viewer.keyId);
         if (!viewerCan(viewer, "traces:read")) {
           throw new TracegateError("FORBIDDEN", `API key '${viewer.keyId}' may not export traces: it lacks the traces:read scope.`);
@@ -225,6 +233,8 @@ export function exportRoutePlugin(deps: ExportRouteDeps): Plugin {
         endResponse(new fetchAPI.Response(exportStream(deps, query, owner, breakTransfer, fetchAPI.ReadableStream), { status: 200, headers }));
       } catch (e) {
         if (!isTracegateError(e)) throw e;
+        const record = currentRequest();
+        if (record) record.code = e.code;
         const { status, headers } = refusal(e);
         const extensions: Record<string, unknown> = { ...e.extensions };
         delete extensions.http;

@@ -6,7 +6,9 @@
 import type { Plugin } from "graphql-yoga";
 import { bearerKey } from "../auth/api-key.js";
 import { isTracegateError, TracegateError } from "../errors.js";
+import { currentRequest, logAuthFailure } from "./access-log.js";
 import type { Authenticator, Viewer } from "./auth.js";
+import type { Logger } from "./logger.js";
 import type { RateLimiter } from "./rate-limit.js";
 
 export interface GuardDeps {
@@ -15,6 +17,8 @@ export interface GuardDeps {
   requests: RateLimiter;
   /** Budget of failed authentications per client address. */
   authFailures: RateLimiter;
+  /** Where failed authentications are logged (warn: address and reason, never the key). */
+  logger?: Logger;
 }
 
 /** The guard plugin and the lookup of the viewer it admitted for a request. */
@@ -45,11 +49,15 @@ export function createGuard(deps: GuardDeps): Guard {
         viewer = await deps.authenticator.authenticate(bearerKey(request.headers.get("authorization")));
       } catch (e) {
         if (isTracegateError(e) && e.code === "UNAUTHENTICATED") {
-          await countFailure(deps.authFailures, clientAddress(serverContext));
+          const address = clientAddress(serverContext);
+          logAuthFailure(deps.logger, { address, transport: currentRequest()?.transport ?? "http", reason: e.message });
+          await countFailure(deps.authFailures, address);
           throw withHeaders(e, { "WWW-Authenticate": 'Bearer realm="tracegate"' });
         }
         throw e;
       }
+      const record = currentRequest();
+      if (record) record.keyId = viewer.keyId;
       await countRequest(deps.requests, viewer.keyId);
       viewers.set(request, viewer);
     },

@@ -2,11 +2,13 @@
  * Error masking (docs/security-model.md#errors-and-masking; the coding rules are in
  * docs/code-style.md#coded-errors-and-masking). A client sees a tracegate code and message, a
  * GraphQL parse/validation error, or "Unexpected error." with INTERNAL_SERVER_ERROR and an
- * errorId; the original of a masked error is logged under the same errorId.
+ * errorId; the original of a masked error is logged under the same errorId. Both carry the
+ * request's id (`requestId`, the X-Request-Id header; access-log.ts) when there is one.
  */
 import { randomUUID } from "node:crypto";
 import { GraphQLError } from "graphql";
 import { ERROR_CODES, type ErrorCode, isGraphQLError, isTracegateError, type TracegateError } from "../errors.js";
+import { currentRequest } from "./access-log.js";
 import type { Logger } from "./logger.js";
 
 const KNOWN_CODES = new Set<string>(ERROR_CODES);
@@ -43,13 +45,15 @@ export function createErrorMasker(logger: Logger) {
     if (unavailable) {
       // Not a bug, an outage: a coded, retryable answer; the cause goes to the log.
       const errorId = randomUUID();
-      logger.warn({ errorId, err: unavailable.cause ?? unavailable }, unavailable.message);
+      const requestId = currentRequest()?.requestId;
+      logger.warn({ errorId, requestId, err: unavailable.cause ?? unavailable }, unavailable.message);
       const retryAfterSeconds = UNAVAILABLE_RETRY_AFTER_SECONDS;
       return new GraphQLError("The database cannot store this write right now; nothing was stored. Retry later.", {
         ...(isGraphQLError(error) ? { nodes: error.nodes, path: error.path } : {}),
         extensions: {
           code: "UNAVAILABLE",
           errorId,
+          ...(requestId ? { requestId } : {}),
           retryAfterSeconds,
           http: { status: 503, headers: { "Retry-After": String(retryAfterSeconds) } },
         },
@@ -91,11 +95,12 @@ export function createErrorMasker(logger: Logger) {
       }
     }
     const errorId = randomUUID();
+    const requestId = currentRequest()?.requestId;
     const original = isGraphQLError(error) && error.originalError ? error.originalError : error;
-    logger.error({ errorId, err: original }, "unexpected error");
+    logger.error({ errorId, requestId, err: original }, "unexpected error");
     return new GraphQLError(message, {
       ...(isGraphQLError(error) ? { nodes: error.nodes, path: error.path } : {}),
-      extensions: { code: "INTERNAL_SERVER_ERROR", errorId },
+      extensions: { code: "INTERNAL_SERVER_ERROR", errorId, ...(requestId ? { requestId } : {}) },
     });
   };
 }

@@ -4,8 +4,10 @@
  * connectionParams.authorization and is checked at connection_init and again for every
  * operation (through the authenticator's cache), so a key revoked while its socket is open
  * stops working there too. Each operation counts against the key's rate limit and is
- * checked for scopes like an HTTP request.
+ * checked for scopes like an HTTP request. Each operation has its own request id (in every
+ * error's extensions and in its access log line, written when it ends; access-log.ts).
  */
+import { randomUUID } from "node:crypto";
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { type ExecutionArgs, GraphQLError } from "graphql";
@@ -16,6 +18,7 @@ import { parseWireJson, restoreExactNumbers } from "../chain/wire-json.js";
 import { bearerKey } from "../auth/api-key.js";
 import type { Limits } from "../config.js";
 import { isTracegateError } from "../errors.js";
+import { describeOperation, logAccess, logAuthFailure, outcomeOf, type RequestRecord, withRequest } from "./access-log.js";
 import type { Viewer } from "./auth.js";
 import type { GatewayContext } from "./context.js";
 import type { GuardDeps } from "./guard.js";
@@ -44,18 +47,25 @@ export interface WsDeps extends GuardDeps {
   maskError: MaskError;
 }
 
-/** A coded error as a graphql-ws client sees it: no `http` extension, which is HTTP-only. */
-function forSocket(error: Error): GraphQLError {
+/**
+ * A coded error as a graphql-ws client sees it: no `http` extension, which is HTTP-only, and
+ * the operation's request id (there is no response header to carry it).
+ */
+function forSocket(error: Error, requestId?: string): GraphQLError {
   const e = error instanceof GraphQLError ? error : new GraphQLError(error.message);
   const { http: _http, ...extensions } = e.extensions as Record<string, unknown>;
-  return new GraphQLError(e.message, { nodes: e.nodes, path: e.path, extensions });
+  return new GraphQLError(e.message, { nodes: e.nodes, path: e.path, extensions: requestId ? { ...extensions, requestId } : extensions });
 }
 
 /** WebSocket close reasons are limited to 123 bytes. */
 const closeReason = (code: string, message: string) => `${code}: ${message}`.slice(0, 120);
 
-/** Serve graphql-ws on `server`; returns a function that closes every socket. */
-export function attachWebSockets(server: Server, deps: WsDeps): () => Promise<void> {
+/**
+ * Serve graphql-ws on `server`; returns a function that closes every socket with 1001
+ * "Going away" (clients reconnect, to another replica, and resume with afterSeq), waits up
+ * to `graceMs` for them to close and then terminates what is left.
+ */
+export function attachWebSockets(server: Server, deps: WsDeps): (graceMs?: number) => Promise<void> {
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: deps.limits.maxBodyBytes,
@@ -90,6 +100,8 @@ export function attachWebSockets(server: Server, deps: WsDeps): () => Promise<vo
         authenticated.delete(ws);
         for (const operation of operations.get(ws)?.values() ?? []) operation.abort();
         operations.delete(ws);
+        // Operations the socket's close ended (graphql-ws does not always complete them).
+        for (const [id] of records.get(ws) ?? []) finish(ws, id);
       });
       wss.emit("connection", ws, req);
     });
@@ -98,6 +110,16 @@ export function attachWebSockets(server: Server, deps: WsDeps): () => Promise<vo
   const pending = new Map<string, number>();
   const pendingSockets = new WeakMap<WebSocket, string>();
   const authenticated = new Set<WebSocket>();
+  /** The access record of each socket's operations by id, logged when the operation ends. */
+  const records = new WeakMap<WebSocket, Map<string, RequestRecord>>();
+  const recordOf = (ws: WebSocket, id: string) => records.get(ws)?.get(id);
+  /** Log an operation's access line (once). */
+  const finish = (ws: WebSocket, id: string) => {
+    const record = recordOf(ws, id);
+    if (!record) return;
+    records.get(ws)!.delete(id);
+    if (deps.logger) logAccess(deps.logger, record);
+  };
   /** The running operations of each socket by id, to abort them when the client leaves. */
   const operations = new WeakMap<WebSocket, Map<string, AbortController>>();
   /** The socket no longer counts as pending (it authenticated or closed). */
@@ -116,8 +138,15 @@ export function attachWebSockets(server: Server, deps: WsDeps): () => Promise<vo
   const cleanup = serveGraphqlWs(
     {
       connectionInitWaitTimeout: deps.limits.wsInitTimeoutMs,
-      execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,
-      subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args) as never,
+      // Inside the operation's request scope, so a masked error carries its requestId.
+      execute: (args) => {
+        const root = args.rootValue as OperationRoot;
+        return withRequest(root.record, () => root.execute(args)) as never;
+      },
+      subscribe: (args) => {
+        const root = args.rootValue as OperationRoot;
+        return withRequest(root.record, () => root.subscribe(args)) as never;
+      },
       onConnect: async (ctx) => {
         const socket = ctx.extra.socket;
         const address = ctx.extra.request.socket.remoteAddress ?? "unknown";
@@ -135,6 +164,7 @@ export function attachWebSockets(server: Server, deps: WsDeps): () => Promise<vo
           return true;
         } catch (e) {
           if (!isTracegateError(e) || e.code !== "UNAUTHENTICATED") throw e;
+          logAuthFailure(deps.logger, { address, transport: "ws", reason: e.message });
           try {
             await countFailure(deps.authFailures, address);
             socket.close(CloseCode.Unauthorized, closeReason(e.code, e.message));
@@ -147,26 +177,56 @@ export function attachWebSockets(server: Server, deps: WsDeps): () => Promise<vo
       // A subscription whose stream fails mid-way (its key revoked, the database gone) ends
       // with graphql-ws's error message; yoga has masked the error, but a status-bearing
       // code (UNAUTHENTICATED) still carries the HTTP-only extension.
-      onError: (_ctx, _id, _payload, errors) => errors.map((e) => forSocket(e).toJSON()),
+      onError: (ctx, id, _payload, errors) => {
+        const record = recordOf(ctx.extra.socket, id);
+        if (record) record.code = outcomeOf(errors);
+        return errors.map((e) => forSocket(e, record?.requestId).toJSON());
+      },
       // Results carry errors too (a variable refused at coercion): drop the HTTP-only extension there as well.
-      onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: result.errors.map((e) => forSocket(e as Error).toJSON()) } : result,
+      onNext: (ctx, id, _payload, _args, result) => {
+        if (!result.errors) return result;
+        const record = recordOf(ctx.extra.socket, id);
+        if (record) record.code ??= outcomeOf(result.errors);
+        return { ...result, errors: result.errors.map((e) => forSocket(e as Error, record?.requestId).toJSON()) };
+      },
       // The operation is over (answered, or completed by the client): stop its work.
       onComplete: (ctx, id) => {
         const running = operations.get(ctx.extra.socket);
         running?.get(id)?.abort();
         running?.delete(id);
+        finish(ctx.extra.socket, id);
       },
       onSubscribe: async (ctx, id, params) => {
+        const socket = ctx.extra.socket;
+        const record: RequestRecord = {
+          requestId: randomUUID(),
+          transport: "ws",
+          address: ctx.extra.request.socket.remoteAddress ?? "unknown",
+          start: performance.now(),
+          operationName: params.operationName ?? null,
+        };
+        let ofSocket = records.get(socket);
+        if (!ofSocket) records.set(socket, (ofSocket = new Map()));
+        finish(socket, id);
+        ofSocket.set(id, record);
+        /** Refuse the operation: its errors carry the request id, and its access line is written now. */
+        const refuse = (errors: readonly Error[]) => {
+          const masked = errors.map((e) => forSocket(withRequest(record, () => deps.maskError(e, "Unexpected error.")), record.requestId));
+          record.code = outcomeOf(masked);
+          finish(socket, id);
+          return masked;
+        };
         let viewer: Viewer;
         try {
           viewer = await deps.authenticator.authenticate(connectionKeys.get(ctx.extra) ?? null);
         } catch (e) {
           // Revoked since connection_init: end the connection, as at connect time.
           const message = isTracegateError(e) ? e.message : "Authentication failed.";
+          logAuthFailure(deps.logger, { address: record.address, transport: "ws", reason: message });
           ctx.extra.socket.close(CloseCode.Unauthorized, closeReason("UNAUTHENTICATED", message));
-          return [forSocket(deps.maskError(e, "Unexpected error."))];
+          return refuse([e as Error]);
         }
+        record.keyId = viewer.keyId;
         try {
           await countRequest(deps.requests, viewer.keyId);
           const operation = new AbortController();
@@ -183,10 +243,11 @@ export function attachWebSockets(server: Server, deps: WsDeps): () => Promise<vo
             [WS_SIGNAL]: operation.signal,
           });
           const document = parse(params.query);
+          Object.assign(record, describeOperation(document, params.operationName));
           const errors = validate(schema, document);
           if (errors.length > 0) {
             running.delete(id);
-            return (errors as readonly GraphQLError[]).map((e) => forSocket(deps.maskError(e, "Unexpected error.")));
+            return refuse(errors as readonly GraphQLError[]);
           }
           return {
             schema,
@@ -194,11 +255,11 @@ export function attachWebSockets(server: Server, deps: WsDeps): () => Promise<vo
             document,
             variableValues: params.variables,
             contextValue: await contextFactory(),
-            rootValue: { execute, subscribe },
+            rootValue: { execute, subscribe, record } satisfies OperationRoot,
           };
         } catch (e) {
           operations.get(ctx.extra.socket)?.delete(id);
-          return [forSocket(deps.maskError(e, "Unexpected error."))];
+          return refuse([e as Error]);
         }
       },
     },
@@ -206,12 +267,22 @@ export function attachWebSockets(server: Server, deps: WsDeps): () => Promise<vo
     deps.limits,
   );
 
-  return async () => {
+  return async (graceMs = 0) => {
     server.off("upgrade", onUpgrade);
     await cleanup.dispose();
+    // Give clients the time to answer the close frame, then cut what is left.
+    const deadline = Date.now() + graceMs;
+    while (wss.clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const ws of wss.clients) ws.terminate();
     await new Promise<void>((resolve) => wss.close(() => resolve()));
   };
+}
+
+/** The root value onSubscribe hands graphql-ws: yoga's enveloped execute/subscribe and the operation's record. */
+interface OperationRoot {
+  execute: (a: ExecutionArgs) => unknown;
+  subscribe: (a: ExecutionArgs) => unknown;
+  record: RequestRecord;
 }
 
 /** What graphql-ws hands our hooks as `ctx.extra`. */

@@ -106,7 +106,13 @@ export function expensiveFields(
 
 /** The budget plugin; one WalkSlots per gateway. */
 export function walkBudgetPlugin(budget: WalkBudget, slots = new WalkSlots(budget)): Plugin<any> {
+  // yoga takes the status from extensions.http of an execution error, not its headers.
+  const retryAfter = new WeakMap<Request, string>();
   return {
+    onResponse({ request, response }) {
+      const seconds = retryAfter.get(request);
+      if (seconds !== undefined) response.headers.set("Retry-After", seconds);
+    },
     onExecute({ args, setResultAndStopExecution }) {
       const fragments = new Map<string, FragmentDefinitionNode>();
       let operation: OperationDefinitionNode | undefined;
@@ -126,10 +132,14 @@ export function walkBudgetPlugin(budget: WalkBudget, slots = new WalkSlots(budge
         return refuse(new TracegateError("QUERY_TOO_COMPLEX", message, { limit: "counts" }));
       }
       if (walks === 0) return;
-      const ctx = args.contextValue as { viewer?: Viewer; signal?: AbortSignal };
+      const ctx = args.contextValue as { viewer?: Viewer; signal?: AbortSignal; request?: Request };
       const keyId = ctx.viewer?.keyId ?? "anonymous";
       const release = slots.tryAcquire(keyId);
-      if (typeof release === "string") return refuse(walkSlotsBusy(release, budget));
+      if (typeof release === "string") {
+        const error = walkSlotsBusy(release, budget);
+        if (ctx.request) retryAfter.set(ctx.request, String(error.extensions.retryAfterSeconds));
+        return refuse(error);
+      }
       let timer: NodeJS.Timeout | undefined;
       if (budget.walkTimeoutMs > 0) {
         const deadline = new AbortController();

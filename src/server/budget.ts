@@ -113,7 +113,7 @@ export function walkBudgetPlugin(budget: WalkBudget, slots = new WalkSlots(budge
       const seconds = retryAfter.get(request);
       if (seconds !== undefined) response.headers.set("Retry-After", seconds);
     },
-    onExecute({ args, setResultAndStopExecution }) {
+    async onExecute({ args, setResultAndStopExecution }) {
       const fragments = new Map<string, FragmentDefinitionNode>();
       let operation: OperationDefinitionNode | undefined;
       for (const d of args.document.definitions) {
@@ -132,6 +132,9 @@ export function walkBudgetPlugin(budget: WalkBudget, slots = new WalkSlots(budge
         return refuse(new TracegateError("QUERY_TOO_COMPLEX", message, { limit: "counts" }));
       }
       if (walks === 0) return;
+      // Let other requests have a turn before a walk starts: SQLite answers synchronously, and
+      // back-to-back traceStats from in-process callers would otherwise chain microtasks forever.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       const ctx = args.contextValue as { viewer?: Viewer; signal?: AbortSignal; request?: Request };
       const keyId = ctx.viewer?.keyId ?? "anonymous";
       const release = slots.tryAcquire(keyId);

@@ -56,6 +56,10 @@ const EnvSchema = z.object({
   TRACEGATE_MAX_ALIASES: count(30, 10_000),
   TRACEGATE_MAX_TOKENS: count(5_000),
   TRACEGATE_MAX_DIRECTIVES: count(20, 10_000),
+  TRACEGATE_MAX_WALKS_PER_REQUEST: count(1, 1_000),
+  TRACEGATE_WALKS_PER_KEY: count(2, 10_000),
+  TRACEGATE_WALKS_TOTAL: count(8, 10_000),
+  TRACEGATE_WALK_TIMEOUT_MS: count(120_000, 86_400_000),
   TRACEGATE_WS_MAX_CONNECTIONS: count(1_000),
   TRACEGATE_WS_INIT_TIMEOUT_MS: count(5_000, 600_000).pipe(z.number().min(100)),
   TRACEGATE_WS_MAX_PENDING_PER_ADDRESS: count(8, 100_000),
@@ -116,6 +120,16 @@ export interface Limits {
   maxAliases: number;
   maxTokens: number;
   maxDirectives: number;
+  /**
+   * Expensive work (src/server/budget.ts): chain walks (verifyChain, traceStats) one
+   * operation may hold, walks running at once per API key and in the whole process
+   * (beyond: RATE_LIMITED), and how long a walking operation may run (then TIMEOUT).
+   * 0 disables each.
+   */
+  maxWalksPerRequest: number;
+  walksPerKey: number;
+  walksTotal: number;
+  walkTimeoutMs: number;
   /** Authenticated WebSocket connections at most (0 = unlimited). */
   wsMaxConnections: number;
   /** How long a WebSocket may stay without a valid connection_init (then 4408). */
@@ -228,6 +242,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxAliases: e.TRACEGATE_MAX_ALIASES,
       maxTokens: e.TRACEGATE_MAX_TOKENS,
       maxDirectives: e.TRACEGATE_MAX_DIRECTIVES,
+      maxWalksPerRequest: e.TRACEGATE_MAX_WALKS_PER_REQUEST,
+      walksPerKey: e.TRACEGATE_WALKS_PER_KEY,
+      walksTotal: e.TRACEGATE_WALKS_TOTAL,
+      walkTimeoutMs: e.TRACEGATE_WALK_TIMEOUT_MS,
       wsMaxConnections: e.TRACEGATE_WS_MAX_CONNECTIONS,
       wsInitTimeoutMs: e.TRACEGATE_WS_INIT_TIMEOUT_MS,
       wsMaxPendingPerAddress: e.TRACEGATE_WS_MAX_PENDING_PER_ADDRESS,

@@ -39,6 +39,8 @@ export const ERROR_CODES = [
   "UNAVAILABLE",
   /** The client went away (aborted the request or closed the socket) while the work ran. */
   "CANCELLED",
+  /** Expensive work (a chain walk) ran past the server's time limit and was stopped; see `timeoutMs`. */
+  "TIMEOUT",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

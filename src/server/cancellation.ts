@@ -5,7 +5,7 @@
  * was revoked since the work began (the authenticator's cache bounds the lookups to one
  * per key and cache lifetime).
  */
-import { TracegateError } from "../errors.js";
+import { isTracegateError, TracegateError } from "../errors.js";
 import type { Authenticator, Viewer } from "./auth.js";
 
 export interface WorkOwner {
@@ -19,10 +19,16 @@ export function cancelled(): TracegateError {
 }
 
 /**
- * @throws TracegateError CANCELLED when the client is gone, UNAUTHENTICATED when the key was revoked.
+ * @throws TracegateError CANCELLED when the client is gone, UNAUTHENTICATED when the key was
+ * revoked, TIMEOUT when the work ran past its deadline (src/server/budget.ts).
  */
 export async function stillWanted(owner: WorkOwner): Promise<void> {
-  if (owner.signal.aborted) throw cancelled();
+  if (owner.signal.aborted) throw whyStopped(owner.signal);
   await owner.authenticator.assertActive(owner.viewer);
-  if (owner.signal.aborted) throw cancelled();
+  if (owner.signal.aborted) throw whyStopped(owner.signal);
+}
+
+/** The coded reason a signal carries (a deadline's TIMEOUT), else CANCELLED. */
+function whyStopped(signal: AbortSignal): TracegateError {
+  return isTracegateError(signal.reason) ? signal.reason : cancelled();
 }

@@ -30,6 +30,7 @@ import {
 import type { Plugin } from "graphql-yoga";
 import type { Limits } from "../config.js";
 import { TracegateError } from "../errors.js";
+import { walkBudgetPlugin } from "./budget.js";
 import { floatVariableInJsonLiteralRule } from "./exact-json.js";
 
 /**
@@ -56,6 +57,7 @@ export function limitPlugins(limits: Limits): Plugin<any>[] {
   if (limits.maxCost > 0) plugins.push(costLimitPlugin({ maxCost: limits.maxCost, ...rejectAs("cost") }), listCostPlugin(limits.maxCost));
   if (limits.maxAliases > 0) plugins.push(maxAliasesPlugin({ n: limits.maxAliases, ...rejectAs("aliases") }));
   if (limits.maxDirectives > 0) plugins.push(maxDirectivesPlugin({ n: limits.maxDirectives, ...rejectAs("directives") }));
+  plugins.push(walkBudgetPlugin(limits));
   if (!limits.introspection) plugins.push(blockFieldSuggestionsPlugin());
   return plugins;
 }

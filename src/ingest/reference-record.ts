@@ -18,12 +18,10 @@ import { MAX_INT_DIGITS, MAX_JSON_DEPTH } from "../chain/wire-json.js";
 import {
   EVENT_TYPES,
   EXPORT_KEYS,
-  type EventType,
   RESPONSE_MODES,
-  type ResponseMode,
   SENSITIVITIES,
-  type Sensitivity,
   statusOf,
+  type Trace,
 } from "../chain/trace.js";
 
 /**
@@ -104,24 +102,11 @@ export function parseEnvelope(line: string): Envelope {
  * A decoded trace export object, shaped like the GraphQL TraceInput (camelCase, enums as the
  * reference's strings, `invokedAt` as epoch microseconds) plus the timestamp's own text.
  */
-export interface DecodedTrace {
-  actionId: string;
-  capabilityId: string;
-  principalId: string;
-  tokenId: string;
+export type DecodedTrace = Omit<Trace, "invokedAtUs" | "invokedAtText"> & {
   invokedAt: EpochMicros;
   /** `invoked_at` exactly as written (the reference hashes the text, not the instant). */
   invokedAtText: string;
-  responseMode: ResponseMode;
-  driverId: string;
-  handleId: string | null;
-  sensitivity: Sensitivity;
-  eventType: EventType;
-  reasonCode: string | null;
-  error: string | null;
-  args: JsonObject;
-  resultSummary: JsonObject | null;
-}
+};
 
 export interface DecodeOptions {
   /**

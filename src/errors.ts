@@ -4,6 +4,7 @@
  * with an errorId that is also logged.
  */
 import { GraphQLError } from "graphql";
+import { identifierProblem } from "./chain/identifier.js";
 
 export const ERROR_CODES = [
   /** Arguments or input that fail validation (bad dates, since > until, page size, ...). */
@@ -85,4 +86,16 @@ export function isGraphQLError(error: unknown): error is GraphQLError {
 /** BAD_USER_INPUT with an optional `field` naming the offending argument. */
 export function badUserInput(message: string, field?: string): TracegateError {
   return new TracegateError("BAD_USER_INPUT", message, field === undefined ? undefined : { field });
+}
+
+/**
+ * `value`, when it can be stored as an identifier.
+ * @throws TracegateError BAD_USER_INPUT (src/chain/identifier.ts says what may be stored) naming `field` otherwise.
+ */
+export function storableIdentifier<T extends string | null | undefined>(value: T, field: string): T {
+  if (typeof value === "string") {
+    const problem = identifierProblem(value);
+    if (problem) throw badUserInput(`${field} ${problem}.`, field);
+  }
+  return value;
 }

@@ -9,23 +9,9 @@
  * args, resultSummary and error both are fine: the payload escapes them as `\udXXX` and
  * `\u0000`, exactly as Python's json.dumps does (docs/exactness.md).
  */
-import { badUserInput } from "../errors.js";
-
 const UNSTORABLE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]|\u0000/;
 
 /** Why `value` cannot be an identifier, or null when it can. */
 export function identifierProblem(value: string): string | null {
   return UNSTORABLE.test(value) ? "holds a NUL character or a lone UTF-16 surrogate; identifiers must be well-formed Unicode text" : null;
-}
-
-/**
- * `value`, when it can be stored as an identifier.
- * @throws TracegateError BAD_USER_INPUT naming `field` otherwise.
- */
-export function storableIdentifier<T extends string | null | undefined>(value: T, field: string): T {
-  if (typeof value === "string") {
-    const problem = identifierProblem(value);
-    if (problem) throw badUserInput(`${field} ${problem}.`, field);
-  }
-  return value;
 }

@@ -4,8 +4,7 @@
  */
 import { generateApiKey, generateKeyId, hashApiKey } from "../auth/api-key.js";
 import { formatPrincipalPatterns, parsePrincipalPatterns, type Scope } from "../auth/scopes.js";
-import { storableIdentifier } from "../chain/identifier.js";
-import { badUserInput, TracegateError } from "../errors.js";
+import { badUserInput, storableIdentifier, TracegateError } from "../errors.js";
 import type { GatewayContext } from "../server/context.js";
 import type { ApiKeyRecord, KeyStore } from "../stores/key-store.js";
 import { adminTrace } from "./admin-trace.js";

@@ -8,12 +8,11 @@
  * at most MAX_SCANNED_CHARS of text per trace (src/ingest/secrets.ts), in linear time.
  */
 import { principalInScope } from "../auth/scopes.js";
-import { storableIdentifier } from "../chain/identifier.js";
 import type { JsonObject } from "../chain/json.js";
 import { MAX_SCANNED_CHARS, redactJson, redactText, textSize } from "../ingest/secrets.js";
 import { encodeTrace, type EventType, type ResponseMode, type Sensitivity, type Trace } from "../chain/trace.js";
 import type { EpochMicros } from "../chain/time.js";
-import { badUserInput, TracegateError } from "../errors.js";
+import { badUserInput, storableIdentifier, TracegateError } from "../errors.js";
 import { type DecodedTrace, decodeTrace, parseJsonObject, RecordError } from "../ingest/reference-record.js";
 import type { GatewayContext } from "../server/context.js";
 import { DuplicateActionIdError, type TraceRow } from "../stores/trace-store.js";

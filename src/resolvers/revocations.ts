@@ -10,8 +10,7 @@ import { resolveCursorConnection } from "@pothos/plugin-relay";
 import type { JsonObject } from "../chain/json.js";
 import { formatIsoMicros, type EpochMicros } from "../chain/time.js";
 import { PAGE_SIZE } from "../config.js";
-import { storableIdentifier } from "../chain/identifier.js";
-import { badUserInput, TracegateError } from "../errors.js";
+import { badUserInput, storableIdentifier, TracegateError } from "../errors.js";
 import type { GatewayContext } from "../server/context.js";
 import type {
   Audit,

@@ -3,8 +3,7 @@
  * `trace(actionId)` and `traces(...)` and the ingest mutations `recordTraces` (TraceInput
  * objects) and `recordTraceRecords` (raw export-object JSON text, kept byte-exact).
  */
-import { storableIdentifier } from "../../chain/identifier.js";
-import { TracegateError } from "../../errors.js";
+import { storableIdentifier, TracegateError } from "../../errors.js";
 import { findRedactionMarkers, type Redaction } from "../../ingest/secrets.js";
 import { MAX_BATCH, recordTraceRecords, recordTraces } from "../../resolvers/recordTraces.js";
 import { exactPayloadOf, ocsfOf, payloadNullableString, payloadString } from "../../resolvers/trace-view.js";

@@ -19,7 +19,7 @@ const typedDocuments = {
 const config: CodegenConfig = {
   overwrite: true,
   importExtension: ".js",
-  schema: "./src/schema/index.ts",
+  schema: "./src/graphql/index.ts",
   generates: {
     "./schema.graphql": { plugins: ["schema-ast"], config: { includeDirectives: true, sort: true } },
     "./test/gql/": { ...typedDocuments, documents: ["test/ops/**/*.graphql"] },

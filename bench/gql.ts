@@ -2,9 +2,9 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { defaultLimits } from "../src/config.js";
-import { bootstrapAdminKey } from "../src/resolvers/apiKeys.js";
-import { buildApp, type App } from "../src/server/app.js";
-import { createLogger } from "../src/server/logger.js";
+import { bootstrapAdminKey } from "../src/app/keys.js";
+import { buildApp, type App } from "../src/http/app.js";
+import { createLogger } from "../src/logger.js";
 import type { Stores } from "../src/stores/index.js";
 import { createCheckpointMac } from "../src/chain/checkpoint.js";
 import { BENCH_SECRET, hash } from "./db.js";

@@ -5,7 +5,7 @@
  */
 import type { Trace } from "../src/chain/trace.js";
 import { encodeTrace } from "../src/chain/trace.js";
-import { scrubSecrets } from "../src/resolvers/recordTraces.js";
+import { scrubSecrets } from "../src/app/ingest.js";
 import { median } from "./stats.js";
 
 export interface HygieneResult {

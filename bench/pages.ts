@@ -5,7 +5,7 @@
  * the returned endCursor. Latencies are per query, sequential, in process.
  */
 import { PerformanceObserver } from "node:perf_hooks";
-import type { App } from "../src/server/app.js";
+import type { App } from "../src/http/app.js";
 import type { Stores } from "../src/stores/index.js";
 import type { TraceRow } from "../src/stores/trace-store.js";
 import { formatIsoMicros } from "../src/chain/time.js";

@@ -8,7 +8,7 @@
 import { mkdirSync } from "node:fs";
 import { cpus } from "node:os";
 import { join, relative } from "node:path";
-import type { App } from "../src/server/app.js";
+import type { App } from "../src/http/app.js";
 import type { Stores } from "../src/stores/index.js";
 import { TraceGenerator } from "./data.js";
 import { CACHE_DIR, chainDb, createTemplate, hottestPrincipal, open, queryPlan, removeDb, ROOT, timeSpan } from "./db.js";

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Worker } from "node:worker_threads";
 import type { Trace } from "../src/chain/trace.js";
-import type { App } from "../src/server/app.js";
+import type { App } from "../src/http/app.js";
 import type { Stores } from "../src/stores/index.js";
 import { cpuMark, othersCores } from "./cpu.js";
 import { toGraphqlInput, TraceGenerator } from "./data.js";

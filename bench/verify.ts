@@ -9,7 +9,7 @@
  * (perf_hooks.monitorEventLoopDelay does not see this kind of stall on Node 20).
  */
 import { Worker } from "node:worker_threads";
-import type { App } from "../src/server/app.js";
+import type { App } from "../src/http/app.js";
 import { dataOf, gc, post } from "./gql.js";
 
 export interface VerifyRun {

@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { z } from "zod";
-import { MAX_API_KEY_LENGTH, MIN_API_KEY_LENGTH } from "./auth/api-key.js";
+import { MAX_API_KEY_LENGTH, MIN_API_KEY_LENGTH } from "./access/api-key.js";
 
 /** Default and largest page size of every connection field. */
 export const PAGE_SIZE = { default: 20, max: 500 } as const;
@@ -121,7 +121,7 @@ export interface Limits {
   maxTokens: number;
   maxDirectives: number;
   /**
-   * Expensive work (src/server/budget.ts): chain walks (verifyChain, traceStats) one
+   * Expensive work (src/http/budget.ts): chain walks (verifyChain, traceStats) one
    * operation may hold, walks running at once per API key and in the whole process
    * (beyond: RATE_LIMITED), and how long a walking operation may run (then TIMEOUT).
    * 0 disables each.

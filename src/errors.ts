@@ -1,6 +1,6 @@
 /**
  * The closed set of error codes a client can see in `extensions.code`. Everything else is
- * masked by the server (src/server/mask-errors.ts) and reported as INTERNAL_SERVER_ERROR
+ * masked by the server (src/http/mask-errors.ts) and reported as INTERNAL_SERVER_ERROR
  * with an errorId that is also logged.
  */
 import { GraphQLError } from "graphql";

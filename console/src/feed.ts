@@ -26,7 +26,7 @@ const PONG_TIMEOUT_MS = 5_000;
 /** Reconnect delays: doubling from the first to the last. */
 const RETRY_FIRST_MS = 500;
 const RETRY_MAX_MS = 10_000;
-/** What tracegate closes a rate-limited socket with (src/server/ws.ts). */
+/** What tracegate closes a rate-limited socket with (src/http/ws.ts). */
 const CLOSE_RATE_LIMITED = 4429;
 
 /** What the feed is doing; shown to the user and as data-state on the panel. */

@@ -40,9 +40,9 @@ import {
   streamExport,
   traceRowPages,
 } from "../export/formats.js";
-import { toStoreFilter } from "../resolvers/traces.js";
-import { verifyChain } from "../resolvers/verifyChain.js";
-import type { GatewayContext } from "../server/context.js";
+import { toStoreFilter } from "../app/query.js";
+import { verifyChain } from "../app/verify.js";
+import type { GatewayContext } from "../graphql/context.js";
 import type { Stores } from "../stores/index.js";
 import type { TraceFilter, TraceOrder } from "../stores/trace-store.js";
 import { readOnlyChain, withStores } from "./stores.js";

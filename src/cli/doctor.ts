@@ -13,7 +13,7 @@ import { createRecordHasher, GENESIS_HASH } from "../chain/hash.js";
 import { canonicalJson } from "../chain/json.js";
 import { ChainVerifier } from "../chain/verify.js";
 import { type Config, devSecretPath, loadConfig, redactUrl, sqliteFilePath } from "../config.js";
-import { devSigningKeyPath } from "../server/signing-key.js";
+import { devSigningKeyPath } from "../app/signing-key.js";
 import { openStores, type Stores } from "../stores/index.js";
 import { pendingMigrations } from "../stores/prisma/migrate.js";
 import { readOnlyChain } from "./stores.js";

@@ -4,10 +4,10 @@
  * new key at once and a revocation within its key cache time (2 s).
  */
 import type { Command } from "commander";
-import { formatPrincipalPatterns, isScope, SCOPES, type Scope } from "../auth/scopes.js";
+import { formatPrincipalPatterns, isScope, SCOPES, type Scope } from "../access/scopes.js";
 import { loadConfig } from "../config.js";
 import { badUserInput, TracegateError } from "../errors.js";
-import { issueApiKey } from "../resolvers/apiKeys.js";
+import { issueApiKey } from "../app/keys.js";
 import type { ApiKeyRecord } from "../stores/key-store.js";
 import { readOnlyChain, withStores } from "./stores.js";
 

@@ -187,13 +187,13 @@ export interface TraceEmitter {
   stats(): TraceEmitterStats;
 }
 
-/** The gateway's own limits (src/resolvers/recordTraces.ts), checked here so a batch is never refused for them. */
+/** The gateway's own limits (src/app/ingest.ts), checked here so a batch is never refused for them. */
 const MAX_BATCH = 5_000;
 const MAX_ID_LENGTH = 1_024;
 const MAX_ERROR_LENGTH = 65_536;
 
 // Selecting only seq keeps the response small (the emitter does not need the records), and seq is an
-// acknowledgement field, readable by the traces:write-only key kernels use (src/schema/types/Trace.ts).
+// acknowledgement field, readable by the traces:write-only key kernels use (src/graphql/types/Trace.ts).
 const QUERY = "mutation RecordTraces($input:[TraceInput!]!){recordTraces(input:$input){seq}}";
 const BODY_HEAD = `{"query":${JSON.stringify(QUERY)},"variables":{"input":[`;
 const BODY_TAIL = "]}}";

@@ -25,7 +25,7 @@
  * (test/unit/ingest/secrets.test.ts) checks that a second redaction finds nothing.
  *
  * Bounded input: a trace carries at most MAX_SCANNED_CHARS characters of text to scan (see
- * textSize; src/resolvers/recordTraces.ts refuses a larger trace rather than store unscanned
+ * textSize; src/app/ingest.ts refuses a larger trace rather than store unscanned
  * text in a chain that can never forget it).
  *
  * Most starts use a letter/digit lookbehind so that `AKIA`, `sk-` etc. do not fire inside
@@ -141,7 +141,7 @@ export const MAX_PASSES = 3;
  * Most characters of text (string values and object keys of args and resultSummary, plus
  * error) scanned for one trace: 1 MiB of UTF-16 code units, far above real tool arguments
  * and still a few milliseconds of scanning. Enforced by the caller (scrubSecrets in
- * src/resolvers/recordTraces.ts), which refuses a larger trace.
+ * src/app/ingest.ts), which refuses a larger trace.
  */
 export const MAX_SCANNED_CHARS = 1024 * 1024;
 

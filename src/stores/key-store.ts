@@ -1,8 +1,8 @@
 /**
  * The persistence contract for API keys. Keys are stored as their SHA-256 only
- * (src/auth/api-key.ts); a record never holds the key itself.
+ * (src/access/api-key.ts); a record never holds the key itself.
  */
-import type { PrincipalScope, Scope } from "../auth/scopes.js";
+import type { PrincipalScope, Scope } from "../access/scopes.js";
 
 /** One stored API key. */
 export interface ApiKeyRecord {

@@ -3,7 +3,7 @@
  * PostgreSQL), each in src/stores/prisma/. Schema code never sees an implementation: it
  * receives a TraceStore through the GraphQL context.
  */
-import type { PrincipalScope } from "../auth/scopes.js";
+import type { PrincipalScope } from "../access/scopes.js";
 import type { RecordHasher } from "../chain/hash.js";
 import { ConfigError } from "../config.js";
 import type { EncodedTrace, EventType, TraceColumns, TraceStatus } from "../chain/trace.js";

@@ -10,7 +10,7 @@
  * (src/streams/trace-stream.ts).
  */
 import { setMaxListeners } from "node:events";
-import type { Logger } from "../server/logger.js";
+import type { Logger } from "../logger.js";
 import type { TraceRow } from "../stores/trace-store.js";
 import { softRedis } from "./redis.js";
 

@@ -4,7 +4,7 @@
  * with it; replays and catch-up reads use the SQL. test/unit/streams/match.test.ts holds
  * both to the same answers.
  */
-import { principalInScope } from "../auth/scopes.js";
+import { principalInScope } from "../access/scopes.js";
 import type { TraceColumns } from "../chain/trace.js";
 import type { TraceFilter } from "../stores/trace-store.js";
 

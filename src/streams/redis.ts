@@ -6,7 +6,7 @@
  * down (no offline queue), so nothing waits on a Redis that is not there.
  */
 import { Redis } from "ioredis";
-import type { Logger } from "../server/logger.js";
+import type { Logger } from "../logger.js";
 
 /** Reconnect delays: 100 ms doubling to at most 5 s, each between 50 % and 100 % of that. */
 export function redisBackoff(attempt: number): number {

@@ -1,5 +1,5 @@
 /**
- * Expensive work has a budget (issue 15, src/server/budget.ts): at most one chain walk per
+ * Expensive work has a budget (issue 15, src/http/budget.ts): at most one chain walk per
  * request (aliases refused before anything walks), a per-key limit of concurrent walks
  * (RATE_LIMITED with Retry-After), a server-side deadline (TIMEOUT), and a 5-row page stays
  * answered while 30 clients keep sending walks. Both backends. The page latencies measured

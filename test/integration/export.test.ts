@@ -1,5 +1,5 @@
 /**
- * GET /export, the streamed HTTP export (src/server/export-route.ts), in process through
+ * GET /export, the streamed HTTP export (src/http/export-route.ts), in process through
  * yoga.fetch on both backends: every format, every filter and order, the keyset paging
  * behind the stream (more traces than one page), the snapshot an export takes of a chain
  * that keeps growing, and access control (401 without a key, 403 without traces:read or for

@@ -8,8 +8,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { RecordTracesDocument } from "../gql/graphql.js";
 import { createCheckpointMac } from "../../src/chain/checkpoint.js";
-import { createLogger } from "../../src/server/logger.js";
-import { scheduleRetention } from "../../src/server/retention-schedule.js";
+import { createLogger } from "../../src/logger.js";
+import { scheduleRetention } from "../../src/http/retention-schedule.js";
 import { BACKENDS } from "../support/backends.js";
 import { codesOf, createTestGateway, dataOf, TEST_SECRET, type TestGateway } from "../support/harness.js";
 import { at, invoke } from "../support/traces.js";

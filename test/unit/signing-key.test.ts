@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { verifyCheckpointSignature } from "../../src/chain/checkpoint.js";
 import { ConfigError } from "../../src/config.js";
-import { devSigningKeyPath, loadSigner, resolveSigningKey } from "../../src/server/signing-key.js";
+import { devSigningKeyPath, loadSigner, resolveSigningKey } from "../../src/app/signing-key.js";
 
 const dirs: string[] = [];
 const freshDir = () => {

@@ -3,7 +3,7 @@
  * Keys are few and read through a short cache in the authenticator, so the typed client's
  * overhead does not matter here.
  */
-import { isScope, parsePrincipalPatterns, formatPrincipalPatterns, type Scope } from "../../auth/scopes.js";
+import { isScope, parsePrincipalPatterns, formatPrincipalPatterns, type Scope } from "../../access/scopes.js";
 import type { ApiKeyRecord, KeyStore, NewApiKey } from "../key-store.js";
 
 /** An ApiKey row as both generated clients return it. */

@@ -8,7 +8,7 @@
  * connections, so a query never runs inside an open append transaction and never sees rows
  * that may still roll back (WAL readers see committed data only).
  */
-import type { PrincipalScope } from "../../auth/scopes.js";
+import type { PrincipalScope } from "../../access/scopes.js";
 import { empty, join, raw, sqltag as sql, type Sql } from "@prisma/client/runtime/client";
 import { GENESIS_HASH, type RecordHasher } from "../../chain/hash.js";
 import { type EncodedTrace, type EventType, mismatchedColumns, type TraceStatus } from "../../chain/trace.js";

@@ -7,7 +7,7 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { PrincipalScope } from "../../../src/auth/scopes.js";
+import type { PrincipalScope } from "../../../src/access/scopes.js";
 import { matchesFilter } from "../../../src/streams/match.js";
 import type { TraceFilter, TraceRow } from "../../../src/stores/trace-store.js";
 import type { TraceInput } from "../../gql/graphql.js";

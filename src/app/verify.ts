@@ -1,0 +1,160 @@
+/**
+ * verifyChain(fromSeq, toSeq) and chainHead: stream the stored records through the chain
+ * verifier, hold the result against the stored head, which vouches for every seq below
+ * nextSeq (records missing from the end are TRUNCATED, something a bare chain cannot show),
+ * and check that the indexed columns still say what the hashed payloads say. After a prune
+ * the chain starts at the prune checkpoint, which must authenticate (CHECKPOINT_INVALID
+ * otherwise) and which the first kept record must link to.
+ */
+import { checkpointMessage, PRUNE_CHECKPOINT_TYPE, verifyCheckpointSignature } from "../chain/checkpoint.js";
+import { GENESIS_HASH, hashesEqual } from "../chain/hash.js";
+import { ChainVerifier, type ChainVerification, checkColumns, columnMismatchFailure } from "../chain/verify.js";
+import { badUserInput } from "../errors.js";
+import { stillWanted } from "./cancellation.js";
+import type { GatewayContext } from "../graphql/context.js";
+import { checkSignedCheckpoint, type SignedCheckpointInputShape } from "./checkpoints.js";
+import type { ChainHead, PruneCheckpointRecord } from "../stores/trace-store.js";
+
+export interface VerifyChainArgs {
+  /** First seq to check (default: the chain start, which must be seq 0 at genesis). */
+  fromSeq?: number | null;
+  /** Last seq to check, inclusive (default: through the newest record). */
+  toSeq?: number | null;
+  /** A signed checkpoint the chain must still agree with (tail truncation, rewriting). */
+  checkpoint?: SignedCheckpointInputShape | null;
+}
+
+/** Verify the stored chain, or the inclusive seq range [fromSeq, toSeq] of it. */
+export async function verifyChain(args: VerifyChainArgs, ctx: GatewayContext): Promise<ChainVerification> {
+  const store = ctx.stores.traces;
+  const { fromSeq, toSeq } = args;
+  if (fromSeq != null && fromSeq < 0) throw badUserInput("fromSeq must not be negative.", "fromSeq");
+  if (toSeq != null && toSeq < 0) throw badUserInput("toSeq must not be negative.", "toSeq");
+  if (fromSeq != null && toSeq != null && fromSeq > toSeq) {
+    throw badUserInput("fromSeq must not be greater than toSeq.", "fromSeq");
+  }
+  // A signed checkpoint catches what the stored head cannot: a tail cut with the head rewound.
+  if (args.checkpoint) {
+    const failure = await checkSignedCheckpoint(ctx, args.checkpoint);
+    if (failure) return failure;
+  }
+  // Read the head before walking: it vouches for at least every record up to its nextSeq.
+  const head = await store.head();
+  const origin = await chainOrigin(ctx, head);
+  if ("failure" in origin) return origin.failure;
+  const start = Math.max(fromSeq ?? 0, origin.firstSeq);
+  let expectedPrevHash = origin.prevHash;
+  const verifier = () => new ChainVerifier({ hash: ctx.hash, expectedPrevHash, expectedFirstSeq: start });
+  if (start > origin.firstSeq && start < head.nextSeq) {
+    const [previous] = await store.findBySeqs([start - 1]);
+    if (!previous) {
+      const v = verifier();
+      v.fail(1, start - 1, "NON_CONTIGUOUS", `Record seq ${start - 1}, which precedes the range, is missing (deletion).`);
+      return v.result();
+    }
+    expectedPrevHash = previous.recordHash;
+  }
+  // Pass 1: seq, link and HMAC of every record, streamed (the reference's checks).
+  const v = verifier();
+  let sinceCheck = 0;
+  for await (const record of store.scanChain(toSeq == null ? { fromSeq: start } : { fromSeq: start, toSeq })) {
+    if (!v.check(record)) break;
+    // The client may have left, or its key been revoked, since the walk began: stop then.
+    if (++sinceCheck >= WANTED_CHECK_EVERY) {
+      sinceCheck = 0;
+      await stillWanted(ctx);
+    }
+  }
+  if (!v.failure) checkAgainstHead(v, head, start, toSeq ?? null);
+  const chain = v.result();
+  // Pass 2: indexed columns against the payloads the chain just vouched for, compared inside
+  // the database; candidates are confirmed here. A mismatch before the chain's first
+  // failure is the first bad record.
+  const vouchedThrough = chain.ok ? start + chain.checked - 1 : (chain.firstBadSeq ?? start) - 1;
+  const mismatch = await firstColumnMismatch(ctx, start, vouchedThrough);
+  return mismatch ?? chain;
+}
+
+/**
+ * Where the stored chain must begin: seq 0 at genesis, or just after an authenticated prune
+ * checkpoint. A checkpoint whose MAC does not verify was edited or forged by someone
+ * without the chain secret, and nothing after it can be trusted to be the whole chain.
+ */
+async function chainOrigin(
+  ctx: GatewayContext,
+  head: ChainHead,
+): Promise<{ firstSeq: number; prevHash: string } | { failure: ChainVerification }> {
+  const checkpoint = await ctx.stores.traces.pruneCheckpoint();
+  if (!checkpoint) return { firstSeq: 0, prevHash: GENESIS_HASH };
+  const problem = pruneCheckpointProblem(ctx, head, checkpoint);
+  if (problem) {
+    const v = new ChainVerifier({ hash: ctx.hash, expectedPrevHash: GENESIS_HASH });
+    v.fail(1, checkpoint.seq + 1, "CHECKPOINT_INVALID", `Prune checkpoint at seq ${checkpoint.seq} ${problem}.`);
+    return { failure: v.result() };
+  }
+  return { firstSeq: checkpoint.seq + 1, prevHash: checkpoint.recordHash };
+}
+
+function pruneCheckpointProblem(ctx: GatewayContext, head: ChainHead, cp: PruneCheckpointRecord): string | null {
+  const fields = { chainId: head.chainId, seq: cp.seq, headHash: cp.recordHash, createdAtUs: cp.createdAtUs };
+  const expected = ctx.checkpointMac(checkpointMessage(PRUNE_CHECKPOINT_TYPE, fields, cp.keyId));
+  if (!hashesEqual(expected, cp.mac)) return "does not authenticate (edited, forged, or another chain's secret)";
+  // The MAC settles authenticity; a signature by this server's current key must also hold
+  // (one by an earlier, rotated key cannot be checked here and is left to the MAC).
+  if (cp.signature !== null && ctx.signer && cp.keyId === ctx.signer.keyId) {
+    const signed = { ...fields, keyId: cp.keyId, signature: cp.signature };
+    if (!verifyCheckpointSignature(signed, ctx.signer.publicKey)) return "carries a signature that does not verify";
+  }
+  if (cp.seq >= head.nextSeq) return `lies beyond the chain head (next seq ${head.nextSeq})`;
+  return null;
+}
+
+/** Candidates per database round trip of the column pass. */
+const CANDIDATE_BATCH = 100;
+/** Seqs per column-pass call; the client and its key are checked between windows. */
+const COLUMN_WINDOW = 20_000;
+/** Records walked between checks that the client is still there and its key still valid. */
+const WANTED_CHECK_EVERY = 500;
+
+async function firstColumnMismatch(ctx: GatewayContext, fromSeq: number, toSeq: number): Promise<ChainVerification | null> {
+  const store = ctx.stores.traces;
+  for (let from = fromSeq; from <= toSeq; ) {
+    await stillWanted(ctx);
+    // A window at a time, so that a client gone or a key revoked stops this pass too.
+    const windowEnd = Math.min(toSeq, from + COLUMN_WINDOW - 1);
+    const candidates = await store.columnMismatchCandidates({ fromSeq: from, toSeq: windowEnd }, CANDIDATE_BATCH);
+    for (const row of (await store.findBySeqs(candidates)).sort((a, b) => a.seq - b.seq)) {
+      const columns = checkColumns(row, row.payload);
+      if (columns.length > 0) return columnMismatchFailure(row.seq - fromSeq + 1, row.seq, columns);
+    }
+    from = candidates.length < CANDIDATE_BATCH ? windowEnd + 1 : candidates[candidates.length - 1]! + 1;
+  }
+  return null;
+}
+
+function checkAgainstHead(v: ChainVerifier, head: ChainHead, start: number, toSeq: number | null): void {
+  const next = v.nextSeq ?? start;
+  const mustReach = Math.min(toSeq ?? Number.POSITIVE_INFINITY, head.nextSeq - 1);
+  if (next <= mustReach) {
+    v.fail(
+      v.checked + 1,
+      next,
+      "TRUNCATED",
+      `Truncated chain: the head vouches for records through seq ${head.nextSeq - 1}, but seq ${next} and later are missing.`,
+    );
+    return;
+  }
+  if (toSeq === null && next === head.nextSeq && v.checked > 0 && v.lastHash !== head.headHash) {
+    v.fail(
+      v.checked,
+      next - 1,
+      "TRUNCATED",
+      `Chain head mismatch: the stored head hash is not the hash of the last record (seq ${next - 1}); the tail was cut or replaced.`,
+    );
+  }
+}
+
+/** The current chain head. */
+export function chainHead(ctx: GatewayContext): Promise<ChainHead> {
+  return ctx.stores.traces.head();
+}

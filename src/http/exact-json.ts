@@ -1,0 +1,136 @@
+/**
+ * The yoga side of exact JSON (src/chain/wire-json.ts has the what and why): request bodies
+ * and query strings are parsed losslessly, so JSON variables reach the JSON scalar with
+ * their number lexemes; responses, plain and server-sent events alike, are stringified so
+ * that JSON-scalar numbers keep theirs. graphql-ws does the same in src/http/ws.ts.
+ */
+import { type GraphQLParams, type Plugin, isAsyncIterable, mapAsyncIterator } from "graphql-yoga";
+import {
+  type ASTVisitor,
+  getNamedType,
+  GraphQLError,
+  Kind,
+  type TypeNode,
+  type ValidationContext,
+  type ValueNode,
+  visit,
+} from "graphql";
+import { parseWireJson, stringifyExact, WireJsonError } from "../chain/wire-json.js";
+
+function badRequest(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: "BAD_USER_INPUT", http: { status: 400 } } });
+}
+
+function namedTypeOf(type: TypeNode): string {
+  return type.kind === Kind.NAMED_TYPE ? type.name.value : namedTypeOf(type.type);
+}
+
+/**
+ * Validation rule: no Float variable inside a JSONObject literal (`args: { ratio: $f }`).
+ * graphql-js hands the scalar the coerced JS number, which cannot say whether the client
+ * sent 100.0 or 100, so the hashed JSON would depend on a guess. Int, String, Boolean and
+ * JSONObject variables are exact there; for floats, pass the whole object as a JSONObject
+ * variable (or write the number in the literal). Installed with the GraphQL rule set
+ * (limits.ts), so every transport runs it.
+ */
+export function floatVariableInJsonLiteralRule(context: ValidationContext): ASTVisitor {
+  const declared = new Map<string, string>();
+  for (const definition of context.getDocument().definitions) {
+    if (definition.kind !== Kind.OPERATION_DEFINITION) continue;
+    for (const v of definition.variableDefinitions ?? []) declared.set(v.variable.name.value, namedTypeOf(v.type));
+  }
+  const check = (value: ValueNode) => {
+    if (value.kind === Kind.VARIABLE) return; // the whole value is a variable: typed by graphql-js itself
+    visit(value, {
+      Variable(node) {
+        if (declared.get(node.name.value) === "Float") {
+          context.reportError(
+            new GraphQLError(
+              `Variable "$${node.name.value}" of type Float is used inside a JSONObject literal, where it cannot keep its lexeme ` +
+                "(100.0 and 100 hash differently); pass the JSON value as a JSONObject variable, or write the number in the literal.",
+              { nodes: node, extensions: { code: "BAD_USER_INPUT" } },
+            ),
+          );
+        }
+      },
+    });
+  };
+  const atJsonPosition = () => getNamedType(context.getInputType())?.name === "JSONObject";
+  return {
+    Argument(node) {
+      if (atJsonPosition()) check(node.value);
+    },
+    ObjectField(node) {
+      if (atJsonPosition()) check(node.value);
+    },
+  };
+}
+
+function parseOrRefuse(text: string, what: string): unknown {
+  try {
+    return parseWireJson(text);
+  } catch (e) {
+    if (e instanceof WireJsonError) throw badRequest(`${what} is not valid JSON: ${e.message}`);
+    throw e;
+  }
+}
+
+function asParams(body: unknown): GraphQLParams {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw badRequest("POST body is expected to be a JSON object.");
+  }
+  return body as GraphQLParams;
+}
+
+/** GET query strings and form bodies: `query`, `operationName`, JSON `variables` and `extensions`. */
+function fromSearchParams(params: URLSearchParams): GraphQLParams {
+  const variables = params.get("variables");
+  const extensions = params.get("extensions");
+  return {
+    query: params.get("query") || undefined,
+    operationName: params.get("operationName") || undefined,
+    variables: variables ? (parseOrRefuse(variables, "variables") as Record<string, unknown>) : undefined,
+    extensions: extensions ? (parseOrRefuse(extensions, "extensions") as Record<string, unknown>) : undefined,
+  };
+}
+
+function contentType(request: Request): string {
+  return (request.headers.get("content-type") ?? "").split(",")[0]!.split(";")[0]!.trim().toLowerCase();
+}
+
+/** Attach the exact stringifier to one execution result (yoga's processors honour `result.stringify`). */
+function withExactStringify<T extends object>(result: T): T {
+  return { ...result, stringify: stringifyExact };
+}
+
+/**
+ * Replaces yoga's JSON request parsers (POST application/json and application/graphql+json,
+ * GET, POST form-urlencoded) by lossless ones and makes every response stringify exactly.
+ * Multipart requests are turned off in the yoga options (app.ts): tracegate takes no uploads.
+ */
+export function exactJsonPlugin(): Plugin {
+  return {
+    onRequestParse({ request, setRequestParser }) {
+      if (request.method === "GET") {
+        setRequestParser((req) => fromSearchParams(new URL(req.url).searchParams));
+        return;
+      }
+      if (request.method !== "POST") return;
+      const type = contentType(request);
+      if (type === "application/json" || type === "application/graphql+json") {
+        setRequestParser(async (req) => asParams(parseOrRefuse(await req.text(), "The POST body")));
+      } else if (type === "application/x-www-form-urlencoded") {
+        setRequestParser(async (req) => fromSearchParams(new URLSearchParams(await req.text())));
+      }
+    },
+    onResultProcess({ result, setResult }) {
+      if (isAsyncIterable(result)) {
+        setResult(mapAsyncIterator(result, (value) => withExactStringify(value)));
+      } else if (Array.isArray(result)) {
+        setResult(result.map(withExactStringify));
+      } else {
+        setResult(withExactStringify(result));
+      }
+    },
+  };
+}

@@ -1,0 +1,292 @@
+/**
+ * GET /export: the audit trail as a streamed download, for jobs that want whole files rather
+ * than GraphQL pages (SIEM ingestion, archives, weaver-kernel's own tools).
+ *
+ *   GET /export?format=jsonl|ocsf|chained|envelope&principalId=&capabilityId=&eventType=
+ *              &outcome=&reasonCode=&since=&until=&order=seq|time|time-desc&limit=
+ *
+ * The body is written page by page from keyset pages of the store as the client reads it
+ * (application/x-ndjson, or application/json for the envelope), so memory stays constant and
+ * a slow client slows the reads instead of filling a buffer. Formats: src/export/formats.ts.
+ *
+ * Access follows the GraphQL API: `Authorization: Bearer <key>` (401 UNAUTHENTICATED
+ * without a valid one), the `traces:read` scope (403 FORBIDDEN), and a principal-scoped key
+ * sees only its principals (the scope goes into the SQL). The key is checked again before
+ * every page: an export whose key is revoked, or whose client went away, stops. `chained` is the chain itself,
+ * every principal's hashes and links, so it needs an unscoped key, like verifyChain.
+ * Unknown, repeated or malformed parameters are refused with 400 BAD_USER_INPUT rather than
+ * ignored: an export that silently drops a misspelled filter would hand over too much.
+ * Errors use the GraphQL error shape `{errors: [{message, extensions: {code}}]}`.
+ */
+import type { Plugin } from "graphql-yoga";
+import { bearerKey } from "../access/api-key.js";
+import { TimestampError } from "../chain/time.js";
+import { EVENT_TYPES, type EventType, STATUSES, type TraceStatus } from "../chain/trace.js";
+import { isTracegateError, TracegateError, badUserInput } from "../errors.js";
+import {
+  EXPORT_CONTENT_TYPES,
+  EXPORT_FORMATS,
+  EXPORT_ORDERS,
+  exportChunks,
+  type ExportFormat,
+  isExportFormat,
+  isExportOrderName,
+  parseExportTime,
+} from "../export/formats.js";
+import { toStoreFilter } from "../app/query.js";
+import type { Stores } from "../stores/index.js";
+import type { TraceFilter, TraceOrder } from "../stores/trace-store.js";
+import { type Authenticator, type Viewer, viewerCan } from "../access/authenticator.js";
+import { stillWanted, type WorkOwner } from "../app/cancellation.js";
+import { currentRequest, logAuthFailure } from "./access-log.js";
+import { countFailure, countRequest } from "./guard.js";
+import type { Logger } from "../logger.js";
+import type { RateLimiter } from "../access/rate-limit.js";
+
+export const EXPORT_PATH = "/export";
+
+export interface ExportRouteDeps {
+  stores: Pick<Stores, "traces">;
+  authenticator: Pick<Authenticator, "authenticate" | "assertActive">;
+  /** The guard's budget per API key; without it exports are not rate limited. */
+  requests?: RateLimiter;
+  /** The guard's budget of failed authentications per client address. */
+  authFailures?: RateLimiter;
+  /** Where failed authentications are logged. */
+  logger?: Logger;
+}
+
+/** The query parameters /export understands. */
+const PARAMETERS = new Set([
+  "format",
+  "principalId",
+  "capabilityId",
+  "eventType",
+  "outcome",
+  "reasonCode",
+  "since",
+  "until",
+  "order",
+  "limit",
+]);
+
+/** A validated export request. */
+export interface ExportRequest {
+  format: ExportFormat;
+  filter: TraceFilter;
+  order: TraceOrder;
+  limit: number | undefined;
+}
+
+function oneOf<T extends string>(name: string, value: string, allowed: readonly T[]): T {
+  // The GraphQL enum spellings (DENY, FAILED) are accepted too.
+  const lower = value.toLowerCase();
+  const found = allowed.find((a) => a === lower);
+  if (found === undefined) throw badUserInput(`'${name}' must be one of ${allowed.join(", ")}, got ${JSON.stringify(value.slice(0, 64))}.`, name);
+  return found;
+}
+
+function time(name: string, value: string | undefined): number | null {
+  if (value === undefined) return null;
+  try {
+    return parseExportTime(value);
+  } catch (e) {
+    if (e instanceof TimestampError) throw badUserInput(`'${name}': ${e.message}`, name);
+    throw e;
+  }
+}
+
+/**
+ * Read an export request from a query string.
+ * @throws TracegateError BAD_USER_INPUT naming the offending parameter.
+ */
+export function parseExportQuery(params: URLSearchParams): ExportRequest {
+  const values = new Map<string, string>();
+  for (const [name, value] of params) {
+    if (!PARAMETERS.has(name)) {
+      throw badUserInput(`Unknown parameter '${name.slice(0, 64)}': use ${[...PARAMETERS].join(", ")}.`, name.slice(0, 64));
+    }
+    if (values.has(name)) throw badUserInput(`Parameter '${name}' is given more than once.`, name);
+    values.set(name, value);
+  }
+  const format = values.get("format") ?? "jsonl";
+  if (!isExportFormat(format)) {
+    throw badUserInput(`'format' must be one of ${EXPORT_FORMATS.join(", ")}, got ${JSON.stringify(format.slice(0, 64))}.`, "format");
+  }
+  const orderName = values.get("order") ?? "seq";
+  if (!isExportOrderName(orderName)) {
+    throw badUserInput(`'order' must be one of ${Object.keys(EXPORT_ORDERS).join(", ")}, got ${JSON.stringify(orderName.slice(0, 64))}.`, "order");
+  }
+  let limit: number | undefined;
+  const limitText = values.get("limit");
+  if (limitText !== undefined) {
+    if (!/^\d+$/.test(limitText) || !Number.isSafeInteger(Number(limitText))) {
+      throw badUserInput(`'limit' must be a non-negative integer, got ${JSON.stringify(limitText.slice(0, 64))}.`, "limit");
+    }
+    limit = Number(limitText);
+  }
+  const eventType = values.get("eventType");
+  const outcome = values.get("outcome");
+  const since = time("since", values.get("since"));
+  const until = time("until", values.get("until"));
+  if (since !== null && until !== null && since > until) {
+    throw badUserInput("'since' must not be later than 'until' (since is inclusive, until exclusive).", "since");
+  }
+  const filter = toStoreFilter({
+    principalId: values.get("principalId") ?? null,
+    capabilityId: values.get("capabilityId") ?? null,
+    eventType: eventType === undefined ? null : oneOf<EventType>("eventType", eventType, EVENT_TYPES),
+    outcome: outcome === undefined ? null : oneOf<TraceStatus>("outcome", outcome, STATUSES),
+    reasonCode: values.get("reasonCode") ?? null,
+    since,
+    until,
+  });
+  const order = EXPORT_ORDERS[orderName];
+  if (format === "chained" && (Object.values(filter).some((v) => v !== undefined) || order !== "SEQ_ASC")) {
+    // A chained file verifies only as an unbroken run of the chain, in chain order.
+    throw badUserInput("format=chained exports the chain itself: it takes no filters and only order=seq (limit keeps a prefix).", "format");
+  }
+  return { format, filter, order, limit };
+}
+
+/** The client address of a request served by node:http (yoga.fetch in tests has none). */
+function clientAddress(serverContext: unknown): string {
+  const req = (serverContext as { req?: { socket?: { remoteAddress?: string } } } | undefined)?.req;
+  return req?.socket?.remoteAddress ?? "in-process";
+}
+
+/** HTTP status and headers of a refused request, from the error's code. */
+function refusal(error: TracegateError): { status: number; headers: Record<string, string> } {
+  const http = (error.extensions.http ?? {}) as { status?: number; headers?: Record<string, string> };
+  const headers: Record<string, string> = { ...http.headers };
+  switch (error.code) {
+    case "UNAUTHENTICATED":
+      return { status: 401, headers: { ...headers, "WWW-Authenticate": 'Bearer realm="tracegate"' } };
+    case "FORBIDDEN":
+      return { status: 403, headers };
+    case "RATE_LIMITED":
+      return { status: 429, headers: { ...headers, "Retry-After": String(error.extensions.retryAfterSeconds ?? 60) } };
+    case "BAD_USER_INPUT":
+      return { status: 400, headers };
+    default:
+      return { status: http.status ?? 500, headers };
+  }
+}
+
+/** Serve GET /export (see the module comment). Place it before the guard in the plugin list. */
+export function exportRoutePlugin(deps: ExportRouteDeps): Plugin {
+  return {
+    async onRequest({ url, request, serverContext, endResponse, fetchAPI }) {
+      if (url.pathname !== EXPORT_PATH) return;
+      const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+        new fetchAPI.Response(request.method === "HEAD" ? null : JSON.stringify(body), {
+          status,
+          headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...headers },
+        });
+      if (request.method !== "GET" && request.method !== "HEAD") {
+        endResponse(
+          json(405, { errors: [{ message: "Method not allowed: use GET.", extensions: { code: "BAD_USER_INPUT" } }] }, { allow: "GET, HEAD" }),
+        );
+        return;
+      }
+      try {
+        let viewer: Viewer;
+        try {
+          viewer = await deps.authenticator.authenticate(bearerKey(request.headers.get("authorization")));
+        } catch (e) {
+          if (isTracegateError(e) && e.code === "UNAUTHENTICATED") {
+            const address = clientAddress(serverContext);
+            logAuthFailure(deps.logger, { address, transport: "http", reason: e.message });
+            if (deps.authFailures) await countFailure(deps.authFailures, address);
+          }
+          throw e;
+        }
+        const record = currentRequest();
+        if (record) Object.assign(record, { keyId: viewer.keyId, operationType: "export" });
+        if (deps.requests) await countRequest(deps.requests, viewer.keyId);
+        if (!viewerCan(viewer, "traces:read")) {
+          throw new TracegateError("FORBIDDEN", `API key '${viewer.keyId}' may not export traces: it lacks the traces:read scope.`);
+        }
+        const query = parseExportQuery(url.searchParams);
+        if (query.format === "chained" && viewer.principals) {
+          throw new TracegateError(
+            "FORBIDDEN",
+            `API key '${viewer.keyId}' is confined to some principals; format=chained exposes the whole chain and needs an unscoped key.`,
+          );
+        }
+        if (viewer.principals) query.filter.principals = viewer.principals;
+        const headers = {
+          "content-type": EXPORT_CONTENT_TYPES[query.format],
+          "cache-control": "no-store",
+          "x-content-type-options": "nosniff",
+        };
+        if (request.method === "HEAD") {
+          endResponse(new fetchAPI.Response(null, { status: 200, headers }));
+          return;
+        }
+        const owner = { signal: request.signal, viewer, authenticator: deps.authenticator };
+        const breakTransfer = () => {
+          const res = (serverContext as { res?: { destroy(): void } } | undefined)?.res;
+          res?.destroy();
+          return res !== undefined;
+        };
+        endResponse(new fetchAPI.Response(exportStream(deps, query, owner, breakTransfer, fetchAPI.ReadableStream), { status: 200, headers }));
+      } catch (e) {
+        if (!isTracegateError(e)) throw e;
+        const record = currentRequest();
+        if (record) record.code = e.code;
+        const { status, headers } = refusal(e);
+        const extensions: Record<string, unknown> = { ...e.extensions };
+        delete extensions.http;
+        endResponse(json(status, { errors: [{ message: e.message, extensions }] }, headers));
+      }
+    },
+  };
+}
+
+/**
+ * The export as a byte stream pulled by the client: each pull reads one store page. A
+ * failure after the headers went out can no longer change the status, so it breaks the
+ * transfer (the connection is destroyed; in process, the stream errors), and the client sees
+ * a broken transfer instead of a short file that looks whole. The same happens when the
+ * client's key is revoked mid-way; a client that went away stops the reads.
+ */
+function exportStream(
+  deps: ExportRouteDeps,
+  query: ExportRequest,
+  owner: WorkOwner,
+  /** Destroys the connection; false when there is none (in-process requests). */
+  breakTransfer: () => boolean,
+  Stream: typeof ReadableStream,
+): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  const chunks = exportChunks(deps.stores.traces, query.filter, query.order, query.format, query.limit === undefined ? {} : { limit: query.limit });
+  return new Stream<Uint8Array>({
+    async pull(controller) {
+      try {
+        for (;;) {
+          // Before each page: a client gone or a key revoked since the export began ends it.
+          await stillWanted(owner);
+          const next = await chunks.next();
+          if (next.done) {
+            controller.close();
+            return;
+          }
+          if (next.value !== "") {
+            controller.enqueue(encoder.encode(next.value));
+            return;
+          }
+        }
+      } catch (e) {
+        await chunks.return(0).catch(() => undefined);
+        // On a real server the transfer is broken by destroying the connection; closing the
+        // stream (not erroring it) keeps the adapter from reporting an unhandled rejection.
+        if (breakTransfer()) controller.close();
+        else controller.error(e);
+      }
+    },
+    async cancel() {
+      await chunks.return(0);
+    },
+  });
+}

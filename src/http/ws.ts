@@ -1,0 +1,391 @@
+/**
+ * graphql-ws on the HTTP server's GraphQL path, through yoga's envelop so that both
+ * transports share the schema, limits, context and error masking. The key arrives in
+ * connectionParams.authorization and is checked at connection_init and again for every
+ * operation (through the authenticator's cache), so a key revoked while its socket is open
+ * stops working there too. Each operation counts against the key's rate limit and is
+ * checked for scopes like an HTTP request. Each operation has its own request id (in every
+ * error's extensions and in its access log line, written when it ends; access-log.ts).
+ */
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, Server } from "node:http";
+import type { Duplex } from "node:stream";
+import { type ExecutionArgs, GraphQLError } from "graphql";
+import { CloseCode, handleProtocols, makeServer, type ServerOptions } from "graphql-ws";
+import type { YogaServerInstance } from "graphql-yoga";
+import { type WebSocket, WebSocketServer } from "ws";
+import { parseWireJson, restoreExactNumbers } from "../chain/wire-json.js";
+import { bearerKey } from "../access/api-key.js";
+import type { Limits } from "../config.js";
+import { isTracegateError } from "../errors.js";
+import { describeOperation, logAccess, logAuthFailure, outcomeOf, type RequestRecord, withRequest } from "./access-log.js";
+import type { Viewer } from "../access/authenticator.js";
+import type { GatewayContext } from "../graphql/context.js";
+import type { GuardDeps } from "./guard.js";
+import { countFailure, countRequest } from "./guard.js";
+
+/** Where the WebSocket transport puts the viewer in yoga's initial context (see app.ts). */
+export const WS_VIEWER = Symbol("tracegate.wsViewer");
+/** Where it puts the operation's AbortSignal: aborted when the operation completes or its socket closes. */
+export const WS_SIGNAL = Symbol("tracegate.wsSignal");
+
+/**
+ * graphql-ws close codes tracegate adds to the protocol's own. SLOW_CONSUMER: the client
+ * left more than the configured buffer unread (or did not read for the stall time); nothing
+ * is lost, reconnect and resubscribe with `afterSeq` = the last seq received.
+ */
+export const WS_CLOSE = { RATE_LIMITED: 4429, SLOW_CONSUMER: 4503 } as const;
+
+type MaskError = (error: unknown, message: string) => Error;
+
+export interface WsDeps extends GuardDeps {
+  yoga: YogaServerInstance<Record<string, never>, GatewayContext>;
+  limits: Pick<
+    Limits,
+    "wsMaxConnections" | "wsInitTimeoutMs" | "wsMaxPendingPerAddress" | "maxBodyBytes" | "subscriberMaxBufferBytes" | "subscriberStallMs"
+  >;
+  maskError: MaskError;
+}
+
+/**
+ * A coded error as a graphql-ws client sees it: no `http` extension, which is HTTP-only, and
+ * the operation's request id (there is no response header to carry it).
+ */
+function forSocket(error: Error, requestId?: string): GraphQLError {
+  const e = error instanceof GraphQLError ? error : new GraphQLError(error.message);
+  const { http: _http, ...extensions } = e.extensions as Record<string, unknown>;
+  return new GraphQLError(e.message, { nodes: e.nodes, path: e.path, extensions: requestId ? { ...extensions, requestId } : extensions });
+}
+
+/** WebSocket close reasons are limited to 123 bytes. */
+const closeReason = (code: string, message: string) => `${code}: ${message}`.slice(0, 120);
+
+/**
+ * Serve graphql-ws on `server`; returns a function that closes every socket with 1001
+ * "Going away" (clients reconnect, to another replica, and resume with afterSeq), waits up
+ * to `graceMs` for them to close and then terminates what is left.
+ */
+export function attachWebSockets(server: Server, deps: WsDeps): (graceMs?: number) => Promise<void> {
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: deps.limits.maxBodyBytes,
+    handleProtocols: (protocols) => handleProtocols(protocols),
+  });
+  const path = deps.yoga.graphqlEndpoint;
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (new URL(req.url ?? "/", "http://x").pathname !== path) {
+      socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      return;
+    }
+    // Only authenticated connections count against the cap; a socket that has not (yet)
+    // authenticated counts against its address's small pending allowance instead, and
+    // holds it for at most the init timeout. Sockets that never send connection_init
+    // therefore cannot lock out clients with a key.
+    if (deps.limits.wsMaxConnections > 0 && authenticated.size >= deps.limits.wsMaxConnections) {
+      socket.end("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      return;
+    }
+    const address = req.socket.remoteAddress ?? "unknown";
+    const pendingHere = pending.get(address) ?? 0;
+    if (deps.limits.wsMaxPendingPerAddress > 0 && pendingHere >= deps.limits.wsMaxPendingPerAddress) {
+      socket.end("HTTP/1.1 429 Too Many Requests\r\nRetry-After: 5\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      return;
+    }
+    pending.set(address, pendingHere + 1);
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      pendingSockets.set(ws, address);
+      ws.once("close", () => {
+        release(ws);
+        authenticated.delete(ws);
+        for (const operation of operations.get(ws)?.values() ?? []) operation.abort();
+        operations.delete(ws);
+        // Operations the socket's close ended (graphql-ws does not always complete them).
+        for (const [id] of records.get(ws) ?? []) finish(ws, id);
+      });
+      wss.emit("connection", ws, req);
+    });
+  };
+  /** Unauthenticated connections per client address, and which address each one counts against. */
+  const pending = new Map<string, number>();
+  const pendingSockets = new WeakMap<WebSocket, string>();
+  const authenticated = new Set<WebSocket>();
+  /** The access record of each socket's operations by id, logged when the operation ends. */
+  const records = new WeakMap<WebSocket, Map<string, RequestRecord>>();
+  const recordOf = (ws: WebSocket, id: string) => records.get(ws)?.get(id);
+  /** Log an operation's access line (once). */
+  const finish = (ws: WebSocket, id: string) => {
+    const record = recordOf(ws, id);
+    if (!record) return;
+    records.get(ws)!.delete(id);
+    if (deps.logger) logAccess(deps.logger, record);
+  };
+  /** The running operations of each socket by id, to abort them when the client leaves. */
+  const operations = new WeakMap<WebSocket, Map<string, AbortController>>();
+  /** The socket no longer counts as pending (it authenticated or closed). */
+  const release = (ws: WebSocket) => {
+    const address = pendingSockets.get(ws);
+    if (address === undefined) return;
+    pendingSockets.delete(ws);
+    const n = (pending.get(address) ?? 1) - 1;
+    if (n <= 0) pending.delete(address);
+    else pending.set(address, n);
+  };
+  server.on("upgrade", onUpgrade);
+
+  /** The key each open connection authenticated with. */
+  const connectionKeys = new WeakMap<object, string | null>();
+  const cleanup = serveGraphqlWs(
+    {
+      connectionInitWaitTimeout: deps.limits.wsInitTimeoutMs,
+      // Inside the operation's request scope, so a masked error carries its requestId.
+      execute: (args) => {
+        const root = args.rootValue as OperationRoot;
+        return withRequest(root.record, () => root.execute(args)) as never;
+      },
+      subscribe: (args) => {
+        const root = args.rootValue as OperationRoot;
+        return withRequest(root.record, () => root.subscribe(args)) as never;
+      },
+      onConnect: async (ctx) => {
+        const socket = ctx.extra.socket;
+        const address = ctx.extra.request.socket.remoteAddress ?? "unknown";
+        const authorization = ctx.connectionParams?.authorization;
+        const key = bearerKey(typeof authorization === "string" ? authorization : null, { schemeOptional: true });
+        try {
+          await deps.authenticator.authenticate(key);
+          if (deps.limits.wsMaxConnections > 0 && authenticated.size >= deps.limits.wsMaxConnections) {
+            socket.close(1013, "Try again later: the server holds its maximum of connections.");
+            return false;
+          }
+          connectionKeys.set(ctx.extra, key);
+          release(socket);
+          authenticated.add(socket);
+          return true;
+        } catch (e) {
+          if (!isTracegateError(e) || e.code !== "UNAUTHENTICATED") throw e;
+          logAuthFailure(deps.logger, { address, transport: "ws", reason: e.message });
+          try {
+            await countFailure(deps.authFailures, address);
+            socket.close(CloseCode.Unauthorized, closeReason(e.code, e.message));
+          } catch (limited) {
+            socket.close(WS_CLOSE.RATE_LIMITED, closeReason("RATE_LIMITED", (limited as Error).message));
+          }
+          return false;
+        }
+      },
+      // A subscription whose stream fails mid-way (its key revoked, the database gone) ends
+      // with graphql-ws's error message; yoga has masked the error, but a status-bearing
+      // code (UNAUTHENTICATED) still carries the HTTP-only extension.
+      onError: (ctx, id, _payload, errors) => {
+        const record = recordOf(ctx.extra.socket, id);
+        if (record) record.code = outcomeOf(errors);
+        return errors.map((e) => forSocket(e, record?.requestId).toJSON());
+      },
+      // Results carry errors too (a variable refused at coercion): drop the HTTP-only extension there as well.
+      onNext: (ctx, id, _payload, _args, result) => {
+        if (!result.errors) return result;
+        const record = recordOf(ctx.extra.socket, id);
+        if (record) record.code ??= outcomeOf(result.errors);
+        return { ...result, errors: result.errors.map((e) => forSocket(e as Error, record?.requestId).toJSON()) };
+      },
+      // The operation is over (answered, or completed by the client): stop its work.
+      onComplete: (ctx, id) => {
+        const running = operations.get(ctx.extra.socket);
+        running?.get(id)?.abort();
+        running?.delete(id);
+        finish(ctx.extra.socket, id);
+      },
+      onSubscribe: async (ctx, id, params) => {
+        const socket = ctx.extra.socket;
+        const record: RequestRecord = {
+          requestId: randomUUID(),
+          transport: "ws",
+          address: ctx.extra.request.socket.remoteAddress ?? "unknown",
+          start: performance.now(),
+          operationName: params.operationName ?? null,
+        };
+        let ofSocket = records.get(socket);
+        if (!ofSocket) records.set(socket, (ofSocket = new Map()));
+        finish(socket, id);
+        ofSocket.set(id, record);
+        /** Refuse the operation: its errors carry the request id, and its access line is written now. */
+        const refuse = (errors: readonly Error[]) => {
+          const masked = errors.map((e) => forSocket(withRequest(record, () => deps.maskError(e, "Unexpected error.")), record.requestId));
+          record.code = outcomeOf(masked);
+          finish(socket, id);
+          return masked;
+        };
+        let viewer: Viewer;
+        try {
+          viewer = await deps.authenticator.authenticate(connectionKeys.get(ctx.extra) ?? null);
+        } catch (e) {
+          // Revoked since connection_init: end the connection, as at connect time.
+          const message = isTracegateError(e) ? e.message : "Authentication failed.";
+          logAuthFailure(deps.logger, { address: record.address, transport: "ws", reason: message });
+          ctx.extra.socket.close(CloseCode.Unauthorized, closeReason("UNAUTHENTICATED", message));
+          return refuse([e as Error]);
+        }
+        record.keyId = viewer.keyId;
+        try {
+          await countRequest(deps.requests, viewer.keyId);
+          const operation = new AbortController();
+          let running = operations.get(ctx.extra.socket);
+          if (!running) operations.set(ctx.extra.socket, (running = new Map()));
+          running.get(id)?.abort();
+          running.set(id, operation);
+          const { schema, execute, subscribe, contextFactory, parse, validate } = deps.yoga.getEnveloped({
+            ...ctx,
+            req: ctx.extra.request,
+            socket: ctx.extra.socket,
+            params,
+            [WS_VIEWER]: viewer,
+            [WS_SIGNAL]: operation.signal,
+          });
+          const document = parse(params.query);
+          Object.assign(record, describeOperation(document, params.operationName));
+          const errors = validate(schema, document);
+          if (errors.length > 0) {
+            running.delete(id);
+            return refuse(errors as readonly GraphQLError[]);
+          }
+          return {
+            schema,
+            operationName: params.operationName,
+            document,
+            variableValues: params.variables,
+            contextValue: await contextFactory(),
+            rootValue: { execute, subscribe, record } satisfies OperationRoot,
+          };
+        } catch (e) {
+          operations.get(ctx.extra.socket)?.delete(id);
+          return refuse([e as Error]);
+        }
+      },
+    },
+    wss,
+    deps.limits,
+  );
+
+  return async (graceMs = 0) => {
+    server.off("upgrade", onUpgrade);
+    await cleanup.dispose();
+    // Give clients the time to answer the close frame, then cut what is left.
+    const deadline = Date.now() + graceMs;
+    while (wss.clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const ws of wss.clients) ws.terminate();
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+  };
+}
+
+/** The root value onSubscribe hands graphql-ws: yoga's enveloped execute/subscribe and the operation's record. */
+interface OperationRoot {
+  execute: (a: ExecutionArgs) => unknown;
+  subscribe: (a: ExecutionArgs) => unknown;
+  record: RequestRecord;
+}
+
+/** What graphql-ws hands our hooks as `ctx.extra`. */
+export interface WsExtra {
+  socket: WebSocket;
+  request: IncomingMessage;
+}
+
+/** graphql-ws pings every 12 s (under the usual 60 s proxy idle timeout) and drops a peer that does not pong in as long. */
+const KEEPALIVE_MS = 12_000;
+
+/**
+ * graphql-ws's protocol server (makeServer) on `ws` sockets. graphql-ws ships this glue as
+ * `useServer`, but that one hands the protocol server message text, which it reads with
+ * JSON.parse: `100.0` in a subscription's variables would arrive as the integer 100. Here
+ * each message is parsed losslessly (parseWireJson) and handed over as an object, which
+ * makeServer accepts, and every outgoing message gets its exact numbers back.
+ */
+function serveGraphqlWs(
+  options: ServerOptions<Record<string, unknown> | undefined, WsExtra>,
+  wss: WebSocketServer,
+  limits: Pick<Limits, "subscriberMaxBufferBytes" | "subscriberStallMs">,
+): { dispose(): Promise<void> } {
+  const server = makeServer(options);
+  wss.on("connection", (socket: WebSocket, request: IncomingMessage) => {
+    let ended = false;
+    /** Tell graphql-ws the connection is over (once): it ends every operation on it. */
+    const end = (code: number, reason: string) => {
+      if (ended) return;
+      ended = true;
+      if (pongWait) clearTimeout(pongWait);
+      clearInterval(keepalive);
+      void closed(code, reason);
+    };
+    /**
+     * A client that does not read: its unread bytes passed the buffer bound, or one message
+     * has waited for the socket to drain longer than the stall time. Its operations end at
+     * once (no more store reads for it) and it gets a resumable close code.
+     */
+    const slowConsumer = () => {
+      const reason = "SLOW_CONSUMER: reconnect and resubscribe with afterSeq = the last seq received";
+      end(WS_CLOSE.SLOW_CONSUMER, reason);
+      socket.close(WS_CLOSE.SLOW_CONSUMER, reason);
+    };
+    socket.once("error", () => socket.close(CloseCode.InternalServerError, "Internal server error"));
+    let pongWait: NodeJS.Timeout | null = null;
+    const keepalive = setInterval(() => {
+      if (socket.readyState !== socket.OPEN) return;
+      pongWait = setTimeout(() => socket.terminate(), KEEPALIVE_MS);
+      socket.once("pong", () => {
+        if (pongWait) clearTimeout(pongWait);
+        pongWait = null;
+      });
+      socket.ping();
+    }, KEEPALIVE_MS);
+    const closed = server.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) =>
+          new Promise<void>((resolve, reject) => {
+            if (ended || socket.readyState !== socket.OPEN) return resolve();
+            if (socket.bufferedAmount > limits.subscriberMaxBufferBytes) {
+              slowConsumer();
+              return resolve();
+            }
+            // graphql-ws waits for each message to be flushed before it pulls the next one;
+            // a socket that stays full for the stall time belongs to a client that stopped reading.
+            const stall = setTimeout(() => {
+              slowConsumer();
+              resolve();
+            }, limits.subscriberStallMs);
+            socket.send(restoreExactNumbers(data), (err) => {
+              clearTimeout(stall);
+              if (err) reject(err);
+              else resolve();
+            });
+          }),
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (cb) =>
+          socket.on("message", async (data) => {
+            let message: unknown;
+            try {
+              message = parseWireJson(String(data));
+            } catch {
+              socket.close(CloseCode.BadRequest, "Invalid message received");
+              return;
+            }
+            try {
+              // makeServer reads a non-string message as the parsed object (graphql-ws parseMessage).
+              await cb(message as string);
+            } catch {
+              socket.close(CloseCode.InternalServerError, "Internal server error");
+            }
+          }),
+      },
+      { socket, request },
+    );
+    socket.once("close", (code, reason) => end(code, String(reason)));
+  });
+  return {
+    async dispose() {
+      for (const client of wss.clients) client.close(1001, "Going away");
+      wss.removeAllListeners("connection");
+    },
+  };
+}

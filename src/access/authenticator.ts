@@ -8,7 +8,24 @@ import { hashApiKey } from "./api-key.js";
 import type { PrincipalScope, Scope } from "./scopes.js";
 import { grants } from "./scopes.js";
 import { TracegateError } from "../errors.js";
-import type { ApiKeyRecord, KeyStore } from "../stores/key-store.js";
+
+/**
+ * What authentication reads of a stored key. The key store (src/stores/key-store.ts)
+ * provides it; access/ declares it so that it depends on no store.
+ */
+export interface StoredKey {
+  id: string;
+  name: string;
+  scopes: readonly Scope[];
+  principals: PrincipalScope | null;
+  revokedAt: Date | null;
+}
+
+/** The lookups authentication needs: by the key's SHA-256 and by key id. */
+export interface KeyLookup {
+  findByHash(keyHash: string): Promise<StoredKey | null>;
+  findById(id: string): Promise<StoredKey | null>;
+}
 
 /** Who is asking: the authenticated key, as resolvers and stores need it. */
 export interface Viewer {
@@ -29,7 +46,7 @@ export const KEY_CACHE_MS = 2_000;
 /** Cache entries kept at most; the oldest go first. Bounds memory under a made-up-key flood. */
 const KEY_CACHE_ENTRIES = 10_000;
 
-function toViewer(record: ApiKeyRecord): Viewer {
+function toViewer(record: StoredKey): Viewer {
   return { keyId: record.id, name: record.name, scopes: new Set(record.scopes), principals: record.principals };
 }
 
@@ -38,13 +55,13 @@ export function unauthenticated(message = "A valid API key is required: send 'Au
 }
 
 export class Authenticator {
-  readonly #keys: KeyStore;
+  readonly #keys: KeyLookup;
   readonly #cacheMs: number;
   readonly #cache = new Map<string, { viewer: Viewer | null; until: number }>();
   /** Only ids of keys that authenticated, so its size is bounded by the number of keys. */
   readonly #byId = new Map<string, { active: boolean; until: number }>();
 
-  constructor(keys: KeyStore, { cacheMs = KEY_CACHE_MS } = {}) {
+  constructor(keys: KeyLookup, { cacheMs = KEY_CACHE_MS } = {}) {
     this.#keys = keys;
     this.#cacheMs = cacheMs;
   }

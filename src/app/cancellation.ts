@@ -2,16 +2,17 @@
  * Work that outlives its client costs the server for nothing: every long walk or export
  * (verifyChain, traceStats, /export, replays) calls `stillWanted` between pages and stops
  * when the client aborted the request or closed its socket, or when the API key behind it
- * was revoked since the work began (the authenticator's cache bounds the lookups to one
+ * was revoked since the work began (the key cache bounds the lookups to one
  * per key and cache lifetime).
  */
 import { isTracegateError, TracegateError } from "../errors.js";
-import type { Authenticator, Viewer } from "../access/authenticator.js";
+import type { Viewer } from "../access/authenticator.js";
+import type { KeyValidity } from "./caller.js";
 
 export interface WorkOwner {
   signal: AbortSignal;
   viewer: Viewer;
-  authenticator: Pick<Authenticator, "assertActive">;
+  keys: Pick<KeyValidity, "assertActive">;
 }
 
 export function cancelled(): TracegateError {
@@ -24,7 +25,7 @@ export function cancelled(): TracegateError {
  */
 export async function stillWanted(owner: WorkOwner): Promise<void> {
   if (owner.signal.aborted) throw whyStopped(owner.signal);
-  await owner.authenticator.assertActive(owner.viewer);
+  await owner.keys.assertActive(owner.viewer);
   if (owner.signal.aborted) throw whyStopped(owner.signal);
 }
 

@@ -9,11 +9,11 @@ import { hashesEqual } from "../chain/hash.js";
 import { dateToMicros, type EpochMicros } from "../chain/time.js";
 import type { ChainVerification, VerificationFailureKind } from "../chain/verify.js";
 import { badUserInput, TracegateError } from "../errors.js";
-import type { GatewayContext } from "../graphql/context.js";
+import type { Caller } from "./caller.js";
 import type { CheckpointSigner } from "./signing-key.js";
 import type { Stores } from "../stores/index.js";
 
-/** What the checkpoint resolvers need of the context (a GatewayContext has it all). */
+/** What the checkpoint resolvers need of the context (a Caller has it all). */
 export interface CheckpointContext {
   stores: Pick<Stores, "traces">;
   signer?: CheckpointSigner | undefined;
@@ -56,7 +56,7 @@ function requireSigner(ctx: CheckpointContext): CheckpointSigner {
  * Sign the current head: the newest record's seq and hash, this chain's id, and now.
  * @throws TracegateError NOT_CONFIGURED without a signing key, BAD_USER_INPUT on an empty chain.
  */
-export async function createCheckpoint(ctx: Pick<GatewayContext, "stores" | "signer">): Promise<SignedCheckpoint> {
+export async function createCheckpoint(ctx: Pick<Caller, "stores" | "signer">): Promise<SignedCheckpoint> {
   const signer = requireSigner(ctx);
   const head = await ctx.stores.traces.head();
   if (head.nextSeq === 0) throw badUserInput("The chain is empty: nothing to checkpoint.");

@@ -7,14 +7,13 @@
  * that a batch refused for scope costs no scanning (issue 14, case 2), and it is bounded:
  * at most MAX_SCANNED_CHARS of text per trace (src/ingest/secrets.ts), in linear time.
  */
-import { principalInScope } from "../access/scopes.js";
 import type { JsonObject } from "../chain/json.js";
 import { MAX_SCANNED_CHARS, redactJson, redactText, textSize } from "../ingest/secrets.js";
 import { encodeTrace, type EventType, type ResponseMode, type Sensitivity, type Trace } from "../chain/trace.js";
 import type { EpochMicros } from "../chain/time.js";
 import { badUserInput, storableIdentifier, TracegateError } from "../errors.js";
 import { type DecodedTrace, decodeTrace, parseJsonObject, RecordError } from "../ingest/reference-record.js";
-import type { GatewayContext } from "../graphql/context.js";
+import type { Caller } from "./caller.js";
 import { DuplicateActionIdError, type TraceRow } from "../stores/trace-store.js";
 
 /** Largest batch one recordTraces call may carry. */
@@ -155,7 +154,7 @@ function outsideScope(field: string): TracegateError {
  *   already stored with other content inside the key's scope). Each names the refused trace
  *   in `extensions.field` (`input[i].<field>`), so a client can drop exactly that trace.
  */
-export function recordTraces(input: readonly TraceInput[], ctx: GatewayContext): Promise<TraceRow[]> {
+export function recordTraces(input: readonly TraceInput[], ctx: Caller): Promise<TraceRow[]> {
   return appendBatch(input, "input", (item, i) => toTrace(item, i), inputPath, ctx);
 }
 
@@ -169,7 +168,7 @@ export function recordTraces(input: readonly TraceInput[], ctx: GatewayContext):
  * payload is the canonical JSON of the record: byte for byte what the reference hashes.
  * @throws BAD_USER_INPUT naming `records[i]` and the key, plus recordTraces' errors.
  */
-export function recordTraceRecords(records: readonly string[], ctx: GatewayContext): Promise<TraceRow[]> {
+export function recordTraceRecords(records: readonly string[], ctx: Caller): Promise<TraceRow[]> {
   return appendBatch(records, "records", decodeRecord, recordPath, ctx);
 }
 
@@ -192,17 +191,17 @@ async function appendBatch<T>(
   name: "input" | "records",
   decode: (item: T, index: number) => Trace,
   where: FieldPath,
-  ctx: GatewayContext,
+  ctx: Caller,
 ): Promise<TraceRow[]> {
   if (items.length === 0) throw badUserInput(`${name} must contain at least one trace.`, name);
   if (items.length > MAX_BATCH) {
     throw badUserInput(`${name} carries ${items.length} traces; at most ${MAX_BATCH} per call.`, name);
   }
-  const principals = ctx.viewer.principals;
+  const store = ctx.stores.traces;
   // Cheap checks of every trace first: a batch refused for any of them costs no scanning.
   const traces = items.map((item, i) => {
     const trace = decode(item, i);
-    if (!principalInScope(principals, trace.principalId)) throw outsideScope(where(i, "principalId"));
+    if (!store.admits(trace.principalId)) throw outsideScope(where(i, "principalId"));
     return trace;
   });
   const firstIndex = new Map<string, number>();
@@ -220,11 +219,11 @@ async function appendBatch<T>(
   }
   const encoded = traces.map((trace, i) => encodeTrace(scrubSecrets(trace, i, ctx.secretsInTraces, where)));
   try {
-    return await ctx.stores.traces.append(encoded);
+    return await store.append(encoded);
   } catch (e) {
     if (!(e instanceof DuplicateActionIdError)) throw e;
     const at = (id: string) => firstIndex.get(id) ?? 0;
-    const foreign = e.actionIds.filter((_, k) => !principalInScope(principals, e.storedPrincipals[k] ?? ""));
+    const foreign = e.actionIds.filter((_, k) => !store.admits(e.storedPrincipals[k] ?? ""));
     if (foreign.length > 0) {
       const i = Math.min(...foreign.map(at));
       throw outsideScope(where(i, "actionId"));

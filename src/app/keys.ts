@@ -5,7 +5,7 @@
 import { generateApiKey, generateKeyId, hashApiKey } from "../access/api-key.js";
 import { formatPrincipalPatterns, parsePrincipalPatterns, type Scope } from "../access/scopes.js";
 import { badUserInput, storableIdentifier, TracegateError } from "../errors.js";
-import type { GatewayContext } from "../graphql/context.js";
+import type { Caller } from "./caller.js";
 import type { ApiKeyRecord, KeyStore } from "../stores/key-store.js";
 import { adminTrace } from "./admin-trace.js";
 
@@ -80,7 +80,7 @@ export async function bootstrapAdminKey(keys: KeyStore, key: string): Promise<Ap
 }
 
 /** createApiKey: an admin issues a key; the chain records who created which key, never the key. */
-export async function createApiKey(input: IssueKeyInput, ctx: GatewayContext): Promise<IssuedKey> {
+export async function createApiKey(input: IssueKeyInput, ctx: Caller): Promise<IssuedKey> {
   const issued = await issueApiKey(ctx.stores.keys, input, ctx.viewer.keyId);
   const { apiKey } = issued;
   await ctx.stores.traces.append([
@@ -95,12 +95,12 @@ export async function createApiKey(input: IssueKeyInput, ctx: GatewayContext): P
 }
 
 /** revokeApiKey: revoke by id; takes effect at once in this process, within 2 s elsewhere. */
-export async function revokeApiKey(id: string, ctx: GatewayContext): Promise<ApiKeyRecord> {
+export async function revokeApiKey(id: string, ctx: Caller): Promise<ApiKeyRecord> {
   storableIdentifier(id, "id");
   const before = await ctx.stores.keys.findById(id);
   const revoked = await ctx.stores.keys.revoke(id, new Date());
   if (!before || !revoked) throw new TracegateError("NOT_FOUND", `No API key has id '${id}'.`);
-  ctx.authenticator.forgetAll();
+  ctx.keys.forgetAll();
   await ctx.stores.traces.append([adminTrace({ keyId: ctx.viewer.keyId }, "revokeApiKey", { id }, { newlyRevoked: before.revokedAt === null })]);
   return revoked;
 }

@@ -6,7 +6,7 @@ import type { EventType, TraceStatus } from "../chain/trace.js";
 import type { EpochMicros } from "../chain/time.js";
 import { PAGE_SIZE } from "../config.js";
 import { badUserInput, storableIdentifier } from "../errors.js";
-import type { GatewayContext } from "../graphql/context.js";
+import type { Caller } from "./caller.js";
 import type { TraceFilter, TraceOrder, TraceRow } from "../stores/trace-store.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 
@@ -64,7 +64,7 @@ function checkPageSize(name: "first" | "last", value: number | null | undefined)
 }
 
 /** Resolve one page of the `traces` connection. */
-export async function traces(args: TracesArgs, ctx: GatewayContext): Promise<TraceConnectionResult> {
+export async function traces(args: TracesArgs, ctx: Caller): Promise<TraceConnectionResult> {
   const order: TraceOrder = args.orderBy ?? "SEQ_ASC";
   if (args.first != null && args.last != null) {
     throw badUserInput("Pass either 'first' or 'last', not both.", "last");
@@ -72,7 +72,6 @@ export async function traces(args: TracesArgs, ctx: GatewayContext): Promise<Tra
   checkPageSize("first", args.first);
   checkPageSize("last", args.last);
   const filter = toStoreFilter(args.filter);
-  if (ctx.viewer.principals) filter.principals = ctx.viewer.principals;
   const after = args.after == null ? undefined : decodeCursor(order, args.after, "after");
   const before = args.before == null ? undefined : decodeCursor(order, args.before, "before");
   const store = ctx.stores.traces;

@@ -9,7 +9,7 @@ import type { JsonObject } from "../chain/json.js";
 import type { EpochMicros } from "../chain/time.js";
 import { formatIsoMicros } from "../chain/time.js";
 import { badUserInput } from "../errors.js";
-import type { GatewayContext } from "../graphql/context.js";
+import type { Caller } from "./caller.js";
 import type { CheckpointSigner } from "./signing-key.js";
 import type { CheckpointSealer, PruneCut, PruneOutcome, TraceRow, TraceStore } from "../stores/trace-store.js";
 import { type AdminActor, adminTrace } from "./admin-trace.js";
@@ -60,7 +60,7 @@ export async function prune(
 }
 
 /** pruneTraces(beforeSeq | before). */
-export function pruneTraces(args: PruneTracesArgs, ctx: GatewayContext): Promise<PruneResult> {
+export function pruneTraces(args: PruneTracesArgs, ctx: Caller): Promise<PruneResult> {
   const bySeq = args.beforeSeq != null;
   const byTime = args.before != null;
   if (bySeq === byTime) throw badUserInput("Pass exactly one of 'beforeSeq' and 'before'.", bySeq ? "before" : "beforeSeq");

@@ -11,7 +11,7 @@ import type { JsonObject } from "../chain/json.js";
 import { formatIsoMicros, type EpochMicros } from "../chain/time.js";
 import { PAGE_SIZE } from "../config.js";
 import { badUserInput, storableIdentifier, TracegateError } from "../errors.js";
-import type { GatewayContext } from "../graphql/context.js";
+import type { Caller } from "./caller.js";
 import type {
   Audit,
   Audited,
@@ -42,7 +42,7 @@ function checkReason(reason: string | null | undefined): string | null {
 }
 
 /** The audit function of one operation by the request's key. */
-function auditBy<R>(ctx: GatewayContext, operation: string, args: JsonObject, summarize: (result: R) => JsonObject): Audit<R> {
+function auditBy<R>(ctx: Caller, operation: string, args: JsonObject, summarize: (result: R) => JsonObject): Audit<R> {
   return (result) => adminTrace({ keyId: ctx.viewer.keyId }, operation, args, summarize(result));
 }
 
@@ -58,7 +58,7 @@ export interface TrackTokenArgs {
 }
 
 /** trackToken: record that a token was issued to a principal, and its expiry. */
-export function trackToken(args: TrackTokenArgs, ctx: GatewayContext): Promise<Audited<RevocationRecord>> {
+export function trackToken(args: TrackTokenArgs, ctx: Caller): Promise<Audited<RevocationRecord>> {
   const tokenId = checkId("tokenId", args.tokenId);
   const principalId = checkId("principalId", args.principalId);
   const audit = auditBy<RevocationRecord>(
@@ -76,7 +76,7 @@ export interface RevokeTokenArgs {
 }
 
 /** revokeToken: revoke one token; idempotent (the first time and reason are kept). */
-export function revokeToken(args: RevokeTokenArgs, ctx: GatewayContext): Promise<Audited<RevokeTokenOutcome>> {
+export function revokeToken(args: RevokeTokenArgs, ctx: Caller): Promise<Audited<RevokeTokenOutcome>> {
   const tokenId = checkId("tokenId", args.tokenId);
   const reason = checkReason(args.reason);
   const audit = auditBy<{ newlyRevoked: boolean }>(ctx, "revokeToken", { tokenId, reason }, (r) => ({
@@ -91,7 +91,7 @@ export interface RevokePrincipalArgs {
 }
 
 /** revokePrincipal: revoke every token tracked for a principal; counts only newly revoked ones. */
-export function revokePrincipal(args: RevokePrincipalArgs, ctx: GatewayContext): Promise<Audited<number>> {
+export function revokePrincipal(args: RevokePrincipalArgs, ctx: Caller): Promise<Audited<number>> {
   const principalId = checkId("principalId", args.principalId);
   const reason = checkReason(args.reason);
   const audit = auditBy<number>(ctx, "revokePrincipal", { principalId, reason }, (n) => ({ newlyRevoked: BigInt(n) }));
@@ -126,7 +126,7 @@ export const SWEEP_CLOCK_SKEW_US = 5 * 60 * 1_000_000;
  * silently clamped. An earlier `now` sweeps less, which is always safe.
  * @throws BAD_USER_INPUT (field `now`) when `now` is too far in the future.
  */
-export async function sweepExpiredRevocations(args: SweepArgs, ctx: GatewayContext): Promise<Audited<SweepOutcome>> {
+export async function sweepExpiredRevocations(args: SweepArgs, ctx: Caller): Promise<Audited<SweepOutcome>> {
   const serverUs = Date.now() * 1000;
   if (args.now != null && args.now > serverUs + SWEEP_CLOCK_SKEW_US) {
     throw badUserInput(
@@ -147,12 +147,12 @@ export async function sweepExpiredRevocations(args: SweepArgs, ctx: GatewayConte
 }
 
 /** isRevoked(tokenId). */
-export function isRevoked(args: { tokenId: string }, ctx: GatewayContext): Promise<boolean> {
+export function isRevoked(args: { tokenId: string }, ctx: Caller): Promise<boolean> {
   return ctx.stores.revocations.isRevoked(checkId("tokenId", args.tokenId));
 }
 
 /** revocation(tokenId): everything stored about a token, or null. */
-export function revocation(args: { tokenId: string }, ctx: GatewayContext): Promise<RevocationRecord | null> {
+export function revocation(args: { tokenId: string }, ctx: Caller): Promise<RevocationRecord | null> {
   return ctx.stores.revocations.get(checkId("tokenId", args.tokenId));
 }
 
@@ -217,7 +217,7 @@ function toStoreFilter(input: RevocationFilterInput | null | undefined): Revocat
 }
 
 /** revocations(filter, first, after): keyset pages by tokenId ascending. */
-export async function revocations(args: RevocationsArgs, ctx: GatewayContext): Promise<RevocationConnectionResult> {
+export async function revocations(args: RevocationsArgs, ctx: Caller): Promise<RevocationConnectionResult> {
   // The keyset runs forward only; refusing beats silently ignoring the arguments.
   if (args.last != null) throw badUserInput("revocations pages forward only: use 'first' and 'after'.", "last");
   if (args.before != null) throw badUserInput("revocations pages forward only: use 'first' and 'after'.", "before");

@@ -87,3 +87,14 @@ export function resolveSigningKey(
   onGenerated(path, false);
   return loadSigner(pem);
 }
+
+/**
+ * Where the gateway serves the public-key document (src/http/well-known.ts); the GraphQL
+ * checkpoint type and `tracegate checkpoint` name it too.
+ */
+export const CHECKPOINT_KEY_PATH = "/.well-known/tracegate/checkpoint-key";
+
+/** The public-key document {keyId, algorithm, publicKeyPem}, or null when there is no signing key. */
+export function checkpointKeyDocument(signer: CheckpointSigner | undefined) {
+  return signer ? { keyId: signer.keyId, algorithm: CHECKPOINT_ALGORITHM, publicKeyPem: signer.publicKeyPem } : null;
+}

@@ -4,7 +4,7 @@
  */
 import { badUserInput } from "../errors.js";
 import { stillWanted } from "./cancellation.js";
-import type { GatewayContext } from "../graphql/context.js";
+import type { Caller } from "./caller.js";
 import type { StatsDimension, StatsGroup } from "../stores/trace-store.js";
 import { type TraceFilterInput, toStoreFilter } from "./query.js";
 
@@ -27,12 +27,11 @@ export interface TraceStatsResult {
   groups: StatsGroup[];
 }
 
-export async function traceStats(args: TraceStatsArgs, ctx: GatewayContext): Promise<TraceStatsResult> {
+export async function traceStats(args: TraceStatsArgs, ctx: Caller): Promise<TraceStatsResult> {
   const limit = args.limit ?? 100;
   if (limit < 1 || limit > MAX_STATS_GROUPS) throw badUserInput(`limit must be 1 to ${MAX_STATS_GROUPS}.`, "limit");
   const groupBy = [...new Set(args.groupBy ?? [])];
   const filter = toStoreFilter(args.filter);
-  if (ctx.viewer.principals) filter.principals = ctx.viewer.principals;
   const bucketUs = args.bucket ? TIME_BUCKETS_US[args.bucket] : null;
   // Each of these is one database statement, which cannot be stopped half-way; a client
   // that left (or a key revoked) before one starts does not start it.

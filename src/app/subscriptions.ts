@@ -4,7 +4,7 @@
  * the traces query.
  */
 import { badUserInput } from "../errors.js";
-import type { GatewayContext } from "../graphql/context.js";
+import type { Caller } from "./caller.js";
 import { type StreamEvent, traceStream } from "../streams/trace-stream.js";
 import { type TraceFilterInput, toStoreFilter } from "./query.js";
 
@@ -15,10 +15,9 @@ export interface StreamArgs {
 }
 
 /** The stream of traces matching `filter`, confined to the key's principals. */
-export function traceRecorded(args: StreamArgs, ctx: GatewayContext): AsyncIterableIterator<StreamEvent> {
+export function traceRecorded(args: StreamArgs, ctx: Caller): AsyncIterableIterator<StreamEvent> {
   if (args.afterSeq != null && args.afterSeq < -1) throw badUserInput("afterSeq must be -1 (everything) or a seq.", "afterSeq");
   const filter = toStoreFilter(args.filter);
-  if (ctx.viewer.principals) filter.principals = ctx.viewer.principals;
   return traceStream({
     store: ctx.stores.traces,
     bus: ctx.bus,
@@ -26,12 +25,12 @@ export function traceRecorded(args: StreamArgs, ctx: GatewayContext): AsyncItera
     ...(args.afterSeq == null ? {} : { afterSeq: args.afterSeq }),
     queueLimit: ctx.streamQueueLimit,
     // A key revoked while its subscription runs ends the subscription.
-    recheck: () => ctx.authenticator.assertActive(ctx.viewer),
+    recheck: () => ctx.keys.assertActive(ctx.viewer),
   });
 }
 
 /** traceRecorded restricted to deny events. */
-export function denyEvents(args: StreamArgs, ctx: GatewayContext): AsyncIterableIterator<StreamEvent> {
+export function denyEvents(args: StreamArgs, ctx: Caller): AsyncIterableIterator<StreamEvent> {
   const asked = args.filter?.eventType;
   if (asked != null && asked !== "deny") {
     throw badUserInput("denyEvents streams deny events only; use traceRecorded for other event types.", "filter.eventType");

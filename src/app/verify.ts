@@ -11,9 +11,19 @@ import { GENESIS_HASH, hashesEqual } from "../chain/hash.js";
 import { ChainVerifier, type ChainVerification, checkColumns, columnMismatchFailure } from "../chain/verify.js";
 import { badUserInput } from "../errors.js";
 import { stillWanted } from "./cancellation.js";
-import type { GatewayContext } from "../graphql/context.js";
+import type { Caller } from "./caller.js";
+import type { TraceStore } from "../stores/trace-store.js";
 import { checkSignedCheckpoint, type SignedCheckpointInputShape } from "./checkpoints.js";
 import type { ChainHead, PruneCheckpointRecord } from "../stores/trace-store.js";
+
+/**
+ * What verification needs: the whole chain's store (verification is chain-wide, never
+ * confined), the secret's hasher and MAC, the signer's key, and who asks until when. A
+ * Caller has it all; the CLI passes the operator's (src/cli/audit.ts).
+ */
+export type VerifyPorts = Pick<Caller, "hash" | "checkpointMac" | "signer" | "signal" | "viewer" | "keys"> & {
+  stores: { traces: TraceStore };
+};
 
 export interface VerifyChainArgs {
   /** First seq to check (default: the chain start, which must be seq 0 at genesis). */
@@ -25,7 +35,7 @@ export interface VerifyChainArgs {
 }
 
 /** Verify the stored chain, or the inclusive seq range [fromSeq, toSeq] of it. */
-export async function verifyChain(args: VerifyChainArgs, ctx: GatewayContext): Promise<ChainVerification> {
+export async function verifyChain(args: VerifyChainArgs, ctx: VerifyPorts): Promise<ChainVerification> {
   const store = ctx.stores.traces;
   const { fromSeq, toSeq } = args;
   if (fromSeq != null && fromSeq < 0) throw badUserInput("fromSeq must not be negative.", "fromSeq");
@@ -81,7 +91,7 @@ export async function verifyChain(args: VerifyChainArgs, ctx: GatewayContext): P
  * without the chain secret, and nothing after it can be trusted to be the whole chain.
  */
 async function chainOrigin(
-  ctx: GatewayContext,
+  ctx: VerifyPorts,
   head: ChainHead,
 ): Promise<{ firstSeq: number; prevHash: string } | { failure: ChainVerification }> {
   const checkpoint = await ctx.stores.traces.pruneCheckpoint();
@@ -95,7 +105,7 @@ async function chainOrigin(
   return { firstSeq: checkpoint.seq + 1, prevHash: checkpoint.recordHash };
 }
 
-function pruneCheckpointProblem(ctx: GatewayContext, head: ChainHead, cp: PruneCheckpointRecord): string | null {
+function pruneCheckpointProblem(ctx: VerifyPorts, head: ChainHead, cp: PruneCheckpointRecord): string | null {
   const fields = { chainId: head.chainId, seq: cp.seq, headHash: cp.recordHash, createdAtUs: cp.createdAtUs };
   const expected = ctx.checkpointMac(checkpointMessage(PRUNE_CHECKPOINT_TYPE, fields, cp.keyId));
   if (!hashesEqual(expected, cp.mac)) return "does not authenticate (edited, forged, or another chain's secret)";
@@ -116,7 +126,7 @@ const COLUMN_WINDOW = 20_000;
 /** Records walked between checks that the client is still there and its key still valid. */
 const WANTED_CHECK_EVERY = 500;
 
-async function firstColumnMismatch(ctx: GatewayContext, fromSeq: number, toSeq: number): Promise<ChainVerification | null> {
+async function firstColumnMismatch(ctx: VerifyPorts, fromSeq: number, toSeq: number): Promise<ChainVerification | null> {
   const store = ctx.stores.traces;
   for (let from = fromSeq; from <= toSeq; ) {
     await stillWanted(ctx);
@@ -155,6 +165,6 @@ function checkAgainstHead(v: ChainVerifier, head: ChainHead, start: number, toSe
 }
 
 /** The current chain head. */
-export function chainHead(ctx: GatewayContext): Promise<ChainHead> {
+export function chainHead(ctx: VerifyPorts): Promise<ChainHead> {
   return ctx.stores.traces.head();
 }

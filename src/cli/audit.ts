@@ -41,8 +41,8 @@ import {
   traceRowPages,
 } from "../export/formats.js";
 import { toStoreFilter } from "../app/query.js";
-import { verifyChain } from "../app/verify.js";
-import type { GatewayContext } from "../graphql/context.js";
+import { verifyChain, type VerifyPorts } from "../app/verify.js";
+import { OPERATOR, OPERATOR_KEYS } from "../app/caller.js";
 import type { Stores } from "../stores/index.js";
 import type { TraceFilter, TraceOrder } from "../stores/trace-store.js";
 import { readOnlyChain, withStores } from "./stores.js";
@@ -235,17 +235,16 @@ async function verifyStore(options: { json?: boolean }): Promise<void> {
   const secret = chainSecret(config);
   const hash = createRecordHasher(secret);
   const result = await withExistingStores(config, hash, (stores) => {
-    // The operator at the terminal: nothing can abort the walk or revoke a key mid-way.
-    // (A partial context, until verification takes explicit ports instead of a GraphQL context.)
-    const ctx: Pick<GatewayContext, "stores" | "hash" | "checkpointMac" | "signal" | "viewer" | "authenticator"> = {
+    // The operator at the terminal: nothing aborts the walk and no key can be revoked mid-way.
+    const ports: VerifyPorts = {
       stores,
       hash,
       checkpointMac: createCheckpointMac(secret),
       signal: new AbortController().signal,
-      viewer: { keyId: "cli", name: "operator", scopes: ["admin"], principals: null } as unknown as GatewayContext["viewer"],
-      authenticator: { assertActive: async () => undefined } as unknown as GatewayContext["authenticator"],
+      viewer: OPERATOR,
+      keys: OPERATOR_KEYS,
     };
-    return verifyChain({}, ctx as GatewayContext);
+    return verifyChain({}, ports);
   });
   if (options.json) {
     const report: JsonObject = {

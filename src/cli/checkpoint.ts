@@ -9,8 +9,7 @@ import type { Command } from "commander";
 import { checkpointKeyId, type SignedCheckpoint, verifyCheckpointSignature } from "../chain/checkpoint.js";
 import { formatIsoMicros, parseTimestamp } from "../chain/time.js";
 import { ConfigError, loadConfig } from "../config.js";
-import { CHECKPOINT_ALGORITHM, resolveSigningKey } from "../app/signing-key.js";
-import { checkpointKeyDocument } from "../http/well-known.js";
+import { CHECKPOINT_ALGORITHM, checkpointKeyDocument, resolveSigningKey } from "../app/signing-key.js";
 
 /** A checkpoint that does not verify, or a file that cannot be read as one. */
 class CheckpointCheckError extends Error {

@@ -12,7 +12,7 @@ import type { EpochMicros } from "../chain/time.js";
 import { PAGE_SIZE } from "../config.js";
 import { badUserInput, TracegateError } from "../errors.js";
 import { viewerCan } from "../access/authenticator.js";
-import type { GatewayContext } from "./context.js";
+import type { GraphQLContext } from "./context.js";
 
 /** Types that are Relay nodes; a global id naming any other type is NOT_FOUND. */
 const NODE_TYPES = new Set(["Trace"]);
@@ -35,7 +35,7 @@ function decodeGlobalID(globalID: string): { typename: string; id: string } {
 type AuthScopes = Record<Scope, boolean> & { allPrincipals: boolean; authenticated: boolean };
 
 export const builder = new SchemaBuilder<{
-  Context: GatewayContext;
+  Context: GraphQLContext;
   AuthScopes: AuthScopes;
   DefaultFieldNullability: false;
   DefaultEdgesNullability: { list: false; items: false };

@@ -16,7 +16,8 @@ import { schema } from "../graphql/index.js";
 import type { Stores } from "../stores/index.js";
 import { accessLogged, accessLogPlugin, isAccessLogged } from "./access-log.js";
 import { Authenticator, unauthenticated, type Viewer } from "../access/authenticator.js";
-import type { GatewayContext } from "../graphql/context.js";
+import type { GraphQLContext } from "../graphql/context.js";
+import { callerOf, type Gateway } from "../app/caller.js";
 import { createGuard } from "./guard.js";
 import { consolePlugin } from "./console-route.js";
 import { exactJsonPlugin } from "./exact-json.js";
@@ -62,7 +63,7 @@ export interface AppDeps {
 }
 
 export interface App {
-  yoga: YogaServerInstance<Record<string, never>, GatewayContext>;
+  yoga: YogaServerInstance<Record<string, never>, GraphQLContext>;
   authenticator: Authenticator;
   /** Listen on port (0 = ephemeral) and host; resolves with the bound address. */
   start(port: number, host?: string): Promise<AddressInfo>;
@@ -91,17 +92,17 @@ export function buildApp(deps: AppDeps): App {
   const metrics = createMetrics(deps.stores.traces);
   // Every committed append (ingest and audit traces alike) goes out to subscribers.
   const stopPublishing = deps.stores.traces.onAppended((rows) => bus.publish(rows));
-  const base = {
+  const gateway: Gateway = {
     stores: deps.stores,
     hash: deps.hash,
     checkpointMac: deps.checkpointMac,
     signer: deps.signer,
-    authenticator,
+    keys: authenticator,
     bus,
     streamQueueLimit: deps.streamQueueLimit ?? DEFAULT_QUEUE_LIMIT,
     secretsInTraces: deps.secretsInTraces ?? "redact",
   };
-  const yoga = createYoga<Record<string, never>, GatewayContext>({
+  const yoga = createYoga<Record<string, never>, GraphQLContext>({
     schema,
     context: (initial: { request?: Request; [WS_VIEWER]?: Viewer; [WS_SIGNAL]?: AbortSignal }) => {
       // HTTP: the guard admitted this request; WebSocket: the connection's key (ws.ts).
@@ -109,7 +110,8 @@ export function buildApp(deps: AppDeps): App {
       if (!viewer) throw unauthenticated();
       // The operation ends when its client goes away: the request's signal, or the socket operation's (ws.ts).
       const signal = initial[WS_SIGNAL] ?? initial.request?.signal ?? new AbortController().signal;
-      return { ...base, viewer, signal };
+      // The caller's trace store is confined to the viewer's principals here, once.
+      return callerOf(gateway, viewer, signal);
     },
     // Public routes first (health, metrics, the checkpoint key, the console's static files),
     // then the key guard and limits.
@@ -118,7 +120,7 @@ export function buildApp(deps: AppDeps): App {
       wellKnownPlugin(deps.signer),
       consolePlugin(),
       // Streams exports with its own key check (same keys, scopes and rate limits as GraphQL).
-      exportRoutePlugin({ stores: deps.stores, ...guardDeps }),
+      exportRoutePlugin({ gateway, ...guardDeps }),
       guard.plugin,
       // Lossless request bodies and exact responses (JSON variables keep 100.0 and 2^60 exact).
       exactJsonPlugin(),

@@ -34,10 +34,10 @@ import {
   parseExportTime,
 } from "../export/formats.js";
 import { toStoreFilter } from "../app/query.js";
-import type { Stores } from "../stores/index.js";
 import type { TraceFilter, TraceOrder } from "../stores/trace-store.js";
+import { type Caller, callerOf, type Gateway } from "../app/caller.js";
 import { type Authenticator, type Viewer, viewerCan } from "../access/authenticator.js";
-import { stillWanted, type WorkOwner } from "../app/cancellation.js";
+import { stillWanted } from "../app/cancellation.js";
 import { currentRequest, logAuthFailure } from "./access-log.js";
 import { countFailure, countRequest } from "./guard.js";
 import type { Logger } from "../logger.js";
@@ -46,8 +46,9 @@ import type { RateLimiter } from "../access/rate-limit.js";
 export const EXPORT_PATH = "/export";
 
 export interface ExportRouteDeps {
-  stores: Pick<Stores, "traces">;
-  authenticator: Pick<Authenticator, "authenticate" | "assertActive">;
+  /** The use-case ports; each export reads through its caller's confined trace store. */
+  gateway: Gateway;
+  authenticator: Pick<Authenticator, "authenticate">;
   /** The guard's budget per API key; without it exports are not rate limited. */
   requests?: RateLimiter;
   /** The guard's budget of failed authentications per client address. */
@@ -214,7 +215,6 @@ export function exportRoutePlugin(deps: ExportRouteDeps): Plugin {
             `API key '${viewer.keyId}' is confined to some principals; format=chained exposes the whole chain and needs an unscoped key.`,
           );
         }
-        if (viewer.principals) query.filter.principals = viewer.principals;
         const headers = {
           "content-type": EXPORT_CONTENT_TYPES[query.format],
           "cache-control": "no-store",
@@ -224,13 +224,14 @@ export function exportRoutePlugin(deps: ExportRouteDeps): Plugin {
           endResponse(new fetchAPI.Response(null, { status: 200, headers }));
           return;
         }
-        const owner = { signal: request.signal, viewer, authenticator: deps.authenticator };
+        // The caller's trace store is confined to the viewer's principals (src/app/caller.ts).
+        const caller = callerOf(deps.gateway, viewer, request.signal);
         const breakTransfer = () => {
           const res = (serverContext as { res?: { destroy(): void } } | undefined)?.res;
           res?.destroy();
           return res !== undefined;
         };
-        endResponse(new fetchAPI.Response(exportStream(deps, query, owner, breakTransfer, fetchAPI.ReadableStream), { status: 200, headers }));
+        endResponse(new fetchAPI.Response(exportStream(caller, query, breakTransfer, fetchAPI.ReadableStream), { status: 200, headers }));
       } catch (e) {
         if (!isTracegateError(e)) throw e;
         const record = currentRequest();
@@ -252,21 +253,20 @@ export function exportRoutePlugin(deps: ExportRouteDeps): Plugin {
  * client's key is revoked mid-way; a client that went away stops the reads.
  */
 function exportStream(
-  deps: ExportRouteDeps,
+  caller: Caller,
   query: ExportRequest,
-  owner: WorkOwner,
   /** Destroys the connection; false when there is none (in-process requests). */
   breakTransfer: () => boolean,
   Stream: typeof ReadableStream,
 ): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
-  const chunks = exportChunks(deps.stores.traces, query.filter, query.order, query.format, query.limit === undefined ? {} : { limit: query.limit });
+  const chunks = exportChunks(caller.stores.traces, query.filter, query.order, query.format, query.limit === undefined ? {} : { limit: query.limit });
   return new Stream<Uint8Array>({
     async pull(controller) {
       try {
         for (;;) {
           // Before each page: a client gone or a key revoked since the export began ends it.
-          await stillWanted(owner);
+          await stillWanted(caller);
           const next = await chunks.next();
           if (next.done) {
             controller.close();

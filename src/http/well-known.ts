@@ -5,14 +5,8 @@
  * guard and the GraphQL pipeline ever see the request.
  */
 import type { Plugin } from "graphql-yoga";
-import { CHECKPOINT_ALGORITHM, type CheckpointSigner } from "../app/signing-key.js";
+import { CHECKPOINT_KEY_PATH, type CheckpointSigner, checkpointKeyDocument } from "../app/signing-key.js";
 
-export const CHECKPOINT_KEY_PATH = "/.well-known/tracegate/checkpoint-key";
-
-/** The public-key document, or null when the server has no signing key. */
-export function checkpointKeyDocument(signer: CheckpointSigner | undefined) {
-  return signer ? { keyId: signer.keyId, algorithm: CHECKPOINT_ALGORITHM, publicKeyPem: signer.publicKeyPem } : null;
-}
 
 /** Serve the checkpoint public-key document (404 JSON without a signer). */
 export function wellKnownPlugin(signer: CheckpointSigner | undefined): Plugin {

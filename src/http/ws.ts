@@ -20,7 +20,7 @@ import type { Limits } from "../config.js";
 import { isTracegateError } from "../errors.js";
 import { describeOperation, logAccess, logAuthFailure, outcomeOf, type RequestRecord, withRequest } from "./access-log.js";
 import type { Viewer } from "../access/authenticator.js";
-import type { GatewayContext } from "../graphql/context.js";
+import type { GraphQLContext } from "../graphql/context.js";
 import type { GuardDeps } from "./guard.js";
 import { countFailure, countRequest } from "./guard.js";
 
@@ -39,7 +39,7 @@ export const WS_CLOSE = { RATE_LIMITED: 4429, SLOW_CONSUMER: 4503 } as const;
 type MaskError = (error: unknown, message: string) => Error;
 
 export interface WsDeps extends GuardDeps {
-  yoga: YogaServerInstance<Record<string, never>, GatewayContext>;
+  yoga: YogaServerInstance<Record<string, never>, GraphQLContext>;
   limits: Pick<
     Limits,
     "wsMaxConnections" | "wsInitTimeoutMs" | "wsMaxPendingPerAddress" | "maxBodyBytes" | "subscriberMaxBufferBytes" | "subscriberStallMs"

@@ -13,7 +13,8 @@
  * hole a client can see is one the chain itself has (records pruned before they were
  * read), and that comes as an explicit gap event.
  */
-import type { TraceFilter, TraceRow, TraceStore } from "../stores/trace-store.js";
+import type { ScopedTraceStore } from "../stores/scoped-trace-store.js";
+import type { TraceFilter, TraceRow } from "../stores/trace-store.js";
 import type { TraceBus } from "./bus.js";
 import { matchesFilter } from "./match.js";
 
@@ -21,7 +22,11 @@ import { matchesFilter } from "./match.js";
 export type StreamEvent = { trace: TraceRow; gap?: undefined } | { gap: { fromSeq: number; toSeq: number }; trace?: undefined };
 
 export interface TraceStreamOptions {
-  store: TraceStore;
+  /**
+   * The subscriber's store: replays read through it, and live rows pass only when it admits
+   * their principal, so a stream is confined exactly as the caller's queries are.
+   */
+  store: ScopedTraceStore;
   bus: TraceBus;
   filter: TraceFilter;
   /** Replay stored matching traces with a greater seq first; without it the stream starts now. */
@@ -65,7 +70,7 @@ export function traceStream(options: TraceStreamOptions): AsyncIterableIterator<
     if (row.seq < nextGlobal) return; // already covered
     if (row.seq > nextGlobal) dirty = true; // a seq never arrived: read the store
     nextGlobal = row.seq + 1;
-    if (!matchesFilter(row, options.filter)) return;
+    if (!options.store.admits(row.principalId) || !matchesFilter(row, options.filter)) return;
     if (queue.length >= queueLimit) {
       queue = [];
       dirty = true;

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { verifyCheckpointSignature } from "../../src/chain/checkpoint.js";
 import { parseTimestamp } from "../../src/chain/time.js";
 import { checkSignedCheckpoint, type CheckpointContext, type SignedCheckpointInputShape } from "../../src/app/checkpoints.js";
-import { CHECKPOINT_KEY_PATH } from "../../src/http/well-known.js";
+import { CHECKPOINT_KEY_PATH } from "../../src/app/signing-key.js";
 import {
   ChainHeadDocument,
   CheckpointPublicKeyDocument,

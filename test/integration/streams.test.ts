@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { memoryBus } from "../../src/streams/bus.js";
 import { traceStream } from "../../src/streams/trace-stream.js";
+import { confineTraces } from "../../src/stores/scoped-trace-store.js";
 import type { TraceInput } from "../gql/graphql.js";
 import { BACKENDS } from "../support/backends.js";
 import { createTestGateway, dataOf, type TestGateway } from "../support/harness.js";
@@ -209,7 +210,7 @@ describe.each(BACKENDS)("$name: trace streams", (backend) => {
     const bus = memoryBus();
     const g = await createTestGateway({ backend, databaseUrl: gw.databaseUrl, bus });
     try {
-      const stream = traceStream({ store: g.stores.traces, bus, filter: { principalId: "early-bird" } });
+      const stream = traceStream({ store: confineTraces(g.stores.traces, null), bus, filter: { principalId: "early-bird" } });
       const seqs = await record([invoke("early-1", { principalId: "early-bird" }), invoke("early-2"), invoke("early-3", { principalId: "early-bird" })], g);
       const next = () => Promise.race([stream.next(), sleep(5_000).then(() => ({ value: undefined, done: true }))]);
       const got = [(await next()).value, (await next()).value];

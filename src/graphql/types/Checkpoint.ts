@@ -4,8 +4,7 @@
  */
 import type { SignedCheckpoint } from "../../chain/checkpoint.js";
 import { createCheckpoint, type SignedCheckpointInputShape } from "../../app/checkpoints.js";
-import { CHECKPOINT_ALGORITHM } from "../../app/signing-key.js";
-import { CHECKPOINT_KEY_PATH, checkpointKeyDocument } from "../../http/well-known.js";
+import { CHECKPOINT_ALGORITHM, CHECKPOINT_KEY_PATH, checkpointKeyDocument } from "../../app/signing-key.js";
 import { builder } from "../builder.js";
 
 const SignedCheckpointRef = builder.objectRef<SignedCheckpoint>("SignedCheckpoint").implement({

@@ -10,7 +10,7 @@ import { exactPayloadOf, ocsfOf, payloadNullableString, payloadString } from "..
 import { type TraceConnectionResult, traces } from "../../app/query.js";
 import type { TraceRow } from "../../stores/trace-store.js";
 import { viewerCan } from "../../access/authenticator.js";
-import type { GatewayContext } from "../context.js";
+import type { GraphQLContext } from "../context.js";
 import { builder } from "../builder.js";
 import {
   EventTypeEnum,
@@ -53,7 +53,7 @@ const ACK_GRANTED = { $granted: TRACE_ACK } as const;
  */
 const ACK = {
   skipTypeScopes: true,
-  authScopes: (_row: TraceRow, _args: object, ctx: GatewayContext) => viewerCan(ctx.viewer, "traces:read") || ACK_GRANTED,
+  authScopes: (_row: TraceRow, _args: object, ctx: GraphQLContext) => viewerCan(ctx.viewer, "traces:read") || ACK_GRANTED,
 } as const;
 
 export const TraceRef = builder.objectRef<TraceRow>("Trace");
@@ -78,7 +78,7 @@ builder.node(TraceRef, {
   },
   authScopes: TRACE_READ,
   // A principal-scoped key loads only its own principals' traces: other ids are NOT_FOUND.
-  loadMany: (seqs: number[], ctx) => ctx.stores.traces.findBySeqs(seqs, ctx.viewer.principals ?? undefined),
+  loadMany: (seqs: number[], ctx) => ctx.stores.traces.findBySeqs(seqs),
   fields: (t) => ({
     seq: t.field({ ...ACK, type: "SafeInt", description: "Position in the chain, gapless from 0.", resolve: (r) => r.seq }),
     actionId: t.exposeString("actionId", ACK),
@@ -164,7 +164,7 @@ builder.queryFields((t) => ({
     args: { actionId: t.arg.string({ required: true }) },
     authScopes: { "traces:read": true },
     resolve: (_root, args, ctx) =>
-      ctx.stores.traces.findByActionId(storableIdentifier(args.actionId, "actionId"), ctx.viewer.principals ?? undefined),
+      ctx.stores.traces.findByActionId(storableIdentifier(args.actionId, "actionId")),
   }),
   traces: t.connection(
     {

@@ -1,14 +1,13 @@
 /**
  * traces(filter, orderBy, first, after, last, before): keyset pages over the chain.
  */
-import { resolveCursorConnection } from "@pothos/plugin-relay";
 import type { EventType, TraceStatus } from "../chain/trace.js";
 import type { EpochMicros } from "../chain/time.js";
-import { PAGE_SIZE } from "../config.js";
 import { badUserInput, storableIdentifier } from "../errors.js";
 import type { Caller } from "./caller.js";
-import type { TraceFilter, TraceOrder, TraceRow } from "../stores/trace-store.js";
-import { decodeCursor, encodeCursor } from "./cursor.js";
+import type { Keyset, TraceFilter, TraceOrder, TraceRow } from "../stores/trace-store.js";
+import { type Connection, keysetConnection } from "./connection.js";
+import { traceCursor } from "./cursor.js";
 
 /** The GraphQL TraceFilter input, with enum values already mapped to stored strings. */
 export interface TraceFilterInput {
@@ -33,9 +32,7 @@ export interface TracesArgs {
 }
 
 /** A page of traces; totalCount runs its COUNT only when the field is selected. */
-export interface TraceConnectionResult {
-  edges: { cursor: string; node: TraceRow }[];
-  pageInfo: { startCursor: string | null; endCursor: string | null; hasPreviousPage: boolean; hasNextPage: boolean };
+export interface TraceConnectionResult extends Connection<TraceRow> {
   totalCount: () => Promise<number>;
 }
 
@@ -57,55 +54,15 @@ export function toStoreFilter(input: TraceFilterInput | null | undefined): Trace
   return f;
 }
 
-function checkPageSize(name: "first" | "last", value: number | null | undefined): void {
-  if (value == null) return;
-  if (value < 0) throw badUserInput(`'${name}' must not be negative.`, name);
-  if (value > PAGE_SIZE.max) throw badUserInput(`'${name}' must be at most ${PAGE_SIZE.max}, got ${value}.`, name);
-}
-
-/** Resolve one page of the `traces` connection. */
-export async function traces(args: TracesArgs, ctx: Caller): Promise<TraceConnectionResult> {
+/** Resolve one page of the `traces` connection, confined to the caller's principals by its store. */
+export async function traces(args: TracesArgs, ctx: Pick<Caller, "stores">): Promise<TraceConnectionResult> {
   const order: TraceOrder = args.orderBy ?? "SEQ_ASC";
-  if (args.first != null && args.last != null) {
-    throw badUserInput("Pass either 'first' or 'last', not both.", "last");
-  }
-  checkPageSize("first", args.first);
-  checkPageSize("last", args.last);
   const filter = toStoreFilter(args.filter);
-  const after = args.after == null ? undefined : decodeCursor(order, args.after, "after");
-  const before = args.before == null ? undefined : decodeCursor(order, args.before, "before");
   const store = ctx.stores.traces;
-  const connection = await resolveCursorConnection<Promise<TraceRow[]>>(
-    {
-      args: {
-        first: args.first ?? undefined,
-        last: args.last ?? undefined,
-        after: args.after ?? undefined,
-        before: args.before ?? undefined,
-      },
-      defaultSize: PAGE_SIZE.default,
-      maxSize: PAGE_SIZE.max,
-      toCursor: (row: TraceRow) => encodeCursor(order, row),
-    },
-    ({ limit, inverted }) =>
-      store.page({
-        filter,
-        order,
-        limit,
-        inverted,
-        ...(after ? { after } : {}),
-        ...(before ? { before } : {}),
-      }),
-  );
-  if (!connection) throw new Error("resolveCursorConnection returned no connection");
-  return {
-    edges: connection.edges.filter((e): e is { cursor: string; node: TraceRow } => e !== null),
-    pageInfo: {
-      startCursor: connection.pageInfo.startCursor || null,
-      endCursor: connection.pageInfo.endCursor || null,
-      hasPreviousPage: connection.pageInfo.hasPreviousPage,
-      hasNextPage: connection.pageInfo.hasNextPage,
-    },
-    totalCount: () => store.count(filter),
-  };
+  const connection = await keysetConnection<TraceRow, Keyset>(args, {
+    cursor: traceCursor(order),
+    read: ({ after, before, limit, inverted }) =>
+      store.page({ filter, order, limit, inverted, ...(after ? { after } : {}), ...(before ? { before } : {}) }),
+  });
+  return { ...connection, totalCount: () => store.count(filter) };
 }

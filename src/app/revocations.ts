@@ -6,7 +6,6 @@
  * reaches the chain; the store then applies the change and appends its admin trace
  * (`tracegate.<operation>`, principal = the acting key) in one transaction.
  */
-import { resolveCursorConnection } from "@pothos/plugin-relay";
 import type { JsonObject } from "../chain/json.js";
 import { formatIsoMicros, type EpochMicros } from "../chain/time.js";
 import { PAGE_SIZE } from "../config.js";
@@ -20,6 +19,8 @@ import type {
   RevokeTokenOutcome,
 } from "../stores/revocation-store.js";
 import { adminTrace } from "./admin-trace.js";
+import { type Connection, keysetConnection } from "./connection.js";
+import { revocationCursor } from "./cursor.js";
 import { MAX_ID_LENGTH } from "./ingest.js";
 
 /** Longest revocation reason. */
@@ -160,30 +161,8 @@ export function revocation(args: { tokenId: string }, ctx: Caller): Promise<Revo
 // The revocations connection
 // ---------------------------------------------------------------------------------------
 
-const CURSOR_PREFIX = "1:r:";
-/** Base64url of the prefix and the longest id, two bytes per UTF-16 unit. */
-const MAX_CURSOR_LENGTH = Math.ceil(((CURSOR_PREFIX.length + MAX_ID_LENGTH) * 2 * 4) / 3);
-
-/**
- * The opaque cursor of a token: its keyset position only, so it stays valid as tokens come
- * and go. UTF-16LE rather than UTF-8 so that any JS string, even one with a lone surrogate,
- * survives the round trip.
- */
-export function encodeRevocationCursor(tokenId: string): string {
-  return Buffer.from(`${CURSOR_PREFIX}${tokenId}`, "utf16le").toString("base64url");
-}
-
-/** The token id a cursor names; INVALID_CURSOR for anything tracegate did not issue. */
-export function decodeRevocationCursor(cursor: string): string {
-  const invalid = () => new TracegateError("INVALID_CURSOR", "Invalid 'after' cursor: not a revocations cursor.", { field: "after" });
-  if (cursor.length === 0 || cursor.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalid();
-  const raw = Buffer.from(cursor, "base64url").toString("utf16le");
-  const tokenId = raw.slice(CURSOR_PREFIX.length);
-  // Re-encoding must give the cursor back: refuses non-canonical base64 and odd byte counts.
-  if (!raw.startsWith(CURSOR_PREFIX) || tokenId.length === 0 || tokenId.length > MAX_ID_LENGTH) throw invalid();
-  if (encodeRevocationCursor(tokenId) !== cursor) throw invalid();
-  return tokenId;
-}
+/** Revocations page by tokenId ascending (src/app/cursor.ts). */
+const REVOCATION_CURSOR = revocationCursor(MAX_ID_LENGTH);
 
 /** The GraphQL RevocationFilter input. */
 export interface RevocationFilterInput {
@@ -201,12 +180,6 @@ export interface RevocationsArgs {
   before?: string | null;
 }
 
-/** A page of the revocations connection. */
-export interface RevocationConnectionResult {
-  edges: { cursor: string; node: RevocationRecord }[];
-  pageInfo: { startCursor: string | null; endCursor: string | null; hasPreviousPage: boolean; hasNextPage: boolean };
-}
-
 function toStoreFilter(input: RevocationFilterInput | null | undefined): RevocationFilter {
   const f: RevocationFilter = {};
   if (!input) return f;
@@ -217,34 +190,13 @@ function toStoreFilter(input: RevocationFilterInput | null | undefined): Revocat
 }
 
 /** revocations(filter, first, after): keyset pages by tokenId ascending. */
-export async function revocations(args: RevocationsArgs, ctx: Caller): Promise<RevocationConnectionResult> {
-  // The keyset runs forward only; refusing beats silently ignoring the arguments.
-  if (args.last != null) throw badUserInput("revocations pages forward only: use 'first' and 'after'.", "last");
-  if (args.before != null) throw badUserInput("revocations pages forward only: use 'first' and 'after'.", "before");
-  if (args.first != null && args.first < 0) throw badUserInput("'first' must not be negative.", "first");
-  if (args.first != null && args.first > PAGE_SIZE.max) {
-    throw badUserInput(`'first' must be at most ${PAGE_SIZE.max}, got ${args.first}.`, "first");
-  }
+export function revocations(args: RevocationsArgs, ctx: Pick<Caller, "stores">): Promise<Connection<RevocationRecord>> {
   const filter = toStoreFilter(args.filter);
-  const after = args.after == null ? undefined : decodeRevocationCursor(args.after);
   const store = ctx.stores.revocations;
-  const connection = await resolveCursorConnection<Promise<RevocationRecord[]>>(
-    {
-      args: { first: args.first ?? undefined, after: args.after ?? undefined },
-      defaultSize: PAGE_SIZE.default,
-      maxSize: PAGE_SIZE.max,
-      toCursor: (r: RevocationRecord) => encodeRevocationCursor(r.tokenId),
-    },
-    ({ limit }) => store.page({ filter, limit, ...(after === undefined ? {} : { after }) }),
-  );
-  if (!connection) throw new Error("resolveCursorConnection returned no connection");
-  return {
-    edges: connection.edges.filter((e): e is { cursor: string; node: RevocationRecord } => e !== null),
-    pageInfo: {
-      startCursor: connection.pageInfo.startCursor || null,
-      endCursor: connection.pageInfo.endCursor || null,
-      hasPreviousPage: connection.pageInfo.hasPreviousPage,
-      hasNextPage: connection.pageInfo.hasNextPage,
-    },
-  };
+  return keysetConnection<RevocationRecord, string>(args, {
+    cursor: REVOCATION_CURSOR,
+    // The keyset runs forward only; refusing beats silently ignoring the arguments.
+    forwardOnly: "revocations pages forward only: use 'first' and 'after'.",
+    read: ({ after, limit }) => store.page({ filter, limit, ...(after === undefined ? {} : { after }) }),
+  });
 }

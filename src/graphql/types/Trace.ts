@@ -7,7 +7,7 @@ import { storableIdentifier, TracegateError } from "../../errors.js";
 import { findRedactionMarkers, type Redaction } from "../../ingest/secrets.js";
 import { MAX_BATCH, recordTraceRecords, recordTraces } from "../../app/ingest.js";
 import { exactPayloadOf, ocsfOf, payloadNullableString, payloadString } from "../../app/trace-view.js";
-import { type TraceConnectionResult, traces } from "../../app/query.js";
+import { traces } from "../../app/query.js";
 import type { TraceRow } from "../../stores/trace-store.js";
 import { viewerCan } from "../../access/authenticator.js";
 import type { GraphQLContext } from "../context.js";
@@ -183,7 +183,7 @@ builder.queryFields((t) => ({
         totalCount: c.field({
           type: "SafeInt",
           description: "Traces matching the filter (one COUNT query, run only when selected).",
-          resolve: (connection) => (connection as unknown as TraceConnectionResult).totalCount(),
+          resolve: (connection) => connection.totalCount(),
         }),
       }),
     },

@@ -77,8 +77,13 @@ builder.node(TraceRef, {
     },
   },
   authScopes: TRACE_READ,
-  // A principal-scoped key loads only its own principals' traces: other ids are NOT_FOUND.
-  loadMany: (seqs: number[], ctx) => ctx.stores.traces.findBySeqs(seqs),
+  // A principal-scoped key loads only its own principals' traces: other ids are null. Pothos
+  // reads the results by index, so they are put back in the order of the ids asked for (the
+  // store returns the rows it found, in no particular order).
+  loadMany: async (seqs: number[], ctx) => {
+    const found = new Map((await ctx.stores.traces.findBySeqs(seqs)).map((row) => [row.seq, row]));
+    return seqs.map((seq) => found.get(seq) ?? null);
+  },
   fields: (t) => ({
     seq: t.field({ ...ACK, type: "SafeInt", description: "Position in the chain, gapless from 0.", resolve: (r) => r.seq }),
     actionId: t.exposeString("actionId", ACK),

@@ -164,14 +164,21 @@ export function accessLogPlugin(shutdown: AbortSignal): Plugin {
 /** `source`, ended (its iterator returned) once `signal` aborts. */
 function untilAborted<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncIterableIterator<T> {
   const it = source[Symbol.asyncIterator]();
+  let onAbort: (() => void) | undefined;
   const aborted = new Promise<IteratorResult<T>>((resolve) => {
-    if (signal.aborted) resolve({ done: true, value: undefined });
-    else signal.addEventListener("abort", () => resolve({ done: true, value: undefined }), { once: true });
+    onAbort = () => resolve({ done: true, value: undefined });
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
   });
   let done = false;
+  // The shutdown signal is the process's: a stream that ended must not stay subscribed to it.
+  const release = () => {
+    done = true;
+    if (onAbort) signal.removeEventListener("abort", onAbort);
+  };
   const finish = async (): Promise<IteratorResult<T>> => {
     if (!done) {
-      done = true;
+      release();
       await it.return?.();
     }
     return { done: true, value: undefined };
@@ -188,7 +195,7 @@ function untilAborted<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncIt
     },
     return: finish,
     async throw(e) {
-      done = true;
+      release();
       if (it.throw) return it.throw(e);
       throw e;
     },

@@ -4,6 +4,7 @@
  * graphql-ws on the same path. Every request passes the guard (API key, rate limit) and the
  * limits.
  */
+import { setMaxListeners } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
@@ -86,6 +87,8 @@ export function buildApp(deps: AppDeps): App {
   };
   /** Aborted when the server starts shutting down: SSE streams end (access-log.ts). */
   const shuttingDown = new AbortController();
+  // Every open SSE stream listens to it (until it ends): thousands of listeners are expected.
+  setMaxListeners(0, shuttingDown.signal);
   const guard = createGuard(guardDeps);
   const maskError = createErrorMasker(deps.logger);
   const bus = deps.bus ?? memoryBus();

@@ -20,7 +20,7 @@
  *
  * Dependency-free on purpose (global fetch only): it is loaded into other people's processes.
  */
-import { isRetryable, refusedField, refusedIndex } from "./retry-policy.js";
+import { isRetryable, readAnswer, refusedField, refusedIndex } from "./retry-policy.js";
 
 /** What the kernel recorded. Absent means INVOKE. */
 export type TraceEventType = "INVOKE" | "EXPAND" | "DENY";
@@ -332,33 +332,16 @@ function compileAllow(allow: TraceEmitterOptions["allow"]): ((t: EmitTrace) => b
     (anyCapability || exact.has(t.capabilityId) || patterns.some((p) => p.test(t.capabilityId)));
 }
 
-/** Retry-After as delay-seconds or an HTTP date, in ms. */
-function parseRetryAfter(value: string | null): number | undefined {
-  if (value === null || value.trim() === "") return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
-}
-
 type Outcome = { ok: true } | { ok: false; error: TraceEmitterError };
 
 /** A response as success or a classified error. */
 function classify(status: number, retryAfter: string | null, text: string, batchLength: number): Outcome {
-  let body: { data?: { recordTraces?: unknown } | null; errors?: unknown } | undefined;
-  try {
-    body = JSON.parse(text) as typeof body;
-  } catch {
-    body = undefined;
-  }
-  const errors = Array.isArray(body?.errors) ? (body.errors as unknown[]) : [];
+  const answer = readAnswer(text, retryAfter);
+  const { errors, first, retryAfterMs } = answer;
   const ok2xx = status >= 200 && status < 300;
-  if (ok2xx && errors.length === 0 && Array.isArray(body?.data?.recordTraces)) return { ok: true };
-  const first = errors[0] as { message?: unknown; extensions?: { code?: unknown; retryAfterSeconds?: unknown; field?: unknown } } | undefined;
-  const code = typeof first?.extensions?.code === "string" ? first.extensions.code : ok2xx ? "BAD_RESPONSE" : `HTTP_${status}`;
-  const message = typeof first?.message === "string" ? first.message : ok2xx ? "response is not a recordTraces result" : `HTTP ${status}`;
-  const bodyRetry = first?.extensions?.retryAfterSeconds;
-  const retryAfterMs = parseRetryAfter(retryAfter) ?? (typeof bodyRetry === "number" ? bodyRetry * 1000 : undefined);
+  if (ok2xx && errors.length === 0 && Array.isArray(answer.body?.data?.recordTraces)) return { ok: true };
+  const code = answer.code ?? (ok2xx ? "BAD_RESPONSE" : `HTTP_${status}`);
+  const message = answer.message ?? (ok2xx ? "response is not a recordTraces result" : `HTTP ${status}`);
   // A refusal of the content is final; overload and server faults pass, and the batch is
   // safe to repeat because ingest is idempotent. A 2xx without a result (BAD_RESPONSE) is
   // most likely a proxy in the way: retried, and reported through onError each time. Any

@@ -7,10 +7,9 @@ import { appendFileSync, renameSync, truncateSync, unlinkSync, writeFileSync } f
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createRecordHasher } from "../../../src/chain/hash.js";
-import { ShipError } from "../../../src/ship/errors.js";
 import { StoreFile, type VerifiedRecord } from "../../../src/ship/follow.js";
 import { initialState, type ShipState } from "../../../src/ship/state.js";
-import { hash, scratch, stateAfter, storeLines } from "./store.js";
+import { hash, scratch, shipErrorOf, stateAfter, storeLines } from "./store.js";
 
 let dir: string;
 let cleanup: () => void;
@@ -34,15 +33,6 @@ async function poll(state: ShipState, over: { hasher?: typeof hash; signal?: Abo
   } finally {
     await file.close();
   }
-}
-
-async function rejection(run: () => Promise<unknown>): Promise<ShipError> {
-  const error = await run().then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ShipError);
-  return error as ShipError;
 }
 
 describe("following a store", () => {
@@ -74,43 +64,43 @@ describe("following a store", () => {
 
     // Truncated below the offset.
     truncateSync(path, Buffer.byteLength(lines[0]!));
-    let error = await rejection(() => StoreFile.open(paths, state, false));
+    let error = await shipErrorOf(() => StoreFile.open(paths, state, false));
     expect(error.code).toBe("ROTATED");
     expect(error.message).toMatch(/truncated or rotated \(size \d+ is below the saved offset \d+\); nothing from the new file was sent\. Shipping stopped after seq 3; to ship the new file from its start, move .*store\.jsonl\.tracegate-ship\.json away\./);
 
     // Regrown past the offset with other records (same inode): the last shipped line moved.
     const other = storeLines(6, 0, undefined, "other").lines;
     writeFileSync(path, other.join(""));
-    error = await rejection(() => poll(state));
+    error = await shipErrorOf(() => poll(state));
     expect(error.code).toBe("ROTATED");
     expect(error.message).toMatch(/the line at byte \d+ is no longer seq 3 with record_hash [0-9a-f]{12}\.\.\./);
 
     // Appended records that do not continue the saved chain (another store's).
     writeFileSync(path, lines.slice(0, 4).join("") + other.slice(4).join(""));
-    error = await rejection(() => poll(state));
+    error = await shipErrorOf(() => poll(state));
     expect(error.code).toBe("ROTATED");
     expect(error.message).toMatch(/the record after the saved offset is seq 4, which does not continue seq 3/);
 
     // Rotated: another file renamed over the path.
     writeFileSync(join(dir, "new.jsonl"), lines.join(""));
     renameSync(join(dir, "new.jsonl"), path);
-    error = await rejection(() => StoreFile.open(paths, state, false));
+    error = await shipErrorOf(() => StoreFile.open(paths, state, false));
     expect(error.code).toBe("ROTATED");
     expect(error.message).toMatch(/\(inode changed from \d+ to \d+\)/);
 
     // Gone.
     unlinkSync(path);
-    error = await rejection(() => StoreFile.open(paths, state, true));
+    error = await shipErrorOf(() => StoreFile.open(paths, state, true));
     expect(error.code).toBe("ROTATED");
     expect(error.message).toMatch(/\(the file is gone\)/);
   });
 
   it("a store that does not exist: USAGE once, or awaited when following from the start", async () => {
-    const error = await rejection(() => StoreFile.open(paths, initialState(path), false));
+    const error = await shipErrorOf(() => StoreFile.open(paths, initialState(path), false));
     expect(error.code).toBe("USAGE");
     expect(error.message).toBe(`Trace store '${path}' does not exist.`);
     expect(await StoreFile.open(paths, initialState(path), true)).toBeNull();
-    expect((await rejection(() => StoreFile.open({ ...paths, path: dir }, initialState(dir), false))).message).toMatch(/is not a file\./);
+    expect((await shipErrorOf(() => StoreFile.open({ ...paths, path: dir }, initialState(dir), false))).message).toMatch(/is not a file\./);
   });
 
   it("stops at a tampered record with TAMPERED, after handing out the verified records before it", async () => {

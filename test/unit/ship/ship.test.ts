@@ -6,11 +6,10 @@
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ShipError } from "../../../src/ship/errors.js";
 import { ship, type ShipOptions } from "../../../src/ship/ship.js";
 import type { ShipState } from "../../../src/ship/state.js";
 import { acknowledgeAll, refusal, type StandIn, standIn } from "./gateway.js";
-import { hash, scratch, storeLines } from "./store.js";
+import { hash, scratch, shipErrorOf, storeLines } from "./store.js";
 
 let dir: string;
 let cleanup: () => void;
@@ -37,15 +36,6 @@ function run(over: Partial<ShipOptions> = {}) {
   return { log, done: ship(options) };
 }
 
-async function failure(promise: Promise<unknown>): Promise<ShipError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ShipError);
-  return error as ShipError;
-}
-
 describe("the shipper's loop", () => {
   it("ships in batches, saves the position after each, and resumes from it", async () => {
     const { lines } = storeLines(5);
@@ -64,7 +54,7 @@ describe("the shipper's loop", () => {
   it("a tampered record: the verified records before it are shipped and saved, then TAMPERED", async () => {
     const { lines } = storeLines(6);
     writeFileSync(path, lines.map((l, i) => (i === 3 ? l.replace('"n":3', '"n":4') : l)).join(""));
-    const error = await failure(run().done);
+    const error = await shipErrorOf(() => run().done);
     expect(error.code).toBe("TAMPERED");
     expect(error.seq).toBe(3);
     expect(error.message).toMatch(/^TAMPERED at seq 3: Tampered record at seq 3: .* Stopped: shipped up to seq 2; nothing from seq 3 on was sent\.$/);
@@ -75,7 +65,7 @@ describe("the shipper's loop", () => {
   it("a record the gateway refuses: the records before it are shipped, then GATEWAY names its line", async () => {
     writeFileSync(path, storeLines(4).lines.join(""));
     gateway.reply = (req, n) => (n === 1 ? refusal(200, "BAD_USER_INPUT", "records[2]: unknown key 'extra'.", { field: "records[2]" }) : acknowledgeAll(req, n));
-    const error = await failure(run().done);
+    const error = await shipErrorOf(() => run().done);
     expect(error.code).toBe("GATEWAY");
     expect(error.seq).toBe(2);
     expect(error.message).toBe(`the gateway refused seq 2 (${path}:3): BAD_USER_INPUT: records[2]: unknown key 'extra'. Stopped: shipped up to seq 1.`);
@@ -92,7 +82,7 @@ describe("the shipper's loop", () => {
     const other = join(dir, "other.jsonl");
     writeFileSync(other, storeLines(1).lines.join(""));
     gateway.reply = () => ({ status: 413, body: "too large" });
-    const error = await failure(run({ path: other, statePath: `${other}.state` }).done);
+    const error = await shipErrorOf(() => run({ path: other, statePath: `${other}.state` }).done);
     expect(error.code).toBe("GATEWAY");
     expect(error.message).toMatch(/^the gateway refused seq 0: alone, its request exceeds the gateway's body size limit .* Stopped: nothing was shipped\.$/);
   });
@@ -100,7 +90,7 @@ describe("the shipper's loop", () => {
   it("an acknowledgement for other records stops with GATEWAY before the position moves", async () => {
     writeFileSync(path, storeLines(2).lines.join(""));
     gateway.reply = (req) => ({ status: 200, body: { data: { recordTraceRecords: req.records.map((_, i) => ({ seq: i, actionId: `x-${i}` })) } } });
-    const error = await failure(run().done);
+    const error = await shipErrorOf(() => run().done);
     expect([error.code, error.message]).toEqual(["GATEWAY", "the gateway acknowledged seq 0 as action_id x-0, not t-0. Stopped: nothing was shipped."]);
   });
 
@@ -119,7 +109,7 @@ describe("the shipper's loop", () => {
 
   it("a state file that cannot be written stops with STATE", async () => {
     writeFileSync(path, storeLines(1).lines.join(""));
-    const error = await failure(run({ statePath: join(dir, "no-such-dir", "state.json") }).done);
+    const error = await shipErrorOf(() => run({ statePath: join(dir, "no-such-dir", "state.json") }).done);
     expect(error.code).toBe("STATE");
     expect(error.message).toMatch(/^cannot write the state file .*state\.json: ENOENT$/);
   });

@@ -3,9 +3,8 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, 
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { GENESIS_HASH } from "../../../src/chain/hash.js";
-import { ShipError } from "../../../src/ship/errors.js";
 import { acknowledge, defaultStatePath, initialState, loadState, parseState, saveState, type ShipState } from "../../../src/ship/state.js";
-import { scratch } from "./store.js";
+import { scratch, shipErrorOf } from "./store.js";
 
 let dir: string;
 let cleanup: () => void;
@@ -16,17 +15,6 @@ const STORE = "/var/lib/kernel/traces.jsonl";
 
 function shipped(): ShipState {
   return acknowledge(initialState(STORE), { dev: "2049", ino: "18446744073709551557" }, { line: { start: 100, end: 250 }, lineNo: 3, seq: 2, recordHash: "ab".repeat(32) }, 3);
-}
-
-/** The error a call throws (sync or async), to look at its code. */
-async function errorOf(run: () => unknown): Promise<ShipError> {
-  try {
-    await run();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ShipError);
-    return e as ShipError;
-  }
-  throw new Error("expected a ShipError");
 }
 
 describe("ship state", () => {
@@ -56,16 +44,16 @@ describe("ship state", () => {
       ["another store", good.replace(STORE, "/elsewhere.jsonl"), /belongs to \/elsewhere\.jsonl, not \/var\/lib\/kernel\/traces\.jsonl; pass another --state/],
     ];
     for (const [name, text, message] of cases) {
-      const error = await errorOf(() => parseState(text, "s.json", STORE));
+      const error = await shipErrorOf(() => parseState(text, "s.json", STORE));
       expect(error.code, name).toBe("STATE");
       expect(error.message, name).toMatch(message);
     }
     // Through the file too, and a state file that cannot be read at all.
     const path = join(dir, "corrupt.json");
     writeFileSync(path, "\0\0\0");
-    expect((await errorOf(() => loadState(path, STORE))).code).toBe("STATE");
+    expect((await shipErrorOf(() => loadState(path, STORE))).code).toBe("STATE");
     mkdirSync(join(dir, "a-directory.json"));
-    const unreadable = await errorOf(() => loadState(join(dir, "a-directory.json"), STORE));
+    const unreadable = await shipErrorOf(() => loadState(join(dir, "a-directory.json"), STORE));
     expect(unreadable.code).toBe("STATE");
     expect(unreadable.message).toMatch(/cannot read the state file .*: EISDIR/);
   });
@@ -83,7 +71,7 @@ describe("ship state", () => {
     if (process.getuid?.() !== 0) {
       chmodSync(dir, 0o500);
       try {
-        const error = await errorOf(() => saveState(path, first));
+        const error = await shipErrorOf(() => saveState(path, first));
         expect(error.code).toBe("STATE");
         expect(error.message).toMatch(/cannot write the state file .*: EACCES/);
       } finally {
@@ -91,12 +79,12 @@ describe("ship state", () => {
       }
     }
     // A state path whose directory is gone: coded, and no temp file anywhere.
-    const nowhere = await errorOf(() => saveState(join(dir, "gone", "s.json"), first));
+    const nowhere = await shipErrorOf(() => saveState(join(dir, "gone", "s.json"), first));
     expect(nowhere.code).toBe("STATE");
     expect(nowhere.message).toMatch(/: ENOENT$/);
     // A rename onto a directory fails after the temp file was written: it is removed.
     mkdirSync(join(dir, "taken.json"));
-    expect((await errorOf(() => saveState(join(dir, "taken.json"), first))).code).toBe("STATE");
+    expect((await shipErrorOf(() => saveState(join(dir, "taken.json"), first))).code).toBe("STATE");
     expect(readdirSync(dir).sort()).toEqual(["s.json", "taken.json"]);
     expect(JSON.parse(readFileSync(path, "utf8"))).toEqual(second);
     expect(existsSync(join(dir, "gone"))).toBe(false);

@@ -1,5 +1,5 @@
 /**
- * Small JSONL trace stores for the shipper's unit tests, chained with a known secret the way
+ * Small JSONL trace stores (and a ShipError catcher) for the shipper's unit tests, chained with a known secret the way
  * weaver-kernel's JsonlTraceStore writes them (one `{"seq", "prev_hash", "record_hash",
  * "trace"}` line per record; the e2e tests in test/e2e/ship.test.ts use the CPython writer).
  */
@@ -8,6 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRecordHasher, GENESIS_HASH } from "../../../src/chain/hash.js";
 import { canonicalJson, parseJsonLossless } from "../../../src/chain/json.js";
+import { expect } from "vitest";
+import { ShipError } from "../../../src/ship/errors.js";
 import { initialState, type ShipState } from "../../../src/ship/state.js";
 
 export const SECRET = "ship-unit-secret-0123456789abcdef";
@@ -45,4 +47,15 @@ export function stateAfter(path: string, lines: readonly string[], k: number, id
     lastHash: last.record_hash,
     shipped: k,
   };
+}
+
+/** The ShipError `run` throws or rejects with (failing the test when it does not). */
+export async function shipErrorOf(run: () => unknown): Promise<ShipError> {
+  try {
+    await run();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ShipError);
+    return e as ShipError;
+  }
+  throw new Error("expected a ShipError");
 }

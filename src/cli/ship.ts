@@ -1,6 +1,7 @@
 /**
  * `tracegate ship <path>`: follow a weaver-kernel JSONL trace store and ship every verified
- * record to a gateway's recordTraceRecords (src/ship/ship.ts and the modules beside it have the how and why).
+ * record to a gateway's recordTraceRecords (src/ship/ship.ts and the modules beside it have
+ * the how and why).
  *
  * Exit status: 0 when everything there was shipped (without --follow / with --once) or after
  * SIGINT/SIGTERM (the request in flight is finished and its acknowledgement saved first);

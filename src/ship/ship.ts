@@ -23,14 +23,13 @@ import type { RecordHasher } from "../chain/hash.js";
 import { ShipError, type ShipPaths } from "./errors.js";
 import { StoreFile, type VerifiedRecord } from "./follow.js";
 import { acknowledge, type FileIdentity, initialState, loadState, saveState, type ShipState } from "./state.js";
-import { type Delivery, GatewayTransport } from "./transport.js";
+import { type Delivery, GatewayTransport, type TransportOptions } from "./transport.js";
 
-export interface ShipOptions {
+/** The store, the position, the verification and the pace; the gateway's part is TransportOptions. */
+export interface ShipOptions extends TransportOptions {
   /** Absolute path of the JSONL store. */
   path: string;
   statePath: string;
-  url: string;
-  apiKey: string;
   hash: RecordHasher;
   /** Keep polling for new lines (false: ship what is there and return). */
   follow: boolean;
@@ -40,15 +39,8 @@ export interface ShipOptions {
   pollMs: number;
   /** Aborted = stop: the request in flight is finished and acknowledged work saved. */
   signal?: AbortSignal;
-  /** Progress lines (stdout) and warnings (stderr). */
+  /** Progress lines (stdout); warnings (stderr) go to `warn`. */
   log?: (line: string) => void;
-  warn?: (line: string) => void;
-  fetch?: typeof fetch;
-  /** Per request (ms); default 60,000. */
-  requestTimeoutMs?: number;
-  /** Backoff between retries: first delay and cap (ms); defaults 250 and 30,000. */
-  retryBaseMs?: number;
-  retryMaxMs?: number;
 }
 
 export interface ShipSummary {
@@ -91,16 +83,7 @@ class Shipper {
     this.#options = options;
     this.#paths = { path: options.path, statePath: options.statePath };
     this.#state = state;
-    this.#transport = new GatewayTransport({
-      url: options.url,
-      apiKey: options.apiKey,
-      ...(options.fetch ? { fetch: options.fetch } : {}),
-      ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
-      ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
-      ...(options.retryMaxMs !== undefined ? { retryMaxMs: options.retryMaxMs } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.warn ? { warn: options.warn } : {}),
-    });
+    this.#transport = new GatewayTransport(options);
   }
 
   async run(): Promise<ShipSummary> {
@@ -172,10 +155,7 @@ class Shipper {
       // A stop lets the request in flight finish (and its acknowledgement be saved), no more.
       if (this.#stopping()) return false;
       const chunk = queue.shift()!;
-      const delivery = await this.#transport.send(
-        chunk.map((p) => p.text),
-        rangeOf(chunk),
-      );
+      const delivery = await this.#transport.send(chunk.map((p) => p.text), rangeOf(chunk));
       switch (delivery.kind) {
         case "stopped":
           return false;

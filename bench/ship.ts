@@ -1,5 +1,5 @@
 /**
- * The shipper (`tracegate ship`, src/ship/follower.ts): the sustained rate at which it moves
+ * The shipper (`tracegate ship`, src/ship/): the sustained rate at which it moves
  * a weaver-kernel JSONL store into a gateway, end to end, as an operator runs it.
  *
  *   node --import tsx bench/ship.ts                  # prints a markdown section for BENCHMARKS.md

@@ -1,6 +1,7 @@
 /**
  * `tracegate ship <path>`: follow a weaver-kernel JSONL trace store and ship every verified
- * record to a gateway's recordTraceRecords (src/ship/follower.ts has the how and why).
+ * record to a gateway's recordTraceRecords (src/ship/ship.ts and the modules beside it have
+ * the how and why).
  *
  * Exit status: 0 when everything there was shipped (without --follow / with --once) or after
  * SIGINT/SIGTERM (the request in flight is finished and its acknowledgement saved first);
@@ -13,7 +14,9 @@
 import { resolve } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import { createRecordHasher } from "../chain/hash.js";
-import { defaultStatePath, ship, ShipError, type ShipSummary } from "../ship/follower.js";
+import { ShipError } from "../ship/errors.js";
+import { ship, type ShipSummary } from "../ship/ship.js";
+import { defaultStatePath } from "../ship/state.js";
 
 export interface ShipCliOptions {
   follow?: boolean;

@@ -19,365 +19,28 @@
  *   shared with the shipper.
  *
  * Dependency-free on purpose (global fetch only): it is loaded into other people's processes.
+ * The parts beside it: ./api.ts (public types and the error), ./encode.ts (checks and JSON
+ * inside emit()), ./buffer.ts (the queue and the flushes waiting on it), ./request.ts (one
+ * request and its answer). This file is the pump that drives them, and the callbacks.
  */
-import { isRetryable, refusedField, refusedIndex } from "./retry-policy.js";
-
-/** What the kernel recorded. Absent means INVOKE. */
-export type TraceEventType = "INVOKE" | "EXPAND" | "DENY";
-export type TraceResponseMode = "HANDLE_ONLY" | "RAW" | "SUMMARY" | "TABLE";
-export type TraceSensitivity = "MEMORY" | "NONE" | "PCI" | "PII" | "SECRETS";
-
-/** One trace, shaped as the gateway's GraphQL `TraceInput` (see schema.graphql). */
-export interface EmitTrace {
-  actionId: string;
-  capabilityId: string;
-  principalId: string;
-  /** RFC 3339 string (microseconds kept) or a Date (millisecond precision). */
-  invokedAt: string | Date;
-  responseMode: TraceResponseMode;
-  eventType?: TraceEventType | null;
-  tokenId?: string | null;
-  driverId?: string | null;
-  handleId?: string | null;
-  sensitivity?: TraceSensitivity | null;
-  reasonCode?: string | null;
-  /** Non-null (even empty) makes the outcome FAILED. */
-  error?: string | null;
-  /** Already redacted invocation args. Integers must be safe (|n| <= 2^53 - 1). */
-  args?: Record<string, unknown> | null;
-  resultSummary?: Record<string, unknown> | null;
-}
-
-/**
- * Why traces were given up on:
- * - `buffer_full`: emitted while `maxBuffer` traces were waiting (never buffered);
- * - `invalid`: failed the emitter's cheap checks, or could not be serialised (never buffered);
- * - `rejected`: the gateway refused the batch with a non-retryable code (see the error);
- * - `retries_exhausted`: a retryable failure persisted for `retry.maxAttempts` attempts;
- * - `closed`: emitted after close(), or still unconfirmed when close() timed out.
- */
-export type DropReason = "buffer_full" | "invalid" | "rejected" | "retries_exhausted" | "closed";
-
-/** A failed request (or, for `invalid` drops, a trace the emitter refused). */
-export class TraceEmitterError extends Error {
-  override name = "TraceEmitterError";
-  /**
-   * The gateway's `extensions.code` (BAD_USER_INPUT, RATE_LIMITED, ...), or the emitter's own:
-   * NETWORK_ERROR, TIMEOUT, HTTP_<status> (no code in the body), BAD_RESPONSE (2xx that is
-   * not a recordTraces result), INVALID_TRACE.
-   */
-  readonly code: string;
-  /** HTTP status, when a response arrived. */
-  readonly status: number | undefined;
-  /** Whether the emitter retries this kind of failure. */
-  readonly retryable: boolean;
-  /** For a refusal naming one trace: its position in the batch (it alone is dropped). */
-  traceIndex: number | undefined;
-  /** The server's Retry-After (header, else extensions.retryAfterSeconds), in ms. */
-  readonly retryAfterMs: number | undefined;
-  /** The GraphQL errors of the response, as received. */
-  readonly errors: readonly unknown[];
-  /** Which attempt at this batch failed (1 = the first request). */
-  attempt = 0;
-  /** When the batch will be sent again; undefined when it is not (it was dropped). */
-  retryInMs: number | undefined;
-
-  constructor(
-    code: string,
-    message: string,
-    details: { status?: number; retryable: boolean; retryAfterMs?: number; errors?: readonly unknown[]; cause?: unknown },
-  ) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
-    this.code = code;
-    this.status = details.status;
-    this.retryable = details.retryable;
-    this.retryAfterMs = details.retryAfterMs;
-    this.traceIndex = undefined;
-    this.errors = details.errors ?? [];
-  }
-}
-
-export interface RetryOptions {
-  /** First backoff delay (ms), doubled per attempt; default 250. */
-  initialMs?: number;
-  /** Cap of the backoff delay (ms); default 30,000. A server's Retry-After is honoured even when longer. */
-  maxMs?: number;
-  /**
-   * Attempts per batch before it is dropped as `retries_exhausted`; default Infinity: an
-   * outage stalls the batch (later traces wait behind it, then overflow into `buffer_full`
-   * drops) rather than losing it.
-   */
-  maxAttempts?: number;
-}
-
-export interface TraceEmitterOptions {
-  /** The gateway's GraphQL endpoint, e.g. http://localhost:4000/graphql. */
-  url: string;
-  /** An API key with the traces:write scope. */
-  apiKey: string;
-  /** Traces per recordTraces request (1 to 5,000, the gateway's maximum); default 100. */
-  batchSize?: number;
-  /**
-   * Upper bound of a request's serialised traces, in UTF-16 code units (a byte count for
-   * ASCII); default 1 MiB, well under the gateway's 16 MiB default body limit even for
-   * non-ASCII text. A single larger trace is still sent alone.
-   */
-  maxBatchChars?: number;
-  /** A partial batch is sent after at most this long (ms); default 1,000. */
-  flushIntervalMs?: number;
-  /** Traces held (the in-flight batch included) before new ones are dropped; default 10,000. */
-  maxBuffer?: number;
-  /**
-   * Only traces matching every given list are sent; others are silently counted as
-   * `filtered`. An empty list allows nothing.
-   */
-  allow?: {
-    eventTypes?: readonly TraceEventType[];
-    /** Exact capability ids or patterns (tested against the whole id). */
-    capabilities?: readonly (string | RegExp)[];
-  };
-  /**
-   * Every trace that will never be sent is reported here exactly once (asynchronously, never
-   * from inside emit()). Traces taken from the buffer are reported as sent (JSON copies).
-   */
-  onDrop?(traces: EmitTrace[], reason: DropReason, error?: TraceEmitterError): void;
-  /** Every failed request, retried (`error.retryInMs` set) or not. */
-  onError?(error: TraceEmitterError, traces: EmitTrace[]): void;
-  retry?: RetryOptions;
-  /** Abort a request after this long (ms) and retry it; default 30,000. */
-  requestTimeoutMs?: number;
-  /** The fetch to use (default: the global one), e.g. to add a proxy dispatcher. */
-  fetch?: typeof fetch;
-}
-
-export interface TraceEmitterStats {
-  /** Traces buffered and not yet settled, the in-flight batch included. */
-  queued: number;
-  /** Traces of the request in flight (0 or one batch). */
-  inFlight: number;
-  /** Traces the gateway acknowledged. */
-  sent: number;
-  /** Traces given up on without a final answer from the gateway: buffer_full, invalid, closed. */
-  dropped: number;
-  /** Traces given up on after requests failed: rejected, retries_exhausted. */
-  failed: number;
-  /** Traces the allow-list kept back. */
-  filtered: number;
-  /** Requests that were repeats of a failed one. */
-  retries: number;
-  /** Requests made. */
-  requests: number;
-}
-
-export interface TraceEmitter {
-  /** Queue a trace. Returns at once; never throws, whatever it is given. */
-  emit(trace: EmitTrace): void;
-  /**
-   * Resolves when every trace emitted before the call was sent or dropped. Sends partial
-   * batches immediately; during an outage it waits for the gateway (or `retry.maxAttempts`).
-   */
-  flush(): Promise<void>;
-  /**
-   * Stop accepting traces, flush, and stop the timer. After `timeoutMs` (default 10,000) the
-   * request in flight is aborted and whatever is unconfirmed is dropped as `closed` (an
-   * aborted batch may nevertheless have been recorded). Idempotent; never rejects.
-   */
-  close(options?: { timeoutMs?: number }): Promise<void>;
-  /** Counters since creation. */
-  stats(): TraceEmitterStats;
-}
-
-/** The gateway's own limits (src/app/ingest.ts), checked here so a batch is never refused for them. */
-const MAX_BATCH = 5_000;
-const MAX_ID_LENGTH = 1_024;
-const MAX_ERROR_LENGTH = 65_536;
-
-// Selecting only seq keeps the response small (the emitter does not need the records), and seq is an
-// acknowledgement field, readable by the traces:write-only key kernels use (src/graphql/types/Trace.ts).
-const QUERY = "mutation RecordTraces($input:[TraceInput!]!){recordTraces(input:$input){seq}}";
-const BODY_HEAD = `{"query":${JSON.stringify(QUERY)},"variables":{"input":[`;
-const BODY_TAIL = "]}}";
-
-const EVENT_TYPES: ReadonlySet<unknown> = new Set(["INVOKE", "EXPAND", "DENY"]);
-const RESPONSE_MODES: ReadonlySet<unknown> = new Set(["HANDLE_ONLY", "RAW", "SUMMARY", "TABLE"]);
-const SENSITIVITIES: ReadonlySet<unknown> = new Set(["MEMORY", "NONE", "PCI", "PII", "SECRETS"]);
+import { type DropReason, type EmitTrace, type TraceEmitter, TraceEmitterError, type TraceEmitterOptions, type TraceEmitterStats } from "./api.js";
+import { TraceBuffer } from "./buffer.js";
+import { compileAllow, encode, MAX_BATCH, parseAll, problemOf } from "./encode.js";
+import { type Outcome, postBatch, type RequestTarget, requestBody, unref } from "./request.js";
 
 // setImmediate lets the caller's current task finish before a request is built; setTimeout
 // is the fallback outside Node.
 const defer: (fn: () => void) => void =
   typeof setImmediate === "function" ? (fn) => void setImmediate(fn) : (fn) => void setTimeout(fn, 0);
 
-/** Let a timer not keep the process alive (Node); a no-op where timers have no unref. */
-function unref(timer: unknown): void {
-  (timer as { unref?: () => void } | null)?.unref?.();
-}
-
-const optionalId = (v: unknown) => v == null || (typeof v === "string" && v.length <= MAX_ID_LENGTH);
-const optionalObject = (v: unknown) => v == null || (typeof v === "object" && !Array.isArray(v));
-
-/**
- * Where `v` holds a number JSON.stringify would not carry exactly, or null: NaN and ±Infinity
- * (written as null) and integers beyond 2^53 (written with digits of another integer:
- * 2**60 becomes 1152921504606847000). The gateway hashes the digits it receives, so such a
- * value is refused here instead of changed silently; bigints carry big integers exactly.
- */
-function inexactNumber(v: unknown, path: string, depth = 0): string | null {
-  if (typeof v === "number") return Number.isFinite(v) && (!Number.isInteger(v) || Number.isSafeInteger(v)) ? null : path;
-  if (v === null || typeof v !== "object" || depth > 64) return null;
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) {
-      const found = inexactNumber(v[i], `${path}[${i}]`, depth + 1);
-      if (found !== null) return found;
-    }
-    return null;
-  }
-  for (const k in v) {
-    const found = inexactNumber((v as Record<string, unknown>)[k], `${path}.${k}`, depth + 1);
-    if (found !== null) return found;
-  }
-  return null;
-}
-
-/**
- * What is wrong with a trace, or undefined. Deliberately cheap: types, enums, the gateway's
- * length limits and numbers JSON would change; a malformed date is left to the gateway.
- */
-function problemOf(t: EmitTrace): string | undefined {
-  const { actionId, capabilityId, invokedAt } = t;
-  if (typeof actionId !== "string" || actionId.length === 0 || actionId.length > MAX_ID_LENGTH) {
-    return "actionId must be a non-empty string of at most 1,024 characters";
-  }
-  if (typeof capabilityId !== "string" || capabilityId.length === 0 || capabilityId.length > MAX_ID_LENGTH) {
-    return "capabilityId must be a non-empty string of at most 1,024 characters";
-  }
-  if (typeof t.principalId !== "string" || t.principalId.length > MAX_ID_LENGTH) return "principalId must be a string of at most 1,024 characters";
-  if (typeof invokedAt === "string" ? invokedAt.length === 0 : !(invokedAt instanceof Date) || Number.isNaN(invokedAt.getTime())) {
-    return "invokedAt must be an RFC 3339 string or a valid Date";
-  }
-  if (!RESPONSE_MODES.has(t.responseMode)) return "responseMode must be HANDLE_ONLY, RAW, SUMMARY or TABLE";
-  if (t.eventType != null && !EVENT_TYPES.has(t.eventType)) return "eventType must be INVOKE, EXPAND or DENY";
-  if (t.sensitivity != null && !SENSITIVITIES.has(t.sensitivity)) return "sensitivity must be MEMORY, NONE, PCI, PII or SECRETS";
-  if (!optionalId(t.tokenId) || !optionalId(t.driverId) || !optionalId(t.handleId) || !optionalId(t.reasonCode)) {
-    return "tokenId, driverId, handleId and reasonCode must be strings of at most 1,024 characters";
-  }
-  if (t.error != null && (typeof t.error !== "string" || t.error.length > MAX_ERROR_LENGTH)) return "error must be a string of at most 65,536 characters";
-  if (!optionalObject(t.args) || !optionalObject(t.resultSummary)) return "args and resultSummary must be JSON objects";
-  const inexact = inexactNumber(t.args, "args") ?? inexactNumber(t.resultSummary, "resultSummary");
-  if (inexact !== null) return `${inexact} is NaN, Infinity or an integer beyond 2^53, which JSON would change; pass big integers as bigint`;
-  return undefined;
-}
-
-/**
- * Stands in for a bigint's digits inside JSON.stringify's output. Random per process, so no
- * string in a caller's args (which may carry attacker-chosen text) can be mistaken for one.
- */
-const BIGINT_MARK = `tracegate-bigint-${globalThis.crypto.randomUUID()}:`;
-const BIGINT_MARKED = new RegExp(`"${BIGINT_MARK}(-?[0-9]+)"`, "g");
-
-/**
- * The trace's JSON as sent, taken now: a caller mutating the object afterwards changes
- * nothing, and a value JSON cannot carry (cycles, functions) is refused here rather than
- * poisoning a whole batch later. Only TraceInput fields are copied, because GraphQL refuses
- * an input object with unknown fields; a fixed shape also keeps V8 on its fast path.
- *
- * Integers beyond 2^53 can be given as bigints (`accountId: 750727362669608961n`): they are
- * written with every digit, and the gateway hashes them exactly (its JSON variables keep
- * number lexemes). JSON.stringify refuses bigints, so only a trace holding one takes the
- * slower replacer path. (A JS number cannot say "float" for an integral value: 100.0 is
- * sent as 100; clients that need Python's float lexemes send raw records, see README.)
- */
-function encode(t: EmitTrace): string {
-  try {
-    return JSON.stringify(inputOf(t));
-  } catch (e) {
-    if (!(e instanceof TypeError) || !/BigInt/i.test(e.message)) throw e;
-    const text = JSON.stringify(inputOf(t), (_key, value: unknown) => (typeof value === "bigint" ? BIGINT_MARK + value.toString() : value));
-    return text.replace(BIGINT_MARKED, "$1");
-  }
-}
-
-function inputOf(t: EmitTrace): Record<string, unknown> {
-  return {
-    actionId: t.actionId,
-    capabilityId: t.capabilityId,
-    principalId: t.principalId,
-    invokedAt: typeof t.invokedAt === "string" ? t.invokedAt : t.invokedAt.toISOString(),
-    responseMode: t.responseMode,
-    eventType: t.eventType,
-    tokenId: t.tokenId,
-    driverId: t.driverId,
-    handleId: t.handleId,
-    sensitivity: t.sensitivity,
-    reasonCode: t.reasonCode,
-    error: t.error,
-    args: t.args,
-    resultSummary: t.resultSummary,
-  };
-}
-
-/** The allow-list as a predicate, or undefined when everything is allowed. */
-function compileAllow(allow: TraceEmitterOptions["allow"]): ((t: EmitTrace) => boolean) | undefined {
-  if (!allow || (allow.eventTypes === undefined && allow.capabilities === undefined)) return undefined;
-  const types = allow.eventTypes === undefined ? undefined : new Set<unknown>(allow.eventTypes);
-  const exact = new Set<unknown>();
-  const patterns: RegExp[] = [];
-  for (const c of allow.capabilities ?? []) {
-    if (typeof c === "string") exact.add(c);
-    // Without g/y, test() keeps no lastIndex state between calls.
-    else patterns.push(new RegExp(c.source, c.flags.replace(/[gy]/g, "")));
-  }
-  const anyCapability = allow.capabilities === undefined;
-  return (t) =>
-    (types === undefined || types.has(t.eventType ?? "INVOKE")) &&
-    (anyCapability || exact.has(t.capabilityId) || patterns.some((p) => p.test(t.capabilityId)));
-}
-
-/** Retry-After as delay-seconds or an HTTP date, in ms. */
-function parseRetryAfter(value: string | null): number | undefined {
-  if (value === null || value.trim() === "") return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
-}
-
-type Outcome = { ok: true } | { ok: false; error: TraceEmitterError };
-
-/** A response as success or a classified error. */
-function classify(status: number, retryAfter: string | null, text: string, batchLength: number): Outcome {
-  let body: { data?: { recordTraces?: unknown } | null; errors?: unknown } | undefined;
-  try {
-    body = JSON.parse(text) as typeof body;
-  } catch {
-    body = undefined;
-  }
-  const errors = Array.isArray(body?.errors) ? (body.errors as unknown[]) : [];
-  const ok2xx = status >= 200 && status < 300;
-  if (ok2xx && errors.length === 0 && Array.isArray(body?.data?.recordTraces)) return { ok: true };
-  const first = errors[0] as { message?: unknown; extensions?: { code?: unknown; retryAfterSeconds?: unknown; field?: unknown } } | undefined;
-  const code = typeof first?.extensions?.code === "string" ? first.extensions.code : ok2xx ? "BAD_RESPONSE" : `HTTP_${status}`;
-  const message = typeof first?.message === "string" ? first.message : ok2xx ? "response is not a recordTraces result" : `HTTP ${status}`;
-  const bodyRetry = first?.extensions?.retryAfterSeconds;
-  const retryAfterMs = parseRetryAfter(retryAfter) ?? (typeof bodyRetry === "number" ? bodyRetry * 1000 : undefined);
-  // A refusal of the content is final; overload and server faults pass, and the batch is
-  // safe to repeat because ingest is idempotent. A 2xx without a result (BAD_RESPONSE) is
-  // most likely a proxy in the way: retried, and reported through onError each time. Any
-  // other code on a 4xx is a refusal this client does not know, so it is not repeated blindly.
-  const retryable = isRetryable(status, code);
-  const error = new TraceEmitterError(code, message, { status, retryable, errors, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
-  if (!retryable) error.traceIndex = refusedIndex(refusedField(first), "input", batchLength) ?? undefined;
-  return { ok: false, error };
-}
-
+/** An option's value when it is a positive number (an integer when `integer`); a RangeError otherwise. */
 function positive(name: string, value: number, integer = false): number {
   if (!(value > 0) || (integer && !Number.isInteger(value))) throw new RangeError(`${name} must be a positive ${integer ? "integer" : "number"}; got ${value}`);
   return value;
 }
 
 class Emitter implements TraceEmitter {
-  readonly #url: string;
-  readonly #headers: Record<string, string>;
-  readonly #fetch: typeof fetch;
+  readonly #target: RequestTarget;
   readonly #batchSize: number;
   readonly #maxBatchChars: number;
   readonly #maxBuffer: number;
@@ -387,22 +50,10 @@ class Emitter implements TraceEmitter {
   readonly #initialMs: number;
   readonly #maxMs: number;
   readonly #maxAttempts: number;
-  readonly #requestTimeoutMs: number;
   readonly #timer: ReturnType<typeof setInterval>;
 
-  // The buffer: parallel arrays from #head on (ids for the in-batch duplicate check), so
-  // emit() allocates nothing but the JSON string. Settled entries are compacted away lazily.
-  #ids: string[] = [];
-  #jsons: string[] = [];
-  #head = 0;
-  #chars = 0;
-  // Entries are numbered in emit order: #enqueued counts entries buffered, #settled entries
-  // removed from the head (sent or given up on). Everything below #due must go out now
-  // (flush, timer, close) even as a partial batch.
-  #enqueued = 0;
-  #settled = 0;
-  #due = 0;
-  #waiters: { target: number; resolve: () => void }[] = [];
+  /** Traces waiting to be sent, as JSON, and the flushes waiting for them. */
+  readonly #buffer = new TraceBuffer();
 
   #running = false;
   #scheduled = false;
@@ -420,9 +71,9 @@ class Emitter implements TraceEmitter {
 
   constructor(o: TraceEmitterOptions) {
     if (typeof o.url !== "string") throw new TypeError("url must be a string");
-    this.#url = new URL(o.url).href; // throws on a malformed URL, at construction rather than on every request
+    const url = new URL(o.url).href; // throws on a malformed URL, at construction rather than on every request
     if (typeof o.apiKey !== "string" || o.apiKey.length === 0) throw new TypeError("apiKey must be a non-empty string");
-    this.#headers = {
+    const headers = {
       "content-type": "application/json",
       // graphql-response+json makes the gateway answer request errors with 4xx statuses.
       accept: "application/graphql-response+json, application/json;q=0.9",
@@ -430,7 +81,6 @@ class Emitter implements TraceEmitter {
     };
     const f = o.fetch ?? globalThis.fetch;
     if (typeof f !== "function") throw new TypeError("no fetch: pass options.fetch");
-    this.#fetch = f;
     this.#batchSize = positive("batchSize", o.batchSize ?? 100, true);
     if (this.#batchSize > MAX_BATCH) throw new RangeError(`batchSize must be at most ${MAX_BATCH} (the gateway's limit); got ${this.#batchSize}`);
     this.#maxBatchChars = positive("maxBatchChars", o.maxBatchChars ?? 1024 * 1024);
@@ -439,15 +89,12 @@ class Emitter implements TraceEmitter {
     this.#initialMs = positive("retry.initialMs", o.retry?.initialMs ?? 250);
     this.#maxMs = positive("retry.maxMs", o.retry?.maxMs ?? 30_000);
     this.#maxAttempts = positive("retry.maxAttempts", o.retry?.maxAttempts ?? Number.POSITIVE_INFINITY);
-    this.#requestTimeoutMs = positive("requestTimeoutMs", o.requestTimeoutMs ?? 30_000);
+    this.#target = { fetch: f, url, headers, timeoutMs: positive("requestTimeoutMs", o.requestTimeoutMs ?? 30_000) };
     this.#allowed = compileAllow(o.allow);
     this.#onDrop = o.onDrop;
     this.#onError = o.onError;
     this.#timer = setInterval(() => {
-      if (this.#enqueued > this.#settled) {
-        this.#due = this.#enqueued;
-        this.#kick();
-      }
+      if (this.#buffer.dueAll()) this.#kick();
     }, flushIntervalMs);
     // The emitter must never be the reason a process stays up; close() is how to not lose the tail.
     unref(this.#timer);
@@ -468,7 +115,7 @@ class Emitter implements TraceEmitter {
         this.#counts.filtered++;
         return;
       }
-      if (this.#enqueued - this.#settled >= this.#maxBuffer) {
+      if (this.#buffer.queued >= this.#maxBuffer) {
         this.#counts.dropped++;
         // Coalesced: a flood against a full buffer makes one onDrop call, not one per trace.
         if (this.#pendingFull.push(trace) === 1) queueMicrotask(() => this.#reportFull());
@@ -486,11 +133,8 @@ class Emitter implements TraceEmitter {
         this.#invalid(trace, `not serialisable as JSON: ${(e as Error)?.message ?? e}`);
         return;
       }
-      this.#ids.push(trace.actionId);
-      this.#jsons.push(json);
-      this.#chars += json.length;
-      this.#enqueued++;
-      if (this.#enqueued - this.#settled >= this.#batchSize || this.#chars >= this.#maxBatchChars) this.#kick();
+      this.#buffer.push(trace.actionId, json);
+      if (this.#buffer.queued >= this.#batchSize || this.#buffer.chars >= this.#maxBatchChars) this.#kick();
     } catch (e) {
       // Only a hostile object gets here (a throwing getter, a Proxy): emit() never throws.
       try {
@@ -502,10 +146,8 @@ class Emitter implements TraceEmitter {
   }
 
   flush(): Promise<void> {
-    const target = this.#enqueued;
-    if (this.#settled >= target) return Promise.resolve();
-    if (target > this.#due) this.#due = target;
-    const done = new Promise<void>((resolve) => this.#waiters.push({ target, resolve }));
+    if (this.#buffer.queued === 0) return Promise.resolve();
+    const done = this.#buffer.flushed();
     // Someone awaits the outcome now: a backoff in progress must keep the process alive.
     this.#sleeping?.timer.ref?.();
     this.#kick();
@@ -517,7 +159,7 @@ class Emitter implements TraceEmitter {
   }
 
   stats(): TraceEmitterStats {
-    return { queued: this.#enqueued - this.#settled, inFlight: this.#inFlight, ...this.#counts };
+    return { queued: this.#buffer.queued, inFlight: this.#inFlight, ...this.#counts };
   }
 
   async #close(timeoutMs: number): Promise<void> {
@@ -539,11 +181,11 @@ class Emitter implements TraceEmitter {
     this.#inFlight = 0;
     this.#abort?.abort();
     this.#sleeping?.wake();
-    const n = this.#enqueued - this.#settled;
+    const n = this.#buffer.queued;
     if (n === 0) return;
-    const rest = this.#jsons.slice(this.#head);
+    const rest = this.#buffer.peek();
     this.#counts.dropped += n;
-    this.#settle(n);
+    this.#buffer.settle(n);
     this.#report(rest, "closed");
   }
 
@@ -608,31 +250,15 @@ class Emitter implements TraceEmitter {
     }
   }
 
-  /** Size of the batch to send now, or 0. */
+  /** Size of the batch to send now, or 0 (see TraceBuffer.ready). */
   #ready(): number {
-    const queued = this.#enqueued - this.#settled;
-    if (queued === 0 || this.#stopped) return 0;
-    if (queued < this.#batchSize && this.#chars < this.#maxBatchChars && this.#due <= this.#settled) return 0;
-    // Cut the batch at the size limits and before an action id it already holds: the gateway
-    // refuses a batch repeating an action id even when both traces are identical, while
-    // across requests an identical trace is acknowledged (and a different one refused).
-    const ids = new Set<string>();
-    let chars = 0;
-    let n = 0;
-    for (let i = this.#head; n < queued && n < this.#batchSize; i++, n++) {
-      const id = this.#ids[i]!;
-      const len = this.#jsons[i]!.length;
-      if (n > 0 && (chars + len > this.#maxBatchChars || ids.has(id))) break;
-      ids.add(id);
-      chars += len;
-    }
-    return n;
+    return this.#stopped ? 0 : this.#buffer.ready(this.#batchSize, this.#maxBatchChars);
   }
 
   /** Send the first n buffered traces until they are acknowledged, refused or abandoned. */
   async #send(n: number): Promise<void> {
-    const jsons = this.#jsons.slice(this.#head, this.#head + n);
-    const body = BODY_HEAD + jsons.join(",") + BODY_TAIL;
+    const jsons = this.#buffer.peek(n);
+    const body = requestBody(jsons);
     let parsed: EmitTrace[] | undefined;
     const traces = () => (parsed ??= parseAll(jsons));
     for (let attempt = 1; ; attempt++) {
@@ -644,7 +270,7 @@ class Emitter implements TraceEmitter {
       if (this.#stopped) return; // close() timed out and already reported these as dropped
       if (outcome.ok) {
         this.#counts.sent += n;
-        this.#settle(n);
+        this.#buffer.settle(n);
         return;
       }
       const { error } = outcome;
@@ -655,13 +281,13 @@ class Emitter implements TraceEmitter {
         this.#counts.failed++;
         this.#callError(error, traces);
         this.#report([jsons[k]!], "rejected", error);
-        this.#removeAt(k);
-        if (n > 1) this.#due = Math.max(this.#due, this.#settled + n - 1);
+        this.#buffer.removeAt(k);
+        if (n > 1) this.#buffer.dueFirst(n - 1);
         return;
       }
       if (!error.retryable || attempt >= this.#maxAttempts) {
         this.#counts.failed += n;
-        this.#settle(n);
+        this.#buffer.settle(n);
         this.#callError(error, traces);
         this.#report(jsons, error.retryable ? "retries_exhausted" : "rejected", error);
         return;
@@ -690,89 +316,21 @@ class Emitter implements TraceEmitter {
       };
       const timer = setTimeout(wake, ms);
       // Idle backoff must not keep a process alive, but a flush() or close() caller waits on it.
-      if (this.#waiters.length === 0 && this.#closing === undefined) unref(timer);
+      if (!this.#buffer.awaited && this.#closing === undefined) unref(timer);
       this.#sleeping = { timer, wake };
     });
   }
 
-  /** One request; never throws. */
+  /** One request; never throws. close() can abort it (#stop). */
   async #post(body: string, n: number): Promise<Outcome> {
     const abort = new AbortController();
     this.#abort = abort;
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      abort.abort();
-    }, this.#requestTimeoutMs);
-    unref(timer);
     try {
-      const res = await this.#fetch(this.#url, { method: "POST", headers: this.#headers, body, signal: abort.signal });
-      const text = await res.text();
-      return classify(res.status, res.headers.get("retry-after"), text, n);
-    } catch (e) {
-      // The request may or may not have reached the gateway; a repeat is safe (idempotent ingest).
-      const error = timedOut
-        ? new TraceEmitterError("TIMEOUT", `no response within ${this.#requestTimeoutMs} ms`, { retryable: true, cause: e })
-        : new TraceEmitterError("NETWORK_ERROR", describe(e), { retryable: true, cause: e });
-      return { ok: false, error };
+      return await postBatch(this.#target, body, n, abort);
     } finally {
-      clearTimeout(timer);
       if (this.#abort === abort) this.#abort = undefined;
     }
   }
-
-  /**
-   * Remove the entry k places after the head (a refused trace inside the in-flight batch).
-   * Entries are numbered in emit order, so the ones after it move down by one, and so do the
-   * flush targets and #due beyond it: a flush still waits for exactly the traces emitted before it.
-   */
-  #removeAt(k: number): void {
-    if (k === 0) {
-      this.#settle(1);
-      return;
-    }
-    const i = this.#head + k;
-    const number = this.#settled + k;
-    this.#chars -= this.#jsons[i]!.length;
-    this.#jsons.splice(i, 1);
-    this.#ids.splice(i, 1);
-    this.#enqueued--;
-    if (this.#due > number) this.#due--;
-    for (const w of this.#waiters) if (w.target > number) w.target--;
-    while (this.#waiters.length > 0 && this.#waiters[0]!.target <= this.#settled) this.#waiters.shift()!.resolve();
-  }
-
-  /** Remove n entries from the head and resolve the flushes they complete. */
-  #settle(n: number): void {
-    for (let i = this.#head; i < this.#head + n; i++) this.#chars -= this.#jsons[i]!.length;
-    this.#head += n;
-    this.#settled += n;
-    if (this.#head === this.#jsons.length) {
-      this.#ids = [];
-      this.#jsons = [];
-      this.#head = 0;
-      this.#chars = 0;
-    } else if (this.#head >= 1_024 && this.#head * 2 >= this.#jsons.length) {
-      // Amortised O(1): copy the live tail only once the dead head is at least as long.
-      this.#ids = this.#ids.slice(this.#head);
-      this.#jsons = this.#jsons.slice(this.#head);
-      this.#head = 0;
-    }
-    while (this.#waiters.length > 0 && this.#waiters[0]!.target <= this.#settled) this.#waiters.shift()!.resolve();
-  }
-}
-
-function parseAll(jsons: readonly string[]): EmitTrace[] {
-  return jsons.map((j) => JSON.parse(j) as EmitTrace);
-}
-
-/** fetch's "fetch failed" hides the reason in `cause` (ECONNREFUSED, ...). */
-function describe(e: unknown): string {
-  const err = e as { message?: unknown; cause?: { code?: unknown; message?: unknown } } | undefined;
-  const cause = err?.cause;
-  const detail = typeof cause?.code === "string" ? cause.code : typeof cause?.message === "string" ? cause.message : undefined;
-  const message = typeof err?.message === "string" ? err.message : String(e);
-  return detail === undefined ? message : `${message} (${detail})`;
 }
 
 /**

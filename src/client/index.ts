@@ -1,12 +1,12 @@
 /**
- * tracegate's client entry point: import from here rather than from ./emitter.js, so the
- * emitter's internals can move without breaking callers. Dependency-free (global fetch).
+ * tracegate's client entry point: import from here rather than from ./emitter.js or ./api.js,
+ * so the emitter's internals can move without breaking callers. Dependency-free (global fetch).
  *
  *   import { createTraceEmitter } from "tracegate/client";           // via package.json "exports"
  *   import { createTraceEmitter } from "./src/client/index.js";      // inside this repository
  */
+export { createTraceEmitter } from "./emitter.js";
 export {
-  createTraceEmitter,
   TraceEmitterError,
   type DropReason,
   type EmitTrace,
@@ -17,4 +17,4 @@ export {
   type TraceEventType,
   type TraceResponseMode,
   type TraceSensitivity,
-} from "./emitter.js";
+} from "./api.js";

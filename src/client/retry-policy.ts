@@ -1,6 +1,6 @@
 /**
  * One classification of a failed gateway request, shared by the emitter (src/client/emitter.ts)
- * and the shipper (src/ship/follower.ts) so they never disagree about what is worth repeating
+ * and the shipper (src/ship/transport.ts) so they never disagree about what is worth repeating
  * (issue 14, case 4: a poison trace answered as a server fault was retried for ever and
  * blocked every trace behind it).
  *
@@ -13,6 +13,9 @@
  *   and retried, as are the codes of transient trouble whatever their status.
  * - The code wins over the status: a known client-fault code is final even on a 5xx (a proxy
  *   rewriting statuses), and an unknown code on a 4xx is final.
+ *
+ * - When to retry is the server's to say where it says it: the Retry-After header, else
+ *   `extensions.retryAfterSeconds` (readAnswer).
  *
  * Dependency-free, like the emitter that imports it (it is loaded into other processes).
  */
@@ -74,4 +77,60 @@ export function refusedField(error: { message?: unknown; extensions?: { field?: 
   if (typeof field === "string") return field;
   const message = typeof error?.message === "string" ? error.message : "";
   return COERCION_PATH.exec(message)?.[1] ?? /^(?:input|records)\[[0-9]{1,9}\]/.exec(message)?.[0] ?? null;
+}
+
+/** A GraphQL error as the gateway writes it; every field may be missing or of another type. */
+export interface AnswerError {
+  message?: unknown;
+  extensions?: { code?: unknown; retryAfterSeconds?: unknown; field?: unknown };
+}
+
+/** What a gateway answer says, read the same way by the emitter and the shipper. */
+export interface GatewayAnswer {
+  /** The body, when it is a JSON object (a proxy's error page is not). */
+  body: { data?: Record<string, unknown> | null; errors?: unknown } | undefined;
+  /** The body's `errors`, [] when there are none. */
+  errors: unknown[];
+  /** errors[0]: the error whose code decides (isRetryable) and which names the refused trace (refusedField). */
+  first: AnswerError | undefined;
+  /** first's `extensions.code`, or null when it has none (or there is no error). */
+  code: string | null;
+  /** first's `message`, or null. */
+  message: string | null;
+  /**
+   * How long the gateway asked the client to wait before a retry, in ms: the Retry-After
+   * header (delay-seconds or an HTTP date), else `extensions.retryAfterSeconds`; undefined
+   * when it asked nothing.
+   */
+  retryAfterMs: number | undefined;
+}
+
+/** Retry-After as delay-seconds or an HTTP date, in ms (never negative); undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | null): number | undefined {
+  if (value === null || value.trim() === "") return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+/**
+ * Read a gateway answer: its body text and Retry-After header. Never throws; a body that is
+ * not JSON reads as no body and no errors.
+ */
+export function readAnswer(text: string, retryAfterHeader: string | null): GatewayAnswer {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const body = typeof parsed === "object" && parsed !== null ? (parsed as GatewayAnswer["body"]) : undefined;
+  const errors = Array.isArray(body?.errors) ? (body.errors as unknown[]) : [];
+  const first = errors[0] as AnswerError | undefined;
+  const code = typeof first?.extensions?.code === "string" ? first.extensions.code : null;
+  const message = typeof first?.message === "string" ? first.message : null;
+  const bodyRetry = first?.extensions?.retryAfterSeconds;
+  const retryAfterMs = parseRetryAfter(retryAfterHeader) ?? (typeof bodyRetry === "number" ? bodyRetry * 1000 : undefined);
+  return { body, errors, first, code, message, retryAfterMs };
 }

@@ -24,7 +24,7 @@ import { canonicalJson, type JsonObject } from "../chain/json.js";
 import { statusOf, type TraceColumns } from "../chain/trace.js";
 import { ChainVerifier, type ChainVerification } from "../chain/verify.js";
 import { identifierProblem } from "../chain/identifier.js";
-import { decodeTrace, parseEnvelope, parseJsonObject, RecordError } from "../ingest/reference-record.js";
+import { decodeTrace, parseChainedRecord, parseJsonObject, RecordError } from "../ingest/reference-record.js";
 
 /** The two durable formats of the reference. */
 export type StoreFormat = "jsonl" | "sqlite";
@@ -115,8 +115,7 @@ function corruptLine(path: string, lineno: number, reason: string): ImportError 
 
 function envelopeOf(line: string, path: string, lineno: number): SourceRecord {
   try {
-    const { seq, prevHash, recordHash, trace } = parseEnvelope(line);
-    return { seq, prevHash, recordHash, trace, payload: canonicalJson(trace), location: `${path}:${lineno}` };
+    return { ...parseChainedRecord(line), location: `${path}:${lineno}` };
   } catch (e) {
     if (e instanceof RecordError) throw corruptLine(path, lineno, e.reason);
     throw e;

@@ -12,7 +12,7 @@
  * number a Python float, so `canonicalJson` of the parsed value is byte for byte what the
  * reference hashes.
  */
-import { isJsonObject, type JsonObject, type JsonValue, type LosslessParseOptions, parseJsonLossless } from "../chain/json.js";
+import { canonicalJson, isJsonObject, type JsonObject, type JsonValue, type LosslessParseOptions, parseJsonLossless } from "../chain/json.js";
 import { type EpochMicros, parseTimestamp, TimestampError } from "../chain/time.js";
 import { MAX_INT_DIGITS, MAX_JSON_DEPTH } from "../chain/wire-json.js";
 import {
@@ -92,6 +92,25 @@ export function parseEnvelope(line: string): Envelope {
   if (typeof recordHash !== "string") throw new RecordError(null, "'record_hash' is not a string");
   if (trace === undefined || !isJsonObject(trace)) throw new RecordError(null, "'trace' is not a JSON object");
   return { seq: Number(seq), prevHash, recordHash, trace };
+}
+
+/** An envelope with the payload its record_hash covers. */
+export interface ChainedRecord extends Envelope {
+  /**
+   * Canonical JSON of the trace: what the chain hashes, what raw ingest stores, and (pure
+   * ASCII: every other code unit is escaped) what `tracegate ship` sends.
+   */
+  payload: string;
+}
+
+/**
+ * Parse one JSONL line of a reference store (parseEnvelope) and canonicalise its trace:
+ * `tracegate import` and `tracegate ship` both read store lines through here.
+ * @throws RecordError (key null) as parseEnvelope does.
+ */
+export function parseChainedRecord(line: string): ChainedRecord {
+  const envelope = parseEnvelope(line);
+  return { ...envelope, payload: canonicalJson(envelope.trace) };
 }
 
 // ---------------------------------------------------------------------------

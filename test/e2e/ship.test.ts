@@ -5,7 +5,7 @@
  * Shipped payloads must be the bytes CPython canonicalises, crashes must resume without loss
  * or duplicates, and tampering, truncation and rotation must stop shipping before anything
  * wrong reaches the gateway.
- * Secondary cases call the follower in this process (a process costs ~2 s of CPU).
+ * Secondary cases call the shipper in this process (a process costs ~2 s of CPU).
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -15,7 +15,9 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createRecordHasher } from "../../src/chain/hash.js";
-import { ship, type ShipError, type ShipOptions, type ShipState } from "../../src/ship/follower.js";
+import type { ShipError } from "../../src/ship/errors.js";
+import { ship, type ShipOptions } from "../../src/ship/ship.js";
+import type { ShipState } from "../../src/ship/state.js";
 import { type GatewayProcess, PROCESS_ADMIN_KEY, postGraphQL, ROOT, runCli, startGatewayProcess } from "../support/process.js";
 
 const WRITER = join(ROOT, "test/support/reference-writer.py");
@@ -173,7 +175,7 @@ function startShipper(args: string[]): Shipper {
   return { child, stdout: () => out, stderr: () => err, exited };
 }
 
-/** The follower in this process, for the secondary cases. */
+/** The shipper in this process, for the secondary cases. */
 async function shipInProcess(path: string, over: Partial<ShipOptions> = {}): Promise<{ error: ShipError | null; warnings: string[] }> {
   const warnings: string[] = [];
   try {
@@ -365,7 +367,7 @@ describe("tracegate ship", () => {
       const source = writeStore(corpusOf(prefix, 6));
       writeFileSync(source, edit(readFileSync(source, "utf8").trimEnd().split("\n")).join("\n") + "\n");
       const { error } = await shipInProcess(source, over);
-      expect(error?.kind, name).toBe("TAMPERED");
+      expect(error?.code, name).toBe("TAMPERED");
       expect(error!.message, name).toMatch(pattern);
       const firstBad = error!.seq!;
       const shippedIds = (await storedWith(prefix)).map((r) => r.actionId);
@@ -390,11 +392,11 @@ describe("tracegate ship", () => {
     const keep = readFileSync(truncated, "utf8").split("\n").slice(0, 3).join("\n") + "\n";
     writeFileSync(truncated, keep);
     let result = await shipInProcess(truncated);
-    expect(result.error?.kind).toBe("ROTATED");
+    expect(result.error?.code).toBe("ROTATED");
     expect(result.error!.message).toMatch(/truncated or rotated \(size \d+ is below the saved offset \d+\)/);
     await append(truncated, corpusOf("e2new", 6));
     result = await shipInProcess(truncated);
-    expect(result.error?.kind).toBe("ROTATED");
+    expect(result.error?.code).toBe("ROTATED");
     expect(result.error!.message).toMatch(/the line at byte \d+ is no longer seq 5/);
     expect(await storedWith("e2new")).toEqual([]);
 
@@ -404,7 +406,7 @@ describe("tracegate ship", () => {
     const other = writeStore(corpusOf("e3new", 2));
     writeFileSync(spliced, readFileSync(spliced, "utf8") + readFileSync(other, "utf8"));
     result = await shipInProcess(spliced);
-    expect(result.error?.kind).toBe("ROTATED");
+    expect(result.error?.code).toBe("ROTATED");
     expect(result.error!.message).toMatch(/the record after the saved offset is seq 0, which does not continue seq 2/);
     expect(await storedWith("e3new")).toEqual([]);
     expect(stateOf(spliced).lastSeq).toBe(2);
@@ -497,7 +499,7 @@ describe("tracegate ship", () => {
 
     // Refusals stop with the code named.
     const badKey = await shipInProcess(unreachable, { apiKey: "tgk_not-a-key-0123456789abcdefghijklmnop" });
-    expect(badKey.error?.kind).toBe("GATEWAY");
+    expect(badKey.error?.code).toBe("GATEWAY");
     expect(badKey.error!.message).toMatch(/^the gateway refused seq 0\.\.1: UNAUTHENTICATED: /);
     const clash = writeStore(`[${traceText("h-0", 0, { capability_id: "other.capability" })}]`);
     expect((await shipInProcess(unreachable)).error).toBeNull();
@@ -509,7 +511,7 @@ describe("tracegate ship", () => {
     // records before it in the batch are shipped, then the run stops at its seq.
     const odd = writeStore(`[${traceText("i-0", 0)}, ${traceText("i-1", 1, { extra: 1 })}, ${traceText("i-2", 2)}]`);
     const refused = await shipInProcess(odd);
-    expect(refused.error?.kind).toBe("GATEWAY");
+    expect(refused.error?.code).toBe("GATEWAY");
     expect(refused.error!.seq).toBe(1);
     expect(refused.error!.message).toMatch(
       /^the gateway refused seq 1 \(.*-store\.jsonl:2\): BAD_USER_INPUT: records\[1\]: unknown key 'extra' .*\. Stopped: shipped up to seq 0\.$/,

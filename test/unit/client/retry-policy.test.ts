@@ -1,6 +1,6 @@
-/** The one retry classification the emitter and the shipper share (issue 14, case 4). */
+/** The one retry classification the emitter and the shipper share (issue 14, case 4), and the one reading of an answer it rests on. */
 import { describe, expect, it } from "vitest";
-import { isRetryable, refusedField, refusedIndex } from "../../../src/client/retry-policy.js";
+import { isRetryable, parseRetryAfter, readAnswer, refusedField, refusedIndex } from "../../../src/client/retry-policy.js";
 
 describe("isRetryable", () => {
   it("never retries client faults, whatever the status; retries transport faults, 5xx, 429 and 408", () => {
@@ -28,5 +28,34 @@ describe("refusedField / refusedIndex", () => {
     for (const [field, batch, n] of [["input[5].x", "input", 5], ["input[3]", "records", 5], ["input[03]", "input", 5], ["input[-1]", "input", 5], [null, "input", 5], ["input", "input", 5]] as const) {
       expect(refusedIndex(field, batch, n), String(field)).toBeNull();
     }
+  });
+});
+
+describe("readAnswer", () => {
+  it("reads the first error's code and message, and Retry-After from the header before the body", () => {
+    const body = JSON.stringify({ errors: [{ message: "Too many requests.", extensions: { code: "RATE_LIMITED", retryAfterSeconds: 7 } }, { message: "second" }] });
+    expect(readAnswer(body, null)).toMatchObject({ code: "RATE_LIMITED", message: "Too many requests.", retryAfterMs: 7_000 });
+    expect(readAnswer(body, "2").retryAfterMs).toBe(2_000);
+    expect(readAnswer(body, "0").retryAfterMs).toBe(0);
+    expect(readAnswer(body, new Date(Date.now() + 60_000).toUTCString()).retryAfterMs).toBeGreaterThan(50_000);
+    expect(readAnswer(body, "soon").retryAfterMs).toBe(7_000);
+    expect(readAnswer(body, null).errors).toHaveLength(2);
+  });
+
+  it("reads a body that is not JSON, or not an object, as no body and no errors", () => {
+    for (const text of ["<html>proxy</html>", "", "null", "5", '"x"']) {
+      expect(readAnswer(text, null), text).toEqual({ body: undefined, errors: [], first: undefined, code: null, message: null, retryAfterMs: undefined });
+    }
+    const ok = readAnswer(JSON.stringify({ data: { recordTraces: [{ seq: 1 }] } }), null);
+    expect([ok.body?.data?.recordTraces, ok.code, ok.errors]).toEqual([[{ seq: 1 }], null, []]);
+    expect(readAnswer(JSON.stringify({ errors: [{ message: 5, extensions: { code: 1 } }] }), null)).toMatchObject({ code: null, message: null });
+  });
+
+  it("parseRetryAfter: delay-seconds or an HTTP date, never negative", () => {
+    expect(parseRetryAfter("3")).toBe(3_000);
+    expect(parseRetryAfter(" ")).toBeUndefined();
+    expect(parseRetryAfter(null)).toBeUndefined();
+    expect(parseRetryAfter(new Date(Date.now() - 60_000).toUTCString())).toBe(0);
+    expect(parseRetryAfter("later")).toBeUndefined();
   });
 });

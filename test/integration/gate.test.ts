@@ -6,11 +6,12 @@
  * error once the connection is admitted); failed authentications on any transport count
  * against one budget per client address, and each is logged once.
  */
-import { afterAll, describe, expect, it } from "vitest";
-import { pino } from "pino";
+import { describe, expect, it } from "vitest";
 import { hashApiKey } from "../../src/access/api-key.js";
 import { AUTH_FAILURES_PER_MINUTE } from "../../src/access/rate-limit.js";
-import { createTestGateway, dataOf, type TestGateway } from "../support/harness.js";
+import { dataOf } from "../support/harness.js";
+import { type Listening, listeningGateways } from "../support/listening.js";
+import { capturedLogs } from "../support/logs.js";
 import { wsClient, wsExec } from "../support/ws.js";
 
 const TRANSPORTS = ["http", "sse", "ws", "export"] as const;
@@ -104,27 +105,12 @@ function refusedAs(transport: Transport, code: "UNAUTHENTICATED" | "RATE_LIMITED
     : { code, status: 429, httpInBody: false };
 }
 
-interface Started {
-  gw: TestGateway;
-  url: string;
-  logged: Record<string, unknown>[];
+const listening = listeningGateways();
+/** A gateway on a real socket whose log the test reads. */
+async function start(ratePerMinute = 1_000): Promise<Listening & { logged: Record<string, unknown>[] }> {
+  const { logger, logged } = capturedLogs();
+  return { ...(await listening({ logger, limits: { ratePerMinute } })), logged };
 }
-const started: Started[] = [];
-async function start(ratePerMinute = 1_000): Promise<Started> {
-  const logged: Record<string, unknown>[] = [];
-  const logger = pino({ level: "info" }, { write: (line: string) => void logged.push(JSON.parse(line) as Record<string, unknown>) });
-  const gw = await createTestGateway({ logger, limits: { ratePerMinute } });
-  const { port } = await gw.app.start(0);
-  const s = { gw, url: `http://127.0.0.1:${port}/graphql`, logged };
-  started.push(s);
-  return s;
-}
-afterAll(async () => {
-  for (const { gw } of started) {
-    await gw.app.stop();
-    await gw.close();
-  }
-});
 
 const failures = (logged: Record<string, unknown>[]) => logged.filter((l) => l.msg === "authentication failed");
 

@@ -5,12 +5,12 @@
  * graphql-ws connections not as requests) and that it logs each failure once, without the key.
  */
 import { describe, expect, it } from "vitest";
-import { pino } from "pino";
 import type { StoredKey } from "../../../src/access/authenticator.js";
 import { Authenticator } from "../../../src/access/authenticator.js";
 import { createGate } from "../../../src/access/gate.js";
 import { hashApiKey } from "../../../src/access/api-key.js";
 import { createRateLimiter, type RateLimiter } from "../../../src/access/rate-limit.js";
+import { capturedLogs } from "../../support/logs.js";
 import { codeOfHttpStatus, ERROR_CODES, type ErrorCode, graphqlHttpOf, httpStatusOf, TracegateError } from "../../../src/errors.js";
 
 describe("the code -> HTTP status table", () => {
@@ -73,8 +73,7 @@ describe("the access gate", () => {
         await limiter.consume(subject);
       },
     });
-    const logged: Record<string, unknown>[] = [];
-    const logger = pino({ level: "info" }, { write: (line: string) => void logged.push(JSON.parse(line) as Record<string, unknown>) });
+    const { logger, logged } = capturedLogs();
     const gate = createGate({
       authenticator,
       requests: counting(createRateLimiter(requestsPerMinute)),

@@ -11,10 +11,10 @@
  *
  * Access follows the GraphQL API: the same gate (src/access/gate.ts: `Authorization: Bearer
  * <key>`, 401 UNAUTHENTICATED without a valid one, the same rate limits), the `traces:read`
- * scope (403 FORBIDDEN), and a principal-scoped key
- * sees only its principals (the scope goes into the SQL). The key is checked again before
- * every page: an export whose key is revoked, or whose client went away, stops. `chained` is the chain itself,
- * every principal's hashes and links, so it needs an unscoped key, like verifyChain.
+ * scope (403 FORBIDDEN), and a principal-scoped key sees only its principals (the scope goes
+ * into the SQL). The key is checked again before every page: an export whose key is revoked,
+ * or whose client went away, stops. `chained` is the chain itself, every principal's hashes
+ * and links, so it needs an unscoped key, like verifyChain.
  * Unknown, repeated or malformed parameters are refused with 400 BAD_USER_INPUT rather than
  * ignored: an export that silently drops a misspelled filter would hand over too much.
  * Errors use the GraphQL error shape `{errors: [{message, extensions: {code}}]}`, with the

@@ -99,7 +99,7 @@ export function attachWebSockets(server: Server, deps: WsDeps): (graceMs?: numbe
       refuseUpgrade(socket, "UNAVAILABLE");
       return;
     }
-    const address = req.socket.remoteAddress ?? "unknown";
+    const address = addressOf(req);
     const pendingHere = pending.get(address) ?? 0;
     if (deps.limits.wsMaxPendingPerAddress > 0 && pendingHere >= deps.limits.wsMaxPendingPerAddress) {
       refuseUpgrade(socket, "RATE_LIMITED");
@@ -165,7 +165,7 @@ export function attachWebSockets(server: Server, deps: WsDeps): (graceMs?: numbe
         const authorization = ctx.connectionParams?.authorization;
         let viewer: Viewer;
         try {
-          viewer = await deps.gate.admit(typeof authorization === "string" ? authorization : null, { address: addressOf(ctx.extra), transport: "ws" });
+          viewer = await deps.gate.admit(typeof authorization === "string" ? authorization : null, { address: addressOf(ctx.extra.request), transport: "ws" });
         } catch (e) {
           if (!isTracegateError(e)) throw e;
           socket.close(closeCodeOf(e), closeReason(e.code, e.message));
@@ -207,7 +207,7 @@ export function attachWebSockets(server: Server, deps: WsDeps): (graceMs?: numbe
         const record: RequestRecord = {
           requestId: randomUUID(),
           transport: "ws",
-          address: addressOf(ctx.extra),
+          address: addressOf(ctx.extra.request),
           start: performance.now(),
           operationName: params.operationName ?? null,
         };
@@ -293,8 +293,8 @@ interface OperationRoot {
   record: RequestRecord;
 }
 
-/** The client address of a socket. */
-const addressOf = (extra: WsExtra) => extra.request.socket.remoteAddress ?? "unknown";
+/** The client address of an upgrade request (failed authentications and pending sockets are counted by it). */
+const addressOf = (request: IncomingMessage) => request.socket.remoteAddress ?? "unknown";
 
 /** How long a refused upgrade (server full, too many pending sockets here) should wait. */
 const UPGRADE_RETRY_AFTER_SECONDS = 5;

@@ -48,24 +48,70 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 
 const BRAND = Symbol.for("tracegate.TracegateError");
 
+/** The HTTP status and headers of a response that refuses a request with a code. */
+export interface HttpRefusal {
+  status: number;
+  headers: Record<string, string>;
+}
+
 /**
- * Codes that set the HTTP status of a whole response (yoga reads `extensions.http`). The
- * others are field errors in a 200 response, as GraphQL over HTTP prescribes.
+ * The one table from code to HTTP status. `graphql`: a GraphQL response carrying the code
+ * takes its status wherever it was raised (yoga reads `extensions.http`); the other codes are
+ * field errors in a 200 response, as GraphQL over HTTP prescribes, and take their status only
+ * where they refuse a whole request before GraphQL runs (a malformed body, GET /export, an
+ * unknown route). Codes not listed refuse a whole request with 500.
  */
-const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
-  UNAUTHENTICATED: 401,
-  RATE_LIMITED: 429,
-  PAYLOAD_TOO_LARGE: 413,
-  UNAVAILABLE: 503,
+const HTTP_STATUS: Partial<Record<ErrorCode, { status: number; graphql: boolean }>> = {
+  BAD_USER_INPUT: { status: 400, graphql: false },
+  UNAUTHENTICATED: { status: 401, graphql: true },
+  FORBIDDEN: { status: 403, graphql: false },
+  NOT_FOUND: { status: 404, graphql: false },
+  PAYLOAD_TOO_LARGE: { status: 413, graphql: true },
+  RATE_LIMITED: { status: 429, graphql: true },
+  UNAVAILABLE: { status: 503, graphql: true },
 };
+
+/** Retry-After when a RATE_LIMITED or UNAVAILABLE error does not say (`retryAfterSeconds`). */
+const DEFAULT_RETRY_AFTER_SECONDS = 60;
+
+/**
+ * The status and headers of a response refusing a whole request with `error` (GET /export,
+ * the GraphQL gate, a WebSocket upgrade): 401 with a `Bearer realm="tracegate"` challenge,
+ * 429 and 503 with Retry-After (`extensions.retryAfterSeconds`, else 60 s), 400, 403, 404,
+ * 413 without headers, 500 for every other code.
+ */
+export function httpStatusOf(error: { code: ErrorCode; extensions?: Readonly<Record<string, unknown>> }): HttpRefusal {
+  const status = HTTP_STATUS[error.code]?.status ?? 500;
+  if (status === 401) return { status, headers: { "WWW-Authenticate": 'Bearer realm="tracegate"' } };
+  if (status === 429 || status === 503) {
+    const seconds = error.extensions?.retryAfterSeconds;
+    return { status, headers: { "Retry-After": String(typeof seconds === "number" ? seconds : DEFAULT_RETRY_AFTER_SECONDS) } };
+  }
+  return { status, headers: {} };
+}
+
+/**
+ * The `extensions.http` a GraphQL error with `code` carries: the status and headers of
+ * httpStatusOf for the codes that set a GraphQL response's status, none for field errors.
+ */
+export function graphqlHttpOf(code: ErrorCode, extensions?: Readonly<Record<string, unknown>>): HttpRefusal | undefined {
+  return HTTP_STATUS[code]?.graphql ? httpStatusOf(extensions ? { code, extensions } : { code }) : undefined;
+}
+
+/** The code a refused response's HTTP status stands for (the access log of routes without a GraphQL result); OK below 400. */
+export function codeOfHttpStatus(status: number): ErrorCode | "OK" {
+  if (status < 400) return "OK";
+  const entry = Object.entries(HTTP_STATUS).find(([, http]) => http.status === status);
+  return (entry?.[0] as ErrorCode | undefined) ?? "INTERNAL_SERVER_ERROR";
+}
 
 /** A GraphQL error with one of tracegate's codes; its message is meant for the client. */
 export class TracegateError extends GraphQLError {
   readonly code: ErrorCode;
   readonly [BRAND] = true;
   constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
-    const status = HTTP_STATUS[code];
-    super(message, { extensions: { code, ...details, ...(status ? { http: { status } } : {}) } });
+    const http = graphqlHttpOf(code, details);
+    super(message, { extensions: { code, ...details, ...(http ? { http } : {}) } });
     this.code = code;
   }
 }

@@ -15,6 +15,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type DocumentNode, getOperationAST } from "graphql";
 import { isAsyncIterable, type Plugin } from "graphql-yoga";
+import { codeOfHttpStatus } from "../errors.js";
 import type { Logger } from "../logger.js";
 
 export const REQUEST_ID_HEADER = "X-Request-Id";
@@ -63,14 +64,6 @@ export function describeOperation(document: DocumentNode, operationName?: string
   return { operationName: op?.name?.value ?? operationName ?? null, ...(op ? { operationType: op.operation } : {}) };
 }
 
-/** The code an HTTP status stands for, when no GraphQL result said (the export route, 404s). */
-function codeOfStatus(status: number): string {
-  if (status < 400) return "OK";
-  return (
-    { 400: "BAD_USER_INPUT", 401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404: "NOT_FOUND", 413: "PAYLOAD_TOO_LARGE", 429: "RATE_LIMITED", 503: "UNAVAILABLE" } as Record<number, string>
-  )[status] ?? "INTERNAL_SERVER_ERROR";
-}
-
 /** Write the access log line of a finished request or operation. */
 export function logAccess(logger: Logger, record: RequestRecord, extra: Record<string, unknown> = {}, level: "info" | "debug" = "info"): void {
   logger[level](
@@ -88,11 +81,6 @@ export function logAccess(logger: Logger, record: RequestRecord, extra: Record<s
     },
     "access",
   );
-}
-
-/** A failed authentication: who tried (address) and why, never the key presented. */
-export function logAuthFailure(logger: Logger | undefined, detail: { address: string; transport: RequestRecord["transport"]; reason: string }): void {
-  logger?.warn({ requestId: currentRequest()?.requestId ?? null, ...detail }, "authentication failed");
 }
 
 /** Paths whose requests are logged at info level; the rest (probes, static files) at debug. */
@@ -121,7 +109,7 @@ export function accessLogged(
     };
     const pathname = (req.url ?? "/").split("?")[0]!;
     res.once("close", () => {
-      if (!record.code || (record.code === "OK" && res.statusCode >= 400)) record.code = codeOfStatus(res.statusCode);
+      if (!record.code || (record.code === "OK" && res.statusCode >= 400)) record.code = codeOfHttpStatus(res.statusCode); // the export route, 404s
       const aborted = !res.writableFinished;
       logAccess(options.logger, record, { method: req.method, path: pathname, status: res.statusCode, ...(aborted ? { aborted } : {}) }, options.logged(pathname) ? "info" : "debug");
     });

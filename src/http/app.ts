@@ -17,6 +17,7 @@ import { schema } from "../graphql/index.js";
 import type { Stores } from "../stores/index.js";
 import { accessLogged, accessLogPlugin, isAccessLogged } from "./access-log.js";
 import { Authenticator, unauthenticated, type Viewer } from "../access/authenticator.js";
+import { createGate } from "../access/gate.js";
 import type { GraphQLContext } from "../graphql/context.js";
 import { callerOf, type Gateway } from "../app/caller.js";
 import { createGuard } from "./guard.js";
@@ -79,17 +80,18 @@ export interface App {
 export function buildApp(deps: AppDeps): App {
   const limits = deps.limits ?? defaultLimits();
   const authenticator = new Authenticator(deps.stores.keys, deps.keyCacheMs === undefined ? {} : { cacheMs: deps.keyCacheMs });
-  const guardDeps = {
+  // One gate for GraphQL over HTTP and SSE, graphql-ws and /export: one set of budgets.
+  const gate = createGate({
     authenticator,
     requests: createRateLimiter(limits.ratePerMinute, deps.rateLimitRedis && { redis: deps.rateLimitRedis, name: "requests" }),
     authFailures: createRateLimiter(AUTH_FAILURES_PER_MINUTE, deps.rateLimitRedis && { redis: deps.rateLimitRedis, name: "auth-failures" }),
     logger: deps.logger,
-  };
+  });
   /** Aborted when the server starts shutting down: SSE streams end (access-log.ts). */
   const shuttingDown = new AbortController();
   // Every open SSE stream listens to it (until it ends): thousands of listeners are expected.
   setMaxListeners(0, shuttingDown.signal);
-  const guard = createGuard(guardDeps);
+  const guard = createGuard(gate);
   const maskError = createErrorMasker(deps.logger);
   const bus = deps.bus ?? memoryBus();
   const metrics = createMetrics(deps.stores.traces);
@@ -122,8 +124,8 @@ export function buildApp(deps: AppDeps): App {
       opsRoutesPlugin({ traces: deps.stores.traces, metrics, dependencies: deps.dependencies ?? [] }),
       wellKnownPlugin(deps.signer),
       consolePlugin(),
-      // Streams exports with its own key check (same keys, scopes and rate limits as GraphQL).
-      exportRoutePlugin({ gateway, ...guardDeps }),
+      // Streams exports, admitted by the same gate as GraphQL (same keys, scopes and rate limits).
+      exportRoutePlugin({ gateway, gate }),
       guard.plugin,
       // Lossless request bodies and exact responses (JSON variables keep 100.0 and 2^60 exact).
       exactJsonPlugin(),
@@ -159,7 +161,7 @@ export function buildApp(deps: AppDeps): App {
     start(port, host = "127.0.0.1") {
       const logged = (pathname: string) => isAccessLogged(pathname, yoga.graphqlEndpoint, EXPORT_PATH);
       server = createServer(accessLogged(yoga, { logger: deps.logger, logged }));
-      closeSockets = attachWebSockets(server, { ...guardDeps, yoga, limits, maskError });
+      closeSockets = attachWebSockets(server, { gate, logger: deps.logger, yoga, limits, maskError });
       const s = server;
       return new Promise((resolve, reject) => {
         s.once("error", reject);

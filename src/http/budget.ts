@@ -72,7 +72,6 @@ function walkSlotsBusy(full: "key" | "total", budget: WalkBudget): TracegateErro
   return new TracegateError("RATE_LIMITED", `Too many chain walks (verifyChain, traceStats) at once: at most ${what}; retry in ${retryAfterSeconds} s.`, {
     limit: "walks",
     retryAfterSeconds,
-    http: { status: 429, headers: { "Retry-After": String(retryAfterSeconds) } },
   });
 }
 

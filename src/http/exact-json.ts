@@ -16,9 +16,11 @@ import {
   visit,
 } from "graphql";
 import { parseWireJson, stringifyExact, WireJsonError } from "../chain/wire-json.js";
+import { httpStatusOf } from "../errors.js";
 
 function badRequest(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: "BAD_USER_INPUT", http: { status: 400 } } });
+  // The whole request is refused: the status of BAD_USER_INPUT in the code table (src/errors.ts).
+  return new GraphQLError(message, { extensions: { code: "BAD_USER_INPUT", http: httpStatusOf({ code: "BAD_USER_INPUT" }) } });
 }
 
 function namedTypeOf(type: TypeNode): string {

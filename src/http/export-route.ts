@@ -9,20 +9,21 @@
  * (application/x-ndjson, or application/json for the envelope), so memory stays constant and
  * a slow client slows the reads instead of filling a buffer. Formats: src/export/formats.ts.
  *
- * Access follows the GraphQL API: `Authorization: Bearer <key>` (401 UNAUTHENTICATED
- * without a valid one), the `traces:read` scope (403 FORBIDDEN), and a principal-scoped key
- * sees only its principals (the scope goes into the SQL). The key is checked again before
- * every page: an export whose key is revoked, or whose client went away, stops. `chained` is the chain itself,
- * every principal's hashes and links, so it needs an unscoped key, like verifyChain.
+ * Access follows the GraphQL API: the same gate (src/access/gate.ts: `Authorization: Bearer
+ * <key>`, 401 UNAUTHENTICATED without a valid one, the same rate limits), the `traces:read`
+ * scope (403 FORBIDDEN), and a principal-scoped key sees only its principals (the scope goes
+ * into the SQL). The key is checked again before every page: an export whose key is revoked,
+ * or whose client went away, stops. `chained` is the chain itself, every principal's hashes
+ * and links, so it needs an unscoped key, like verifyChain.
  * Unknown, repeated or malformed parameters are refused with 400 BAD_USER_INPUT rather than
  * ignored: an export that silently drops a misspelled filter would hand over too much.
- * Errors use the GraphQL error shape `{errors: [{message, extensions: {code}}]}`.
+ * Errors use the GraphQL error shape `{errors: [{message, extensions: {code}}]}`, with the
+ * status and headers of the code table (src/errors.ts httpStatusOf).
  */
 import type { Plugin } from "graphql-yoga";
-import { bearerKey } from "../access/api-key.js";
 import { TimestampError } from "../chain/time.js";
 import { EVENT_TYPES, type EventType, STATUSES, type TraceStatus } from "../chain/trace.js";
-import { isTracegateError, TracegateError, badUserInput } from "../errors.js";
+import { badUserInput, httpStatusOf, isTracegateError, TracegateError } from "../errors.js";
 import {
   EXPORT_CONTENT_TYPES,
   EXPORT_FORMATS,
@@ -36,25 +37,19 @@ import {
 import { toStoreFilter } from "../app/query.js";
 import type { TraceFilter, TraceOrder } from "../stores/trace-store.js";
 import { type Caller, callerOf, type Gateway } from "../app/caller.js";
-import { type Authenticator, type Viewer, viewerCan } from "../access/authenticator.js";
+import { viewerCan } from "../access/authenticator.js";
+import type { Gate } from "../access/gate.js";
 import { stillWanted } from "../app/cancellation.js";
-import { currentRequest, logAuthFailure } from "./access-log.js";
-import { countFailure, countRequest } from "./guard.js";
-import type { Logger } from "../logger.js";
-import type { RateLimiter } from "../access/rate-limit.js";
+import { currentRequest } from "./access-log.js";
+import { admitRequest } from "./guard.js";
 
 export const EXPORT_PATH = "/export";
 
 export interface ExportRouteDeps {
   /** The use-case ports; each export reads through its caller's confined trace store. */
   gateway: Gateway;
-  authenticator: Pick<Authenticator, "authenticate">;
-  /** The guard's budget per API key; without it exports are not rate limited. */
-  requests?: RateLimiter;
-  /** The guard's budget of failed authentications per client address. */
-  authFailures?: RateLimiter;
-  /** Where failed authentications are logged. */
-  logger?: Logger;
+  /** The access gate GraphQL requests pass too (keys, failed-auth and request budgets). */
+  gate: Gate;
 }
 
 /** The query parameters /export understands. */
@@ -150,30 +145,6 @@ export function parseExportQuery(params: URLSearchParams): ExportRequest {
   return { format, filter, order, limit };
 }
 
-/** The client address of a request served by node:http (yoga.fetch in tests has none). */
-function clientAddress(serverContext: unknown): string {
-  const req = (serverContext as { req?: { socket?: { remoteAddress?: string } } } | undefined)?.req;
-  return req?.socket?.remoteAddress ?? "in-process";
-}
-
-/** HTTP status and headers of a refused request, from the error's code. */
-function refusal(error: TracegateError): { status: number; headers: Record<string, string> } {
-  const http = (error.extensions.http ?? {}) as { status?: number; headers?: Record<string, string> };
-  const headers: Record<string, string> = { ...http.headers };
-  switch (error.code) {
-    case "UNAUTHENTICATED":
-      return { status: 401, headers: { ...headers, "WWW-Authenticate": 'Bearer realm="tracegate"' } };
-    case "FORBIDDEN":
-      return { status: 403, headers };
-    case "RATE_LIMITED":
-      return { status: 429, headers: { ...headers, "Retry-After": String(error.extensions.retryAfterSeconds ?? 60) } };
-    case "BAD_USER_INPUT":
-      return { status: 400, headers };
-    default:
-      return { status: http.status ?? 500, headers };
-  }
-}
-
 /** Serve GET /export (see the module comment). Place it before the guard in the plugin list. */
 export function exportRoutePlugin(deps: ExportRouteDeps): Plugin {
   return {
@@ -190,21 +161,10 @@ export function exportRoutePlugin(deps: ExportRouteDeps): Plugin {
         );
         return;
       }
+      const record = currentRequest();
+      if (record) record.operationType = "export";
       try {
-        let viewer: Viewer;
-        try {
-          viewer = await deps.authenticator.authenticate(bearerKey(request.headers.get("authorization")));
-        } catch (e) {
-          if (isTracegateError(e) && e.code === "UNAUTHENTICATED") {
-            const address = clientAddress(serverContext);
-            logAuthFailure(deps.logger, { address, transport: "http", reason: e.message });
-            if (deps.authFailures) await countFailure(deps.authFailures, address);
-          }
-          throw e;
-        }
-        const record = currentRequest();
-        if (record) Object.assign(record, { keyId: viewer.keyId, operationType: "export" });
-        if (deps.requests) await countRequest(deps.requests, viewer.keyId);
+        const viewer = await admitRequest(deps.gate, request, serverContext, "export");
         if (!viewerCan(viewer, "traces:read")) {
           throw new TracegateError("FORBIDDEN", `API key '${viewer.keyId}' may not export traces: it lacks the traces:read scope.`);
         }
@@ -234,9 +194,8 @@ export function exportRoutePlugin(deps: ExportRouteDeps): Plugin {
         endResponse(new fetchAPI.Response(exportStream(caller, query, breakTransfer, fetchAPI.ReadableStream), { status: 200, headers }));
       } catch (e) {
         if (!isTracegateError(e)) throw e;
-        const record = currentRequest();
         if (record) record.code = e.code;
-        const { status, headers } = refusal(e);
+        const { status, headers } = httpStatusOf(e);
         const extensions: Record<string, unknown> = { ...e.extensions };
         delete extensions.http;
         endResponse(json(status, { errors: [{ message: e.message, extensions }] }, headers));

@@ -1,25 +1,14 @@
 /**
- * The HTTP gate in front of every GraphQL request: authenticate the API key and count the
- * request against the key's rate limit, before the body is even parsed. A refused request
- * costs neither parsing nor validation, and cannot probe the schema.
+ * The yoga adapter of the access gate (src/access/gate.ts): every GraphQL request, plain or
+ * SSE, is admitted before its body is even parsed, so a refused request costs neither parsing
+ * nor validation and cannot probe the schema. GET /export admits its requests the same way
+ * (admitRequest). The refusal's status and headers travel in `extensions.http`, set from the
+ * one code table when the error is made (src/errors.ts).
  */
 import type { Plugin } from "graphql-yoga";
-import { bearerKey } from "../access/api-key.js";
-import { isTracegateError, TracegateError } from "../errors.js";
-import { currentRequest, logAuthFailure } from "./access-log.js";
-import type { Authenticator, Viewer } from "../access/authenticator.js";
-import type { Logger } from "../logger.js";
-import type { RateLimiter } from "../access/rate-limit.js";
-
-export interface GuardDeps {
-  authenticator: Authenticator;
-  /** Budget per API key id. */
-  requests: RateLimiter;
-  /** Budget of failed authentications per client address. */
-  authFailures: RateLimiter;
-  /** Where failed authentications are logged (warn: address and reason, never the key). */
-  logger?: Logger;
-}
+import type { Gate, Transport } from "../access/gate.js";
+import type { Viewer } from "../access/authenticator.js";
+import { currentRequest } from "./access-log.js";
 
 /** The guard plugin and the lookup of the viewer it admitted for a request. */
 export interface Guard {
@@ -33,51 +22,31 @@ function clientAddress(serverContext: unknown): string {
   return req?.socket?.remoteAddress ?? "in-process";
 }
 
-/** Attach HTTP headers a status-bearing error should carry (yoga reads extensions.http). */
-function withHeaders(error: TracegateError, headers: Record<string, string>): TracegateError {
-  const http = (error.extensions.http ?? {}) as { status?: number; headers?: Record<string, string> };
-  (error.extensions as Record<string, unknown>).http = { ...http, headers: { ...http.headers, ...headers } };
-  return error;
+/**
+ * Admit a yoga request through the gate by its Authorization header and client address; its
+ * access log line (access-log.ts) learns the key. `transport` defaults to the request's own
+ * (http, or sse for `Accept: text/event-stream`).
+ * @throws TracegateError UNAUTHENTICATED or RATE_LIMITED, as Gate.admit.
+ */
+export function admitRequest(gate: Gate, request: Request, serverContext: unknown, transport?: Transport): Promise<Viewer> {
+  const record = currentRequest();
+  return gate.admit(request.headers.get("authorization"), {
+    address: clientAddress(serverContext),
+    transport: transport ?? record?.transport ?? "http",
+    requestId: record?.requestId,
+    onKey: (keyId) => {
+      if (record) record.keyId = keyId;
+    },
+  });
 }
 
-export function createGuard(deps: GuardDeps): Guard {
+/** The guard of GraphQL requests: admits each one and remembers its viewer for the context. */
+export function createGuard(gate: Gate): Guard {
   const viewers = new WeakMap<Request, Viewer>();
   const plugin: Plugin = {
     async onRequestParse({ request, serverContext }) {
-      let viewer: Viewer;
-      try {
-        viewer = await deps.authenticator.authenticate(bearerKey(request.headers.get("authorization")));
-      } catch (e) {
-        if (isTracegateError(e) && e.code === "UNAUTHENTICATED") {
-          const address = clientAddress(serverContext);
-          logAuthFailure(deps.logger, { address, transport: currentRequest()?.transport ?? "http", reason: e.message });
-          await countFailure(deps.authFailures, address);
-          throw withHeaders(e, { "WWW-Authenticate": 'Bearer realm="tracegate"' });
-        }
-        throw e;
-      }
-      const record = currentRequest();
-      if (record) record.keyId = viewer.keyId;
-      await countRequest(deps.requests, viewer.keyId);
-      viewers.set(request, viewer);
+      viewers.set(request, await admitRequest(gate, request, serverContext));
     },
   };
   return { plugin, viewerOf: (request) => viewers.get(request) };
-}
-
-/** Count a failed authentication; over budget, RATE_LIMITED replaces UNAUTHENTICATED. */
-export async function countFailure(limiter: RateLimiter, address: string): Promise<void> {
-  await countRequest(limiter, `addr:${address}`);
-}
-
-/** Count one request, turning RATE_LIMITED into a 429 with Retry-After. */
-export async function countRequest(limiter: RateLimiter, subject: string): Promise<void> {
-  try {
-    await limiter.consume(subject);
-  } catch (e) {
-    if (isTracegateError(e) && e.code === "RATE_LIMITED") {
-      throw withHeaders(e, { "Retry-After": String(e.extensions.retryAfterSeconds) });
-    }
-    throw e;
-  }
 }

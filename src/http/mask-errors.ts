@@ -7,7 +7,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { GraphQLError } from "graphql";
-import { ERROR_CODES, type ErrorCode, isGraphQLError, isTracegateError, type TracegateError } from "../errors.js";
+import { ERROR_CODES, type ErrorCode, graphqlHttpOf, isGraphQLError, isTracegateError, type TracegateError } from "../errors.js";
 import { currentRequest } from "./access-log.js";
 import type { Logger } from "../logger.js";
 
@@ -55,7 +55,7 @@ export function createErrorMasker(logger: Logger) {
           errorId,
           ...(requestId ? { requestId } : {}),
           retryAfterSeconds,
-          http: { status: 503, headers: { "Retry-After": String(retryAfterSeconds) } },
+          http: graphqlHttpOf("UNAVAILABLE", { retryAfterSeconds }),
         },
       });
     }

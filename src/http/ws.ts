@@ -1,28 +1,28 @@
 /**
  * graphql-ws on the HTTP server's GraphQL path, through yoga's envelop so that both
  * transports share the schema, limits, context and error masking. The key arrives in
- * connectionParams.authorization and is checked at connection_init and again for every
- * operation (through the authenticator's cache), so a key revoked while its socket is open
- * stops working there too. Each operation counts against the key's rate limit and is
- * checked for scopes like an HTTP request. Each operation has its own request id (in every
- * error's extensions and in its access log line, written when it ends; access-log.ts).
+ * connectionParams.authorization and is admitted at connection_init by the access gate every
+ * transport uses (src/access/gate.ts), and rechecked for every operation (through the
+ * authenticator's cache), so a key revoked while its socket is open stops working there too.
+ * Each operation counts against the key's rate limit and is checked for scopes like an HTTP
+ * request. Each operation has its own request id (in every error's extensions and in its
+ * access log line, written when it ends; access-log.ts).
  */
 import { randomUUID } from "node:crypto";
-import type { IncomingMessage, Server } from "node:http";
+import { type IncomingMessage, type Server, STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import { type ExecutionArgs, GraphQLError } from "graphql";
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from "graphql-ws";
 import type { YogaServerInstance } from "graphql-yoga";
 import { type WebSocket, WebSocketServer } from "ws";
 import { parseWireJson, restoreExactNumbers } from "../chain/wire-json.js";
-import { bearerKey } from "../access/api-key.js";
 import type { Limits } from "../config.js";
-import { isTracegateError } from "../errors.js";
-import { describeOperation, logAccess, logAuthFailure, outcomeOf, type RequestRecord, withRequest } from "./access-log.js";
+import { type ErrorCode, httpStatusOf, isTracegateError, TracegateError } from "../errors.js";
+import { describeOperation, logAccess, outcomeOf, type RequestRecord, withRequest } from "./access-log.js";
 import type { Viewer } from "../access/authenticator.js";
+import type { Gate } from "../access/gate.js";
 import type { GraphQLContext } from "../graphql/context.js";
-import type { GuardDeps } from "./guard.js";
-import { countFailure, countRequest } from "./guard.js";
+import type { Logger } from "../logger.js";
 
 /** Where the WebSocket transport puts the viewer in yoga's initial context (see app.ts). */
 export const WS_VIEWER = Symbol("tracegate.wsViewer");
@@ -36,9 +36,22 @@ export const WS_SIGNAL = Symbol("tracegate.wsSignal");
  */
 export const WS_CLOSE = { RATE_LIMITED: 4429, SLOW_CONSUMER: 4503 } as const;
 
+/**
+ * The close code of a connection refused with a coded error: graphql-ws's own codes are 4000
+ * plus the HTTP status (4400, 4401, 4403, 4500), so the one code table (src/errors.ts) gives
+ * them: UNAUTHENTICATED 4401 (CloseCode.Unauthorized), RATE_LIMITED 4429 (WS_CLOSE.RATE_LIMITED).
+ */
+export function closeCodeOf(error: TracegateError): number {
+  return 4000 + httpStatusOf(error).status;
+}
+
 type MaskError = (error: unknown, message: string) => Error;
 
-export interface WsDeps extends GuardDeps {
+export interface WsDeps {
+  /** The access gate every transport admits its callers through. */
+  gate: Gate;
+  /** Where each operation's access line is written. */
+  logger?: Logger;
   yoga: YogaServerInstance<Record<string, never>, GraphQLContext>;
   limits: Pick<
     Limits,
@@ -75,7 +88,7 @@ export function attachWebSockets(server: Server, deps: WsDeps): (graceMs?: numbe
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (new URL(req.url ?? "/", "http://x").pathname !== path) {
-      socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      refuseUpgrade(socket, "NOT_FOUND");
       return;
     }
     // Only authenticated connections count against the cap; a socket that has not (yet)
@@ -83,13 +96,13 @@ export function attachWebSockets(server: Server, deps: WsDeps): (graceMs?: numbe
     // holds it for at most the init timeout. Sockets that never send connection_init
     // therefore cannot lock out clients with a key.
     if (deps.limits.wsMaxConnections > 0 && authenticated.size >= deps.limits.wsMaxConnections) {
-      socket.end("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      refuseUpgrade(socket, "UNAVAILABLE");
       return;
     }
-    const address = req.socket.remoteAddress ?? "unknown";
+    const address = addressOf(req);
     const pendingHere = pending.get(address) ?? 0;
     if (deps.limits.wsMaxPendingPerAddress > 0 && pendingHere >= deps.limits.wsMaxPendingPerAddress) {
-      socket.end("HTTP/1.1 429 Too Many Requests\r\nRetry-After: 5\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      refuseUpgrade(socket, "RATE_LIMITED");
       return;
     }
     pending.set(address, pendingHere + 1);
@@ -133,8 +146,8 @@ export function attachWebSockets(server: Server, deps: WsDeps): (graceMs?: numbe
   };
   server.on("upgrade", onUpgrade);
 
-  /** The key each open connection authenticated with. */
-  const connectionKeys = new WeakMap<object, string | null>();
+  /** The viewer each open connection was admitted as. */
+  const connectionViewers = new WeakMap<object, Viewer>();
   const cleanup = serveGraphqlWs(
     {
       connectionInitWaitTimeout: deps.limits.wsInitTimeoutMs,
@@ -149,30 +162,23 @@ export function attachWebSockets(server: Server, deps: WsDeps): (graceMs?: numbe
       },
       onConnect: async (ctx) => {
         const socket = ctx.extra.socket;
-        const address = ctx.extra.request.socket.remoteAddress ?? "unknown";
         const authorization = ctx.connectionParams?.authorization;
-        const key = bearerKey(typeof authorization === "string" ? authorization : null, { schemeOptional: true });
+        let viewer: Viewer;
         try {
-          await deps.authenticator.authenticate(key);
-          if (deps.limits.wsMaxConnections > 0 && authenticated.size >= deps.limits.wsMaxConnections) {
-            socket.close(1013, "Try again later: the server holds its maximum of connections.");
-            return false;
-          }
-          connectionKeys.set(ctx.extra, key);
-          release(socket);
-          authenticated.add(socket);
-          return true;
+          viewer = await deps.gate.admit(typeof authorization === "string" ? authorization : null, { address: addressOf(ctx.extra.request), transport: "ws" });
         } catch (e) {
-          if (!isTracegateError(e) || e.code !== "UNAUTHENTICATED") throw e;
-          logAuthFailure(deps.logger, { address, transport: "ws", reason: e.message });
-          try {
-            await countFailure(deps.authFailures, address);
-            socket.close(CloseCode.Unauthorized, closeReason(e.code, e.message));
-          } catch (limited) {
-            socket.close(WS_CLOSE.RATE_LIMITED, closeReason("RATE_LIMITED", (limited as Error).message));
-          }
+          if (!isTracegateError(e)) throw e;
+          socket.close(closeCodeOf(e), closeReason(e.code, e.message));
           return false;
         }
+        if (deps.limits.wsMaxConnections > 0 && authenticated.size >= deps.limits.wsMaxConnections) {
+          socket.close(1013, "Try again later: the server holds its maximum of connections.");
+          return false;
+        }
+        connectionViewers.set(ctx.extra, viewer);
+        release(socket);
+        authenticated.add(socket);
+        return true;
       },
       // A subscription whose stream fails mid-way (its key revoked, the database gone) ends
       // with graphql-ws's error message; yoga has masked the error, but a status-bearing
@@ -201,7 +207,7 @@ export function attachWebSockets(server: Server, deps: WsDeps): (graceMs?: numbe
         const record: RequestRecord = {
           requestId: randomUUID(),
           transport: "ws",
-          address: ctx.extra.request.socket.remoteAddress ?? "unknown",
+          address: addressOf(ctx.extra.request),
           start: performance.now(),
           operationName: params.operationName ?? null,
         };
@@ -216,19 +222,21 @@ export function attachWebSockets(server: Server, deps: WsDeps): (graceMs?: numbe
           finish(socket, id);
           return masked;
         };
-        let viewer: Viewer;
+        // graphql-ws lets no operation in before connection_init was acknowledged (onConnect).
+        const viewer = connectionViewers.get(ctx.extra)!;
         try {
-          viewer = await deps.authenticator.authenticate(connectionKeys.get(ctx.extra) ?? null);
+          await deps.gate.recheck(viewer, {
+            address: record.address,
+            transport: "ws",
+            requestId: record.requestId,
+            onKey: (keyId) => (record.keyId = keyId),
+          });
         } catch (e) {
           // Revoked since connection_init: end the connection, as at connect time.
-          const message = isTracegateError(e) ? e.message : "Authentication failed.";
-          logAuthFailure(deps.logger, { address: record.address, transport: "ws", reason: message });
-          ctx.extra.socket.close(CloseCode.Unauthorized, closeReason("UNAUTHENTICATED", message));
+          if (isTracegateError(e) && e.code === "UNAUTHENTICATED") socket.close(closeCodeOf(e), closeReason(e.code, e.message));
           return refuse([e as Error]);
         }
-        record.keyId = viewer.keyId;
         try {
-          await countRequest(deps.requests, viewer.keyId);
           const operation = new AbortController();
           let running = operations.get(ctx.extra.socket);
           if (!running) operations.set(ctx.extra.socket, (running = new Map()));
@@ -283,6 +291,19 @@ interface OperationRoot {
   execute: (a: ExecutionArgs) => unknown;
   subscribe: (a: ExecutionArgs) => unknown;
   record: RequestRecord;
+}
+
+/** The client address of an upgrade request (failed authentications and pending sockets are counted by it). */
+const addressOf = (request: IncomingMessage) => request.socket.remoteAddress ?? "unknown";
+
+/** How long a refused upgrade (server full, too many pending sockets here) should wait. */
+const UPGRADE_RETRY_AFTER_SECONDS = 5;
+
+/** Answer an upgrade request with the status and headers of `code` (src/errors.ts httpStatusOf), and close. */
+function refuseUpgrade(socket: Duplex, code: ErrorCode): void {
+  const { status, headers } = httpStatusOf({ code, extensions: { retryAfterSeconds: UPGRADE_RETRY_AFTER_SECONDS } });
+  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${lines.join("")}Connection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
 /** What graphql-ws hands our hooks as `ctx.extra`. */

@@ -5,9 +5,9 @@
  * (docs/security-model.md#limits): introspection, the armor limits, the `nodes` cost, field
  * suggestions and the Float-variable-in-JSON-literal rule (docs/exactness.md).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
-import { createTestGateway, type TestGateway } from "../support/harness.js";
+import { type Listening, listeningGateways } from "../support/listening.js";
 import { sseSubscribe } from "../support/sse.js";
 import { wsClient, wsExec } from "../support/ws.js";
 
@@ -45,26 +45,12 @@ const TRANSPORTS = {
 } as const;
 type Transport = keyof typeof TRANSPORTS;
 
-interface Started {
-  gw: TestGateway;
-  url: string;
-}
-const started: Started[] = [];
-async function start(env: Record<string, string>): Promise<Started> {
+const listening = listeningGateways();
+async function start(env: Record<string, string>): Promise<Listening> {
   // The limits `tracegate serve` derives from this environment (NODE_ENV=production: introspection off).
   const { limits } = loadConfig({ TRACEGATE_HMAC_SECRET: "s".repeat(32), ...env });
-  const gw = await createTestGateway({ limits });
-  const { port } = await gw.app.start(0);
-  const s = { gw, url: `http://127.0.0.1:${port}/graphql` };
-  started.push(s);
-  return s;
+  return listening({ limits });
 }
-afterAll(async () => {
-  for (const { gw } of started) {
-    await gw.app.stop();
-    await gw.close();
-  }
-});
 
 const ids = Array.from({ length: 30_000 }, (_, i) => Buffer.from(`Trace:${i + 1}`).toString("base64"));
 const recordWithArgs = (args: string, decl: string) =>
@@ -94,7 +80,7 @@ const HOSTILE: [string, string, Record<string, unknown> | undefined, string, str
 ];
 
 describe("one rule set on HTTP, SSE and graphql-ws (production)", () => {
-  let prod: Started;
+  let prod: Listening;
   beforeAll(async () => {
     prod = await start({ NODE_ENV: "production" });
   });
@@ -119,7 +105,7 @@ describe("one rule set on HTTP, SSE and graphql-ws (production)", () => {
 });
 
 describe("introspection where it is on (development)", () => {
-  let dev: Started;
+  let dev: Listening;
   beforeAll(async () => {
     dev = await start({ NODE_ENV: "development" });
   });

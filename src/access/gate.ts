@@ -1,5 +1,5 @@
 /**
- * The one access gate (docs/architecture.md#target-layout). GraphQL over HTTP and SSE
+ * The one access gate (docs/architecture.md#data-flow). GraphQL over HTTP and SSE
  * (src/http/guard.ts), graphql-ws (src/http/ws.ts) and GET /export (src/http/export-route.ts)
  * all admit their callers here, so whichever door a request comes in by, its key is
  * authenticated the same way, a failed attempt is logged once and counted against the same

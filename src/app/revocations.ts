@@ -8,8 +8,7 @@
  */
 import type { JsonObject } from "../chain/json.js";
 import { formatIsoMicros, type EpochMicros } from "../chain/time.js";
-import { PAGE_SIZE } from "../config.js";
-import { badUserInput, storableIdentifier, TracegateError } from "../errors.js";
+import { badUserInput, storableIdentifier } from "../errors.js";
 import type { Caller } from "./caller.js";
 import type {
   Audit,

@@ -12,10 +12,9 @@ import { randomUUID } from "node:crypto";
 import { type IncomingMessage, type Server, STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import { type ExecutionArgs, GraphQLError } from "graphql";
-import { CloseCode, handleProtocols, makeServer, type ServerOptions } from "graphql-ws";
+import { handleProtocols } from "graphql-ws";
 import type { YogaServerInstance } from "graphql-yoga";
 import { type WebSocket, WebSocketServer } from "ws";
-import { parseWireJson, restoreExactNumbers } from "../chain/wire-json.js";
 import type { Limits } from "../config.js";
 import { type ErrorCode, httpStatusOf, isTracegateError, TracegateError } from "../errors.js";
 import { describeOperation, logAccess, outcomeOf, type RequestRecord, withRequest } from "./access-log.js";
@@ -23,18 +22,14 @@ import type { Viewer } from "../access/authenticator.js";
 import type { Gate } from "../access/gate.js";
 import type { GraphQLContext } from "../graphql/context.js";
 import type { Logger } from "../logger.js";
+import { serveGraphqlWs } from "./ws-protocol.js";
 
 /** Where the WebSocket transport puts the viewer in yoga's initial context (see app.ts). */
 export const WS_VIEWER = Symbol("tracegate.wsViewer");
 /** Where it puts the operation's AbortSignal: aborted when the operation completes or its socket closes. */
 export const WS_SIGNAL = Symbol("tracegate.wsSignal");
 
-/**
- * graphql-ws close codes tracegate adds to the protocol's own. SLOW_CONSUMER: the client
- * left more than the configured buffer unread (or did not read for the stall time); nothing
- * is lost, reconnect and resubscribe with `afterSeq` = the last seq received.
- */
-export const WS_CLOSE = { RATE_LIMITED: 4429, SLOW_CONSUMER: 4503 } as const;
+export { WS_CLOSE } from "./ws-protocol.js";
 
 /**
  * The close code of a connection refused with a coded error: graphql-ws's own codes are 4000
@@ -304,109 +299,4 @@ function refuseUpgrade(socket: Duplex, code: ErrorCode): void {
   const { status, headers } = httpStatusOf({ code, extensions: { retryAfterSeconds: UPGRADE_RETRY_AFTER_SECONDS } });
   const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${lines.join("")}Connection: close\r\nContent-Length: 0\r\n\r\n`);
-}
-
-/** What graphql-ws hands our hooks as `ctx.extra`. */
-export interface WsExtra {
-  socket: WebSocket;
-  request: IncomingMessage;
-}
-
-/** graphql-ws pings every 12 s (under the usual 60 s proxy idle timeout) and drops a peer that does not pong in as long. */
-const KEEPALIVE_MS = 12_000;
-
-/**
- * graphql-ws's protocol server (makeServer) on `ws` sockets. graphql-ws ships this glue as
- * `useServer`, but that one hands the protocol server message text, which it reads with
- * JSON.parse: `100.0` in a subscription's variables would arrive as the integer 100. Here
- * each message is parsed losslessly (parseWireJson) and handed over as an object, which
- * makeServer accepts, and every outgoing message gets its exact numbers back.
- */
-function serveGraphqlWs(
-  options: ServerOptions<Record<string, unknown> | undefined, WsExtra>,
-  wss: WebSocketServer,
-  limits: Pick<Limits, "subscriberMaxBufferBytes" | "subscriberStallMs">,
-): { dispose(): Promise<void> } {
-  const server = makeServer(options);
-  wss.on("connection", (socket: WebSocket, request: IncomingMessage) => {
-    let ended = false;
-    /** Tell graphql-ws the connection is over (once): it ends every operation on it. */
-    const end = (code: number, reason: string) => {
-      if (ended) return;
-      ended = true;
-      if (pongWait) clearTimeout(pongWait);
-      clearInterval(keepalive);
-      void closed(code, reason);
-    };
-    /**
-     * A client that does not read: its unread bytes passed the buffer bound, or one message
-     * has waited for the socket to drain longer than the stall time. Its operations end at
-     * once (no more store reads for it) and it gets a resumable close code.
-     */
-    const slowConsumer = () => {
-      const reason = "SLOW_CONSUMER: reconnect and resubscribe with afterSeq = the last seq received";
-      end(WS_CLOSE.SLOW_CONSUMER, reason);
-      socket.close(WS_CLOSE.SLOW_CONSUMER, reason);
-    };
-    socket.once("error", () => socket.close(CloseCode.InternalServerError, "Internal server error"));
-    let pongWait: NodeJS.Timeout | null = null;
-    const keepalive = setInterval(() => {
-      if (socket.readyState !== socket.OPEN) return;
-      pongWait = setTimeout(() => socket.terminate(), KEEPALIVE_MS);
-      socket.once("pong", () => {
-        if (pongWait) clearTimeout(pongWait);
-        pongWait = null;
-      });
-      socket.ping();
-    }, KEEPALIVE_MS);
-    const closed = server.opened(
-      {
-        protocol: socket.protocol,
-        send: (data) =>
-          new Promise<void>((resolve, reject) => {
-            if (ended || socket.readyState !== socket.OPEN) return resolve();
-            if (socket.bufferedAmount > limits.subscriberMaxBufferBytes) {
-              slowConsumer();
-              return resolve();
-            }
-            // graphql-ws waits for each message to be flushed before it pulls the next one;
-            // a socket that stays full for the stall time belongs to a client that stopped reading.
-            const stall = setTimeout(() => {
-              slowConsumer();
-              resolve();
-            }, limits.subscriberStallMs);
-            socket.send(restoreExactNumbers(data), (err) => {
-              clearTimeout(stall);
-              if (err) reject(err);
-              else resolve();
-            });
-          }),
-        close: (code, reason) => socket.close(code, reason),
-        onMessage: (cb) =>
-          socket.on("message", async (data) => {
-            let message: unknown;
-            try {
-              message = parseWireJson(String(data));
-            } catch {
-              socket.close(CloseCode.BadRequest, "Invalid message received");
-              return;
-            }
-            try {
-              // makeServer reads a non-string message as the parsed object (graphql-ws parseMessage).
-              await cb(message as string);
-            } catch {
-              socket.close(CloseCode.InternalServerError, "Internal server error");
-            }
-          }),
-      },
-      { socket, request },
-    );
-    socket.once("close", (code, reason) => end(code, String(reason)));
-  });
-  return {
-    async dispose() {
-      for (const client of wss.clients) client.close(1001, "Going away");
-      wss.removeAllListeners("connection");
-    },
-  };
 }

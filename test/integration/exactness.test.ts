@@ -85,6 +85,13 @@ const argsText = fc
     return `{${members.join(",")}}`;
   });
 
+
+/**
+ * Each property run spawns CPython and makes a real request: tens of runs take seconds when
+ * idle and can take minutes on a loaded 2-core machine. A bound that only catches a hang.
+ */
+const PROPERTY_TIMEOUT_MS = 300_000;
+
 describe.each(BACKENDS)("exact JSON on every road ($name)", (backend) => {
   let gw: TestGateway;
   let url: string;
@@ -138,7 +145,7 @@ describe.each(BACKENDS)("exact JSON on every road ($name)", (backend) => {
       fc.asyncProperty(argsText, (args) => checkOne(args, (id, a) => postText(gw, writer, bodyText(id, a)))),
       { numRuns: 60 },
     );
-  });
+  }, PROPERTY_TIMEOUT_MS);
 
   it("JSON variables over graphql-ws: the same, on a real socket", async () => {
     await fc.assert(
@@ -152,7 +159,7 @@ describe.each(BACKENDS)("exact JSON on every road ($name)", (backend) => {
       ),
       { numRuns: 40 },
     );
-  });
+  }, PROPERTY_TIMEOUT_MS);
 
   it("raw records (recordTraceRecords): the stored payload equals CPython's canonical dumps of the record", async () => {
     await fc.assert(
@@ -174,7 +181,7 @@ describe.each(BACKENDS)("exact JSON on every road ($name)", (backend) => {
       }),
       { numRuns: 40 },
     );
-  });
+  }, PROPERTY_TIMEOUT_MS);
 
   it("verifies whatever the generated traffic stored", async () => {
     const res = dataOf(await gw.raw("{ verifyChain { ok checked kind detail } }")) as { verifyChain: { ok: boolean; checked: number } };

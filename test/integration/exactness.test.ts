@@ -85,7 +85,6 @@ const argsText = fc
     return `{${members.join(",")}}`;
   });
 
-
 /**
  * Each property run spawns CPython and makes a real request: tens of runs take seconds when
  * idle and can take minutes on a loaded 2-core machine. A bound that only catches a hang.

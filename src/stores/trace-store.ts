@@ -4,6 +4,7 @@
  * receives a TraceStore through the GraphQL context.
  */
 import type { PrincipalScope } from "../auth/scopes.js";
+import type { ChainWriter } from "./chain-writer.js";
 import type { RecordHasher } from "../chain/hash.js";
 import { ConfigError } from "../config.js";
 import type { EncodedTrace, EventType, TraceColumns, TraceStatus } from "../chain/trace.js";
@@ -191,6 +192,11 @@ export type WriteHealth = { ok: true } | { ok: false; reason: string };
 
 /** The hash-chained trace store. */
 export interface TraceStore {
+  /**
+   * Every write to the chain goes through this port (src/stores/chain-writer.ts): append and
+   * prune below are single writes on it, and `tracegate import` writes with it directly.
+   */
+  readonly chain: ChainWriter;
   /**
    * Append a batch in one transaction: seqs and hashes are assigned under the chain lock,
    * so concurrent appends never fork the chain. All or nothing. A trace already stored with

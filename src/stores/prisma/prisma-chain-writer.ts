@@ -194,9 +194,12 @@ export class PrismaChainWriter implements ChainWriter<PrismaChainWrite> {
           head.keyId = await claimChainKey(tx, this.#d, head, this.#hash);
         }
         const chain = new PrismaChainWrite(tx, head, this.#hash, this.#d, collect);
-        const result = await work(chain);
-        const appended = await chain.finish();
-        return { result, appended };
+        try {
+          const result = await work(chain);
+          return { result, appended: await chain.finish() };
+        } finally {
+          chain.end();
+        }
       },
       { maxWait: MAX_WAIT_MS, timeout: TRANSACTION_TIMEOUT_MS },
     );
@@ -320,16 +323,19 @@ export class PrismaChainWrite implements ChainWrite {
    * End the write (PrismaChainWriter only): move the head when records were appended or the
    * chain was started after an origin. Returns the appended records kept for the listeners.
    */
-  async finish(): Promise<TraceRow[]> {
-    const done = await this.#exclusive(async () => {
+  finish(): Promise<TraceRow[]> {
+    return this.#exclusive(async () => {
       const { seq, prevHash } = this.#next;
       if (seq !== this.head.nextSeq || prevHash !== this.head.headHash) {
         await this.tx.$executeRaw(sql`UPDATE "ChainHead" SET "nextSeq" = ${this.#d.int(seq)}, "headHash" = ${prevHash} WHERE "id" = 1`);
       }
       return this.#appended ?? [];
     });
+  }
+
+  /** Refuse every later call (PrismaChainWriter only, once the work returned or threw). */
+  end(): void {
     this.#over = true;
-    return done;
   }
 
   /**

@@ -236,17 +236,7 @@ export class PrismaChainWrite implements ChainWrite {
   append(traces: readonly EncodedTrace[], stored: StoredActionIds): Promise<TraceRow[]> {
     return this.#exclusive(async () => {
       if (traces.length === 0) return [];
-      const found = await this.#storedRows(traces.map((t) => t.columns.actionId));
-      const refused = traces.filter((t) => {
-        const row = found.get(t.columns.actionId);
-        return row !== undefined && (stored === "refuse" || row.payload !== t.payload);
-      });
-      if (refused.length > 0) {
-        throw new DuplicateActionIdError(
-          refused.map((t) => t.columns.actionId),
-          refused.map((t) => found.get(t.columns.actionId)!.principalId),
-        );
-      }
+      const found = await this.#decideStored(traces.map(({ columns, payload }) => ({ actionId: columns.actionId, payload })), stored);
       let { seq, prevHash } = this.#next;
       const fresh: TraceRow[] = [];
       const out = traces.map(({ payload, columns }) => {
@@ -281,14 +271,7 @@ export class PrismaChainWrite implements ChainWrite {
         seq += 1;
         prevHash = r.recordHash;
       }
-      const found = await this.#storedRows(records.map((r) => r.actionId));
-      if (found.size > 0) {
-        const refused = records.filter((r) => found.has(r.actionId));
-        throw new DuplicateActionIdError(
-          refused.map((r) => r.actionId),
-          refused.map((r) => found.get(r.actionId)!.principalId),
-        );
-      }
+      await this.#decideStored(records, "refuse");
       await this.#insert(records);
     });
   }
@@ -353,12 +336,28 @@ export class PrismaChainWrite implements ChainWrite {
     }
   }
 
-  /** The one duplicate lookup of a batch: the stored records with these action ids, by id. */
-  async #storedRows(actionIds: readonly string[]): Promise<Map<string, TraceRow>> {
+  /**
+   * The one duplicate decision of a batch, with one SELECT: looks its action ids up among the
+   * stored records and refuses those `stored` does not let through (see StoredActionIds).
+   * Returns the stored records found, by action id (under `idempotent`, the acknowledged ones).
+   * @throws DuplicateActionIdError naming the refused ids in input order, with their stored principals.
+   */
+  async #decideStored(batch: readonly { actionId: string; payload: string }[], stored: StoredActionIds): Promise<Map<string, TraceRow>> {
     const rows = await this.tx.$queryRaw<RawTraceRow[]>(
-      sql`SELECT ${this.#d.selectColumns} FROM "Trace" WHERE "actionId" IN (${this.#d.textArray(actionIds)})`,
+      sql`SELECT ${this.#d.selectColumns} FROM "Trace" WHERE "actionId" IN (${this.#d.textArray(batch.map((t) => t.actionId))})`,
     );
-    return new Map(rows.map((r) => [r.actionId, toTraceRow(r)]));
+    const found = new Map(rows.map((r) => [r.actionId, toTraceRow(r)]));
+    const refused = batch.filter((t) => {
+      const row = found.get(t.actionId);
+      return row !== undefined && (stored === "refuse" || row.payload !== t.payload);
+    });
+    if (refused.length > 0) {
+      throw new DuplicateActionIdError(
+        refused.map((t) => t.actionId),
+        refused.map((t) => found.get(t.actionId)!.principalId),
+      );
+    }
+    return found;
   }
 
   /** Insert records that continue the chain, in seq order, and move the next seq past them. */

@@ -65,9 +65,13 @@ function isContention(e: unknown): boolean {
   return /SQLITE_BUSY|database is locked|P2034|P2028|P1008|SocketTimeout|could not serialize|deadlock detected|40001|40P01/i.test(text);
 }
 
-/** Prisma's report of a transaction that ran past its timeout (it rolled back). */
+/**
+ * Prisma's report of a transaction that ran past its timeout and was rolled back ("A commit
+ * cannot be executed on an expired transaction"). Not every "Transaction already closed": that
+ * also reports a query on a transaction that ended for another reason.
+ */
 function isExpired(e: unknown): boolean {
-  return /expired transaction|Transaction already closed/i.test((e as Error)?.message ?? "");
+  return /expired transaction/i.test((e as Error)?.message ?? "");
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

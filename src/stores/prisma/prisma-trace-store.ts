@@ -4,9 +4,10 @@
  * (docs/toolchain.md#measured-costs) and lets keyset conditions use row values that indexes
  * serve directly (docs/architecture.md#raw-sql-on-hot-paths).
  *
- * Two clients: `writer` runs appends, `reader` runs queries. On SQLite they are separate
- * connections, so a query never runs inside an open append transaction and never sees rows
- * that may still roll back (WAL readers see committed data only).
+ * Two clients: `writer` runs the chain writes (./prisma-chain-writer.ts), `reader` runs
+ * queries. On SQLite they are separate connections, so a query never runs inside an open
+ * append transaction and never sees rows that may still roll back (WAL readers see committed
+ * data only).
  */
 import type { PrincipalScope } from "../../auth/scopes.js";
 import { empty, join, raw, sqltag as sql, type Sql } from "@prisma/client/runtime/client";
@@ -104,6 +105,7 @@ export class PrismaTraceStore implements TraceStore {
   ): Promise<{ outcome: PruneOutcome; trace: TraceRow }> {
     return this.chain.write(async (chain) => {
       const outcome = await chain.prune(cut, seal);
+      // The audit trace records this prune: a new record or none, never an old one acknowledged.
       const [trace] = await chain.append([audit(outcome)], "refuse");
       return { outcome, trace: trace! };
     });

@@ -11,7 +11,8 @@
  * 3. Otherwise the traces are re-chained (new seq and hashes after tracegate's head); the
  *    mapping from original to new seq/hash is reported, the payload is not changed.
  *
- * Everything is written in one database transaction (all or nothing). That transaction holds
+ * Everything is written in one chain write (src/import/chain-import.ts through the store's
+ * chain writer, src/stores/chain-writer.ts): one database transaction, all or nothing, holding
  * the chain lock for the whole import (other writers wait, and give up after 30 s) and is
  * bounded by the store's transaction timeout (120 s): a few hundred thousand records per
  * import (measured on SQLite, 2 busy cores: 250,000 records verified and written in 46 s).
@@ -20,9 +21,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { sqltag as sql } from "@prisma/client/runtime/client";
 import { type Command, Option } from "commander";
-import { checkpointMessage, createCheckpointMac, PRUNE_CHECKPOINT_TYPE } from "../chain/checkpoint.js";
 import { createRecordHasher, type RecordHasher } from "../chain/hash.js";
 import { type Config, devSecretPath, loadConfig, resolveHmacSecret, sqliteFilePath } from "../config.js";
 import {
@@ -38,16 +37,10 @@ import {
   verifiedRecords,
   verifyReferenceStore,
 } from "../import/reference-store.js";
+import { type ImportContext, type ImportMode, type ImportOutcome, rechainReason, writeImport } from "../import/chain-import.js";
+import { ChainWriteTimeoutError } from "../stores/chain-writer.js";
 import { openStores, type Stores } from "../stores/index.js";
-import { postgresDialect, type SqlDialect, sqliteDialect } from "../stores/prisma/dialect.js";
 import { ensureMigrated } from "../stores/prisma/migrate.js";
-import { PrismaTraceStore } from "../stores/prisma/prisma-trace-store.js";
-import { readPruneCheckpoint } from "../stores/prisma/prune.js";
-import type { RawSqlRunner } from "../stores/prisma/sql-client.js";
-import type { ChainHead, PruneCheckpointRecord, TraceRow } from "../stores/trace-store.js";
-
-/** Rows per INSERT while importing. */
-const BATCH = 1_000;
 
 export interface ImportOptions {
   format?: StoreFormat;
@@ -55,8 +48,6 @@ export interface ImportOptions {
   dryRun?: boolean;
   json?: boolean;
 }
-
-export type ImportMode = "kept" | "rechained";
 
 /** Original seq/hash of a record and the seq it has in tracegate's chain. */
 export interface SeqMapping {
@@ -150,14 +141,6 @@ function tracegateSecret(config: Config, dryRun: boolean): string | null {
 // Planning
 // ---------------------------------------------------------------------------
 
-/** Why the import cannot keep the original chain, or null when it can. */
-function rechainReason(head: ChainHead, checkpoint: PruneCheckpointRecord | null, sameSecret: boolean): string | null {
-  if (head.nextSeq !== 0) return `tracegate's chain is not empty (next seq ${head.nextSeq})`;
-  if (checkpoint) return "tracegate's chain was pruned (it has a prune checkpoint)";
-  if (!sameSecret) return "the store's secret is not tracegate's chain secret (TRACEGATE_HMAC_SECRET)";
-  return null;
-}
-
 function mappingOf(summary: StoreSummary, firstNewSeq: number): ImportSummary["mapping"] {
   if (summary.records === 0) return null;
   return {
@@ -167,90 +150,8 @@ function mappingOf(summary: StoreSummary, firstNewSeq: number): ImportSummary["m
 }
 
 // ---------------------------------------------------------------------------
-// Writing
+// Dry run
 // ---------------------------------------------------------------------------
-
-interface WriteContext {
-  source: ReferenceStore;
-  summary: StoreSummary;
-  importHash: RecordHasher;
-  tracegateHash: RecordHasher;
-  sameSecret: boolean;
-  secret: string;
-  dialect: SqlDialect;
-}
-
-/** Inside the append transaction (chain lock held): decide the mode and write every record. */
-async function writeAll(
-  tx: RawSqlRunner,
-  head: ChainHead,
-  ctx: WriteContext,
-  progress: Progress,
-): Promise<{ mode: ImportMode; reason: string | null; firstNewSeq: number; imported: number }> {
-  const d = ctx.dialect;
-  const checkpoint = await readPruneCheckpoint(tx);
-  const reason = rechainReason(head, checkpoint, ctx.sameSecret);
-  const keep = reason === null;
-  const origin = ctx.source.origin;
-
-  if (keep && origin.firstSeq > 0) {
-    // The store's own checkpoint was not authenticated
-    // (docs/reference-compatibility.md#known-weaknesses); the chain it vouches for
-    // verified, so tracegate seals it now under the (same) secret.
-    const fields = { chainId: head.chainId, seq: origin.firstSeq - 1, headHash: origin.prevHash, createdAtUs: Date.now() * 1000 };
-    const mac = createCheckpointMac(ctx.secret)(checkpointMessage(PRUNE_CHECKPOINT_TYPE, fields, null));
-    await tx.$executeRaw(sql`DELETE FROM "PruneCheckpoint" WHERE "id" = 1`);
-    await tx.$executeRaw(sql`INSERT INTO "PruneCheckpoint" ("id", "seq", "recordHash", "createdAtUs", "mac", "keyId", "signature")
-      VALUES (1, ${d.int(fields.seq)}, ${fields.headHash}, ${d.int(fields.createdAtUs)}, ${mac}, ${null}, ${null})`);
-  }
-
-  const firstNewSeq = keep ? (ctx.summary.firstSeq ?? origin.firstSeq) : head.nextSeq;
-  let nextSeq = keep ? origin.firstSeq : head.nextSeq;
-  let headHash = keep ? origin.prevHash : head.headHash;
-  let count = 0;
-  let lastOriginalHash: string | null = null;
-  let batch: TraceRow[] = [];
-
-  const flush = async () => {
-    if (batch.length === 0) return;
-    if (!keep) {
-      const ids = batch.map((r) => r.actionId);
-      const clash = await tx.$queryRaw<{ actionId: string }[]>(
-        sql`SELECT "actionId" FROM "Trace" WHERE "actionId" IN (${d.textArray(ids)})`,
-      );
-      if (clash.length > 0) {
-        const first = ids.find((id) => clash.some((c) => c.actionId === id))!;
-        throw new ImportError(`action_id '${first}' is already in tracegate's chain; nothing was imported.`);
-      }
-    }
-    await tx.$executeRaw(d.insertRows(batch));
-    batch = [];
-  };
-
-  // Kept: verify with tracegate's own hasher, proving it reproduces every stored hash.
-  for await (const r of verifiedRecords(ctx.source, keep ? ctx.tracegateHash : ctx.importHash)) {
-    let row: TraceRow;
-    if (keep) {
-      row = { ...r.columns, seq: r.seq, prevHash: r.prevHash, recordHash: r.recordHash, payload: r.payload };
-    } else {
-      const recordHash = ctx.tracegateHash(nextSeq, headHash, r.payload);
-      row = { ...r.columns, seq: nextSeq, prevHash: headHash, recordHash, payload: r.payload };
-    }
-    nextSeq = row.seq + 1;
-    headHash = row.recordHash;
-    lastOriginalHash = r.recordHash;
-    batch.push(row);
-    count += 1;
-    if (batch.length >= BATCH) await flush();
-    progress.tick(count);
-  }
-  await flush();
-  if (count !== ctx.summary.records || lastOriginalHash !== ctx.summary.lastHash) {
-    throw new ImportError("the store changed while it was being imported; nothing was imported. Run the import again.");
-  }
-  await tx.$executeRaw(sql`UPDATE "ChainHead" SET "nextSeq" = ${d.int(nextSeq)}, "headHash" = ${headHash} WHERE "id" = 1`);
-  return { mode: keep ? "kept" : "rechained", reason, firstNewSeq, imported: count };
-}
 
 /** In a dry run: the first of these action ids already in tracegate's chain, if any. */
 async function firstStoredId(stores: Stores, source: ReferenceStore, hash: RecordHasher): Promise<string | null> {
@@ -353,7 +254,6 @@ export async function runImport(path: string, options: ImportOptions, env: NodeJ
     const stores = await openStores(config, tracegateHash);
     try {
       const traces = stores.traces;
-      if (!(traces instanceof PrismaTraceStore)) throw new Error("tracegate import needs the Prisma trace store.");
       if (options.dryRun) {
         const head = await traces.head();
         const reason = rechainReason(head, await traces.pruneCheckpoint(), sameSecret);
@@ -366,26 +266,14 @@ export async function runImport(path: string, options: ImportOptions, env: NodeJ
       }
       // Pass 2, in one transaction under the chain lock: re-verify and write.
       const writing = new Progress("importing", summary.records);
-      const ctx: WriteContext = {
-        source,
-        summary,
-        importHash,
-        tracegateHash,
-        sameSecret,
-        secret,
-        dialect: config.databaseProvider === "postgresql" ? postgresDialect : sqliteDialect,
-      };
-      let outcome: Awaited<ReturnType<typeof writeAll>>;
+      const ctx: ImportContext = { source, summary, importHash, sameSecret, secret };
+      let outcome: ImportOutcome;
       try {
-        ({ result: outcome } = await traces.appendWithin(async (tx, head) => ({
-          result: await writeAll(tx, head, ctx, writing),
-          traces: [],
-        })));
+        outcome = await traces.chain.write((chain) => writeImport(chain, ctx, (n) => writing.tick(n)));
       } catch (e) {
-        if (e instanceof ImportError) throw e;
-        if (/expired transaction|Transaction already closed/i.test((e as Error)?.message ?? "")) {
+        if (e instanceof ChainWriteTimeoutError) {
           throw new ImportError(
-            "the import did not finish within the database transaction limit (120 s) and was rolled back; nothing was imported. " +
+            `the import did not finish within the database transaction limit (${e.limitMs / 1000} s) and was rolled back; nothing was imported. ` +
               "Import while the gateway is idle, or split the store (the later part is then re-chained).",
           );
         }

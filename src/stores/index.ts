@@ -38,7 +38,7 @@ export async function openStores(
     const client = openPostgresClient(config.databaseUrl);
     traces = new PrismaTraceStore({ writer: client, reader: client, hash, dialect: postgresDialect });
     keys = new PrismaKeyStore(client.apiKey);
-    revocations = new PrismaRevocationStore({ traces, reader: client, dialect: postgresDialect });
+    revocations = new PrismaRevocationStore({ chain: traces.chain, reader: client, dialect: postgresDialect });
   } else {
     // Two SQLite connections: a query must never run inside an open append transaction.
     const file = sqliteFilePath(config.databaseUrl);
@@ -55,7 +55,7 @@ export async function openStores(
       },
     });
     keys = new PrismaKeyStore(writer.apiKey);
-    revocations = new PrismaRevocationStore({ traces, reader, dialect: sqliteDialect });
+    revocations = new PrismaRevocationStore({ chain: traces.chain, reader, dialect: sqliteDialect });
   }
   return { traces, keys, revocations, close: () => traces.close() };
 }

@@ -12,6 +12,7 @@
  */
 import { type PrincipalScope, principalInScope } from "../access/scopes.js";
 import type { RecordHasher } from "../chain/hash.js";
+import type { ChainWriter } from "./chain-writer.js";
 import type { EncodedTrace } from "../chain/trace.js";
 import type { ChainRecord } from "../chain/verify.js";
 import type {
@@ -80,6 +81,9 @@ class ConfinedTraceStore implements ScopedTraceStore {
   }
 
   // Writes and chain-level operations: the chain is one, whoever asks.
+  get chain(): ChainWriter {
+    return this.inner.chain;
+  }
   append(traces: readonly EncodedTrace[]): Promise<TraceRow[]> {
     return this.inner.append(traces);
   }

@@ -1,9 +1,11 @@
 /**
  * The persistence contract for the hash chain. Implementations: Prisma on SQLite (and on
- * PostgreSQL), each in src/stores/prisma/. Schema code never sees an implementation: it
- * receives a TraceStore through the GraphQL context.
+ * PostgreSQL), each in src/stores/prisma/. Use cases never see an implementation: they
+ * receive a TraceStore through their Caller (src/app/caller.ts), confined to the caller's
+ * principals (src/stores/scoped-trace-store.ts).
  */
 import type { PrincipalScope } from "../access/scopes.js";
+import type { ChainWriter } from "./chain-writer.js";
 import type { RecordHasher } from "../chain/hash.js";
 import { ConfigError } from "../config.js";
 import type { EncodedTrace, EventType, TraceColumns, TraceStatus } from "../chain/trace.js";
@@ -191,6 +193,11 @@ export type WriteHealth = { ok: true } | { ok: false; reason: string };
 
 /** The hash-chained trace store. */
 export interface TraceStore {
+  /**
+   * Every write to the chain goes through this port (src/stores/chain-writer.ts): append and
+   * prune below are single writes on it, and `tracegate import` writes with it directly.
+   */
+  readonly chain: ChainWriter;
   /**
    * Append a batch in one transaction: seqs and hashes are assigned under the chain lock,
    * so concurrent appends never fork the chain. All or nothing. A trace already stored with

@@ -17,6 +17,7 @@ import { ChainImportError, ImportError } from "../../src/import/reference-store.
 import { createTestGateway, dataOf } from "../support/harness.js";
 import { type CliRun, type GatewayProcess, postGraphQL, ROOT, runCli, startGatewayProcess } from "../support/process.js";
 import { referenceTraceText, TRICKY_ARGS } from "../support/reference-traces.js";
+import { invoke } from "../support/traces.js";
 
 const WRITER = join(ROOT, "test/support/reference-writer.py");
 const SECRET = "weaver-import-secret-0123456789abcdef";
@@ -394,6 +395,45 @@ describe("tracegate import", () => {
       }
     },
     60_000,
+  );
+
+  it.each(BACKENDS.map((b) => [b.name, b] as const))(
+    "re-chains while a gateway process appends, and the chain does not fork, on %s",
+    async (_name, backend) => {
+      const databaseUrl = await backend.freshDatabaseUrl();
+      const gateway = await startGatewayProcess({ DATABASE_URL: databaseUrl, TRACEGATE_HMAC_SECRET: SECRET });
+      gateways.push(gateway);
+      const RECORDS = 400;
+      const store = writeStore("jsonl", `[${Array.from({ length: RECORDS }, (_, i) => traceText(`bulk-${i}`, i % 28)).join(",\n")}]`, OTHER_SECRET);
+      // Appends keep arriving from the gateway process for as long as the import runs.
+      let importing = true;
+      const appending = (async () => {
+        let batches = 0;
+        while (importing || batches < 3) {
+          const input = Array.from({ length: 10 }, (_, k) => invoke(`live-${batches}-${k}`));
+          const res = await postGraphQL(gateway.url, "mutation($input: [TraceInput!]!) { recordTraces(input: $input) { seq } }", { input });
+          expect(res.errors).toBeUndefined();
+          batches += 1;
+        }
+        return batches;
+      })();
+      const summary = await importOk(freshDataDir(), [store], { DATABASE_URL: databaseUrl, WEAVER_KERNEL_SECRET: OTHER_SECRET }).finally(() => {
+        importing = false;
+      });
+      const total = RECORDS + (await appending) * 10;
+      expect(summary).toMatchObject({ mode: "rechained", imported: RECORDS });
+      const res = await postGraphQL(gateway.url, "{ verifyChain { ok checked kind detail } chainHead { nextSeq } }");
+      expect(res.data).toEqual({ verifyChain: { ok: true, checked: total, kind: null, detail: expect.any(String) }, chainHead: { nextSeq: total } });
+      // The import held the chain lock for its whole write: its records are one contiguous run.
+      const db = backend.rawDb(databaseUrl);
+      try {
+        const seqs = (await db.all<{ seq: unknown }>(`SELECT "seq" FROM "Trace" WHERE "actionId" LIKE 'bulk-%' ORDER BY "seq"`)).map((r) => Number(r.seq));
+        expect(seqs).toEqual(Array.from({ length: RECORDS }, (_, i) => summary.mapping.first.seq + i));
+      } finally {
+        await db.close();
+      }
+    },
+    90_000,
   );
 
   it("the imported chains verify in a gateway", async () => {

@@ -7,7 +7,7 @@
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RecordTracesDocument } from "../gql/graphql.js";
-import { pageSql } from "../../src/stores/prisma/prisma-trace-store.js";
+import { pageSql } from "../../src/stores/prisma/trace-sql.js";
 import type { PageQuery, TraceFilter, TraceOrder } from "../../src/stores/trace-store.js";
 import { SQLITE } from "../support/backends.js";
 import { createTestGateway, dataOf, type TestGateway } from "../support/harness.js";

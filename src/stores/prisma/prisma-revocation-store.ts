@@ -6,7 +6,7 @@
  * "TokenPrincipal" is the principal index. Instants are integer microseconds in both
  * databases, so only integer parameters need the dialect (PostgreSQL's `::bigint`).
  *
- * Every mutation runs inside PrismaTraceStore.appendWithin: with the chain lock held, in
+ * Every mutation is one chain write (./prisma-chain-writer.ts): with the chain lock held, in
  * the transaction that appends its audit trace. That lock serializes all revocation writes
  * of every process on the database, which is what makes each read-then-write below safe
  * (e.g. counting the tokens revokePrincipal will newly revoke, then revoking them).
@@ -23,7 +23,8 @@ import type {
   RevocationStore,
   RevokeTokenOutcome,
 } from "../revocation-store.js";
-import type { PrismaTraceStore } from "./prisma-trace-store.js";
+import type { ChainWriter } from "../chain-writer.js";
+import type { PrismaChainWrite } from "./prisma-chain-writer.js";
 import type { SqlDialect } from "./dialect.js";
 import { type RawSqlRunner, toNumber } from "./sql-client.js";
 
@@ -52,8 +53,8 @@ function toRecord(row: RawTokenRow, principals: string[]): RevocationRecord {
 
 /** Options of the Prisma revocation store. */
 export interface PrismaRevocationStoreOptions {
-  /** Runs every mutation in its chain-append transaction. */
-  traces: Pick<PrismaTraceStore, "appendWithin">;
+  /** Runs every mutation as a chain write, whose transaction (PrismaChainWrite.tx) it shares. */
+  chain: ChainWriter<PrismaChainWrite>;
   /** Runs reads (on SQLite a separate connection from the writer: never inside an open append). */
   reader: RawSqlRunner;
   dialect: SqlDialect;
@@ -61,12 +62,12 @@ export interface PrismaRevocationStoreOptions {
 
 /** RevocationStore over Prisma raw SQL; closed together with the trace store that owns the clients. */
 export class PrismaRevocationStore implements RevocationStore {
-  readonly #traces: Pick<PrismaTraceStore, "appendWithin">;
+  readonly #chain: ChainWriter<PrismaChainWrite>;
   readonly #reader: RawSqlRunner;
   readonly #d: SqlDialect;
 
   constructor(options: PrismaRevocationStoreOptions) {
-    this.#traces = options.traces;
+    this.#chain = options.chain;
     this.#reader = options.reader;
     this.#d = options.dialect;
   }
@@ -196,15 +197,17 @@ export class PrismaRevocationStore implements RevocationStore {
     return rows.map((r) => toRecord(r, principals.get(r.tokenId) ?? []));
   }
 
-  /** Run a mutation in the chain-append transaction with its one audit trace. */
+  /**
+   * Run a mutation and append its one audit trace in the same chain write. The trace must be
+   * new ("refuse"): acknowledging a stored one would leave this change unrecorded.
+   */
   async #audited<R>(work: (tx: RawSqlRunner) => Promise<{ result: R; trace: EncodedTrace }>): Promise<Audited<R>> {
-    const { result, rows } = await this.#traces.appendWithin(async (tx) => {
-      const { result, trace } = await work(tx);
-      return { result, traces: [trace] };
+    return this.#chain.write(async (chain) => {
+      const { result, trace } = await work(chain.tx);
+      const [row] = await chain.append([trace], "refuse");
+      if (!row) throw new Error("the audit trace was not appended");
+      return { result, trace: row };
     });
-    const trace = rows[0];
-    if (!trace) throw new Error("the audit trace was not appended");
-    return { result, trace };
   }
 
   async #get(db: RawSqlRunner, tokenId: string): Promise<RevocationRecord | null> {

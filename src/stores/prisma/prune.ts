@@ -3,9 +3,13 @@
  * reference deleted rows by timestamp, which breaks the chain as soon as clocks skew
  * (docs/reference-compatibility.md#known-weaknesses); here a time cutoff only chooses where the
  * prefix ends: at the first record, in seq order, that is not older than the cutoff.
+ *
+ * The SQL only: the chain writer (./prisma-chain-writer.ts) decides when it runs, under the
+ * chain lock, and seals the checkpoint.
  */
 import { sqltag as sql } from "@prisma/client/runtime/client";
-import type { ChainHead, CheckpointSealer, PruneCheckpointRecord, PruneCut } from "../trace-store.js";
+import type { ChainPoint } from "../chain-writer.js";
+import type { PruneCheckpointRecord, PruneCut } from "../trace-store.js";
 import type { SqlDialect } from "./dialect.js";
 import { type RawSqlRunner, toNumber } from "./sql-client.js";
 
@@ -37,42 +41,39 @@ export async function readPruneCheckpoint(db: RawSqlRunner): Promise<PruneCheckp
   return rows[0] ? toCheckpoint(rows[0]) : null;
 }
 
+/** Replace the stored prune checkpoint (there is at most one: row id 1). */
+export async function writePruneCheckpoint(tx: RawSqlRunner, d: SqlDialect, checkpoint: PruneCheckpointRecord): Promise<void> {
+  await tx.$executeRaw(sql`DELETE FROM "PruneCheckpoint" WHERE "id" = 1`);
+  await tx.$executeRaw(sql`INSERT INTO "PruneCheckpoint" ("id", "seq", "recordHash", "createdAtUs", "mac", "keyId", "signature")
+    VALUES (1, ${d.int(checkpoint.seq)}, ${checkpoint.recordHash}, ${d.int(checkpoint.createdAtUs)}, ${checkpoint.mac}, ${checkpoint.keyId}, ${checkpoint.signature})`);
+}
+
 /** The first seq to keep: everything below it goes. */
-async function cutSeq(tx: RawSqlRunner, d: SqlDialect, cut: PruneCut, head: ChainHead): Promise<number> {
-  if ("beforeSeq" in cut) return Math.min(cut.beforeSeq, head.nextSeq);
+async function cutSeq(tx: RawSqlRunner, d: SqlDialect, cut: PruneCut, nextSeq: number): Promise<number> {
+  if ("beforeSeq" in cut) return Math.min(cut.beforeSeq, nextSeq);
   const rows = await tx.$queryRaw<{ seq: unknown }[]>(
     sql`SELECT MIN("seq") AS "seq" FROM "Trace" WHERE ${d.timeColumn} >= ${d.time(cut.beforeUs)}`,
   );
   const first = rows[0]?.seq;
-  return first === null || first === undefined ? head.nextSeq : toNumber(first);
+  return first === null || first === undefined ? nextSeq : toNumber(first);
 }
 
 /**
- * Inside the append transaction (chain lock held): delete the records below the cut and
- * replace the checkpoint with one for the newest deleted record. Returns how many records
- * went and the checkpoint in force afterwards.
+ * Delete the records below the cut, on a chain whose next seq is `nextSeq`. Returns how many
+ * went and the newest of them (the point a checkpoint must vouch for), or null when none did.
  */
-export async function prunePrefix(
+export async function deletePrefix(
   tx: RawSqlRunner,
   d: SqlDialect,
-  head: ChainHead,
+  nextSeq: number,
   cut: PruneCut,
-  seal: CheckpointSealer,
-  nowUs: number,
-): Promise<{ pruned: number; checkpoint: PruneCheckpointRecord | null }> {
-  const keepFrom = await cutSeq(tx, d, cut, head);
-  const previous = await readPruneCheckpoint(tx);
+): Promise<{ pruned: number; newest: ChainPoint | null }> {
+  const keepFrom = await cutSeq(tx, d, cut, nextSeq);
   const last = await tx.$queryRaw<{ seq: unknown; recordHash: string }[]>(
     sql`SELECT "seq", "recordHash" FROM "Trace" WHERE "seq" < ${d.int(keepFrom)} ORDER BY "seq" DESC LIMIT 1`,
   );
   const newest = last[0];
-  if (!newest) return { pruned: 0, checkpoint: previous };
+  if (!newest) return { pruned: 0, newest: null };
   const pruned = await tx.$executeRaw(sql`DELETE FROM "Trace" WHERE "seq" < ${d.int(keepFrom)}`);
-  const seq = toNumber(newest.seq);
-  const sealed = seal({ chainId: head.chainId, seq, headHash: newest.recordHash, createdAtUs: nowUs });
-  const checkpoint: PruneCheckpointRecord = { seq, recordHash: newest.recordHash, createdAtUs: nowUs, ...sealed };
-  await tx.$executeRaw(sql`DELETE FROM "PruneCheckpoint" WHERE "id" = 1`);
-  await tx.$executeRaw(sql`INSERT INTO "PruneCheckpoint" ("id", "seq", "recordHash", "createdAtUs", "mac", "keyId", "signature")
-    VALUES (1, ${d.int(seq)}, ${checkpoint.recordHash}, ${d.int(nowUs)}, ${checkpoint.mac}, ${checkpoint.keyId}, ${checkpoint.signature})`);
-  return { pruned, checkpoint };
+  return { pruned, newest: { seq: toNumber(newest.seq), recordHash: newest.recordHash } };
 }

@@ -1,6 +1,12 @@
 /**
- * The `tracegate` command line. Subcommands: serve (default), migrate, keys.
- * Errors print `error: <message>` on stderr and exit 1 (the reference CLI's convention).
+ * The `tracegate` command line: serve (default) and migrate here; keys, checkpoint, doctor,
+ * import, audit and ship each in their own file beside this one, each parsing its flags,
+ * calling the use cases in src/app/ (or the store for reads) and printing.
+ *
+ * Exit codes, one policy: 0 done; 1 an error (`error: <message>` on stderr, the reference
+ * CLI's convention) or a check that failed (audit verify, doctor, checkpoint verify); 2 a
+ * usage error of the reference-compatible `audit` command (argparse's code); 130 a second
+ * interrupt while `ship` drains; 141 a closed output pipe (`audit list | head`).
  */
 import { Command } from "commander";
 import { ConfigError, loadConfig } from "../config.js";

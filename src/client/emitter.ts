@@ -27,6 +27,7 @@ import { type DropReason, type EmitTrace, type TraceEmitter, TraceEmitterError, 
 import { TraceBuffer } from "./buffer.js";
 import { compileAllow, encode, MAX_BATCH, parseAll, problemOf } from "./encode.js";
 import { type Outcome, postBatch, type RequestTarget, requestBody, unref } from "./request.js";
+import { retryDelayMs } from "./retry-policy.js";
 
 // setImmediate lets the caller's current task finish before a request is built; setTimeout
 // is the fallback outside Node.
@@ -299,12 +300,9 @@ class Emitter implements TraceEmitter {
     }
   }
 
-  /** Backoff before attempt+1: the server's Retry-After when given, else exponential; both jittered. */
+  /** Backoff before attempt+1 (src/client/retry-policy.ts retryDelayMs, shared with the shipper). */
   #delay(attempt: number, retryAfterMs: number | undefined): number {
-    // Jitter spreads out many emitters that failed together (a gateway restart, one 429 window).
-    if (retryAfterMs !== undefined) return retryAfterMs + Math.random() * Math.min(1_000, retryAfterMs * 0.1);
-    const base = Math.min(this.#maxMs, this.#initialMs * 2 ** (attempt - 1));
-    return base / 2 + (Math.random() * base) / 2;
+    return retryDelayMs(attempt, { initialMs: this.#initialMs, maxMs: this.#maxMs }, retryAfterMs);
   }
 
   #sleep(ms: number): Promise<void> {

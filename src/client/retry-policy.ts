@@ -134,3 +134,23 @@ export function readAnswer(text: string, retryAfterHeader: string | null): Gatew
   const retryAfterMs = parseRetryAfter(retryAfterHeader) ?? (typeof bodyRetry === "number" ? bodyRetry * 1000 : undefined);
   return { body, errors, first, code, message, retryAfterMs };
 }
+
+/** Backoff bounds of a client: the first delay and the cap of its own exponential backoff, in ms. */
+export interface Backoff {
+  initialMs: number;
+  maxMs: number;
+}
+
+/**
+ * How long to wait before retry number `attempt` (1 for the first retry), in ms, for the
+ * emitter and the shipper alike. The gateway's Retry-After, when it gave one, is honoured
+ * (a retry sooner than asked would only be refused again) plus up to 10% (at most 1 s) of
+ * jitter; otherwise exponential from `initialMs`, capped at `maxMs`, with "equal jitter"
+ * (half fixed, half random). Jitter spreads out many clients that failed together (a
+ * gateway restart, one 429 window).
+ */
+export function retryDelayMs(attempt: number, backoff: Backoff, retryAfterMs: number | undefined): number {
+  if (retryAfterMs !== undefined) return retryAfterMs + Math.random() * Math.min(1_000, retryAfterMs * 0.1);
+  const base = Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.max(0, attempt - 1));
+  return base / 2 + (Math.random() * base) / 2;
+}

@@ -17,7 +17,7 @@
  * reported as such, so the caller can split the batch.
  */
 import { setTimeout as delay } from "node:timers/promises";
-import { isRetryable, readAnswer, refusedField, refusedIndex } from "../client/retry-policy.js";
+import { isRetryable, readAnswer, refusedField, refusedIndex, retryDelayMs } from "../client/retry-policy.js";
 
 /**
  * The one document the shipper sends. It selects only what a write-only (traces:write) key
@@ -84,8 +84,9 @@ export class GatewayTransport {
   /**
    * POST one batch until the gateway answers for good: acknowledged, refused (or over the
    * body limit), or a stop was requested while retrying. Transient failures are retried with
-   * jittered exponential backoff from `retryBaseMs` up to `retryMaxMs` (or the gateway's
-   * Retry-After, capped likewise), each reported through `warn`. Never throws.
+   * jittered exponential backoff from `retryBaseMs` up to `retryMaxMs`, or after the
+   * gateway's Retry-After (retryDelayMs, shared with the emitter), each reported through
+   * `warn`. Never throws.
    * @param texts the record texts, in order (canonical JSON of each trace)
    * @param label how `warn` names the batch, e.g. `seq 0..149`
    */
@@ -93,16 +94,15 @@ export class GatewayTransport {
     const { signal } = this.#options;
     const retryMax = this.#options.retryMaxMs ?? 30_000;
     const body = buildRequestBody(texts);
-    let backoff = this.#options.retryBaseMs ?? 250;
+    const backoff = { initialMs: this.#options.retryBaseMs ?? 250, maxMs: retryMax };
     for (let attempt = 1; ; attempt++) {
       const outcome = await this.#post(body, texts.length);
       if (outcome.kind !== "retry") return outcome;
       if (signal?.aborted) return { kind: "stopped" };
-      const wait = Math.min(retryMax, outcome.afterMs ?? backoff) * (0.8 + Math.random() * 0.4);
+      const wait = retryDelayMs(attempt, backoff, outcome.afterMs ?? undefined);
       this.#options.warn?.(`gateway unavailable for ${label} (${outcome.why}); retry ${attempt} in ${Math.round(wait)} ms`);
       await delay(wait, undefined, signal ? { signal } : {}).catch(() => undefined); // an abort ends the wait early
       if (signal?.aborted) return { kind: "stopped" };
-      backoff = Math.min(retryMax, backoff * 2);
     }
   }
 

@@ -1,6 +1,6 @@
 /** The one retry classification the emitter and the shipper share (issue 14, case 4), and the one reading of an answer it rests on. */
 import { describe, expect, it } from "vitest";
-import { isRetryable, parseRetryAfter, readAnswer, refusedField, refusedIndex } from "../../../src/client/retry-policy.js";
+import { isRetryable, parseRetryAfter, readAnswer, refusedField, refusedIndex, retryDelayMs } from "../../../src/client/retry-policy.js";
 
 describe("isRetryable", () => {
   it("never retries client faults, whatever the status; retries transport faults, 5xx, 429 and 408", () => {
@@ -57,5 +57,27 @@ describe("readAnswer", () => {
     expect(parseRetryAfter(null)).toBeUndefined();
     expect(parseRetryAfter(new Date(Date.now() - 60_000).toUTCString())).toBe(0);
     expect(parseRetryAfter("later")).toBeUndefined();
+  });
+});
+
+describe("retryDelayMs (one backoff for emitter and shipper)", () => {
+  it("honours Retry-After with at most 10% (and 1 s) of jitter, never sooner", () => {
+    for (let i = 0; i < 200; i++) {
+      const wait = retryDelayMs(3, { initialMs: 100, maxMs: 1_000 }, 5_000);
+      expect(wait).toBeGreaterThanOrEqual(5_000);
+      expect(wait).toBeLessThanOrEqual(5_500);
+    }
+    expect(retryDelayMs(1, { initialMs: 100, maxMs: 1_000 }, 0)).toBe(0);
+  });
+
+  it("backs off exponentially from initialMs up to maxMs, half of each delay fixed", () => {
+    const backoff = { initialMs: 100, maxMs: 1_000 };
+    for (let i = 0; i < 200; i++) {
+      for (const [attempt, base] of [[1, 100], [2, 200], [3, 400], [4, 800], [5, 1_000], [12, 1_000]] as const) {
+        const wait = retryDelayMs(attempt, backoff, undefined);
+        expect(wait).toBeGreaterThanOrEqual(base / 2);
+        expect(wait).toBeLessThanOrEqual(base);
+      }
+    }
   });
 });

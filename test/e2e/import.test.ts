@@ -265,7 +265,7 @@ describe("tracegate import", () => {
     meta.close();
     expect(tracegateState(prunedDir).checkpoint).toMatchObject({ seq: 1, recordHash: checkpointHash, mac: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(tracegateState(jsonlDir).checkpoint).toBeUndefined();
-  }, 60_000);
+  }, 300_000);
 
   it("refuses tampered stores, the wrong secret and corrupt input, naming the seq, and imports nothing", async () => {
     const target = freshDataDir();
@@ -330,7 +330,7 @@ describe("tracegate import", () => {
     expect(state.rows).toEqual([]);
     expect(state.head.nextSeq).toBe(0);
     expect(state.checkpoint).toBeUndefined();
-  }, 60_000);
+  }, 300_000);
 
   it("re-chains into a non-empty chain, and for another secret, reporting the provenance", async () => {
     const otherTraces = corpus("other");
@@ -370,7 +370,7 @@ describe("tracegate import", () => {
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/^error: action_id 'other-0' is already in tracegate's chain; nothing was imported\./);
     expect(tracegateState(jsonlDir).rows).toHaveLength(12);
-  }, 60_000);
+  }, 300_000);
 
   it.each(BACKENDS.map((b) => [b.name, b] as const))(
     "keeps NaN, Infinity and lone surrogates (which Python writes) exactly, serves and verifies them on %s",
@@ -442,5 +442,5 @@ describe("tracegate import", () => {
     expect(jsonl).toMatchObject({ ok: true, checked: 12, kind: null });
     expect(sqlite).toMatchObject({ ok: true, checked: 6, kind: null });
     expect(pruned).toMatchObject({ ok: true, checked: 4, kind: null });
-  }, 60_000);
+  }, 300_000);
 });

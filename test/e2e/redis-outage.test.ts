@@ -142,7 +142,7 @@ describe.skipIf(problem !== null).each(BACKENDS)("$name: " + SUITE, { timeout: 1
 
     await redis.start();
     for (const g of [a, b]) {
-      const deadline = Date.now() + 20_000;
+      const deadline = Date.now() + 120_000;
       let r = await readyz(g);
       while (r.body.status !== "ready" && Date.now() < deadline) {
         await sleep(100);
@@ -156,7 +156,7 @@ describe.skipIf(problem !== null).each(BACKENDS)("$name: " + SUITE, { timeout: 1
     const head = await nextSeq(a);
     const want = range(probe, head);
     expect(head - outageStart).toBe(9);
-    await waitFor(() => subA.seqs.length >= want.length && subB.seqs.length >= want.length, () => `A ${subA.seqs} B ${subB.seqs}, want ${want}`, 20_000);
+    await waitFor(() => subA.seqs.length >= want.length && subB.seqs.length >= want.length, () => `A ${subA.seqs} B ${subB.seqs}, want ${want}`, 120_000);
     await sleep(200);
     expect(subA.seqs).toEqual(want);
     expect(subB.seqs).toEqual(want);

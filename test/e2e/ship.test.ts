@@ -243,7 +243,8 @@ function envelopes(path: string): { seq: number; prevHash: string; recordHash: s
     .map((r) => ({ seq: r.seq, prevHash: r.prev_hash, recordHash: r.record_hash }));
 }
 
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+/** Poll `check` until true; the bound only catches a hang (a shipper process starts slowly on a loaded machine). */
+async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -505,7 +505,7 @@ describe("createTraceEmitter", () => {
     `;
     const t0 = performance.now();
     const out = await new Promise<string>((resolve, reject) =>
-      execFile(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: process.cwd(), timeout: 20_000 }, (err, stdout) =>
+      execFile(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: process.cwd(), timeout: 120_000 }, (err, stdout) =>
         err ? reject(err) : resolve(stdout),
       ),
     );

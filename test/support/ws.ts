@@ -53,7 +53,7 @@ export async function wsCloseOf(client: Client, query = "{ viewer { keyId } }"):
  * client library would re-stringify it and lose lexemes such as 100.0). Resolves with the
  * raw text of every `next` and `error` message, in order.
  */
-export function wsRawOperation(url: string, authorization: string, payloadText: string, timeoutMs = 20_000): Promise<string[]> {
+export function wsRawOperation(url: string, authorization: string, payloadText: string, timeoutMs = 120_000): Promise<string[]> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url.replace(/^http/, "ws"), "graphql-transport-ws");
     const messages: string[] = [];

@@ -204,7 +204,11 @@ export class PrismaTraceStore implements TraceStore {
   }
 
   async *scanChain(range: SeqRange, batchSize = SCAN_BATCH): AsyncIterable<ChainRecord> {
-    // Four columns instead of eleven: Prisma's per-column cost halves the scan time.
+    for await (const batch of this.scanChainBatches(range, batchSize)) yield* batch;
+  }
+
+  async *scanChainBatches(range: SeqRange, batchSize = SCAN_BATCH): AsyncIterable<ChainRecord[]> {
+    // Four columns instead of eleven: the per-column cost halves the scan time.
     const d = this.#d;
     let from = range.fromSeq ?? 0;
     const upper = range.toSeq === undefined ? empty : sql`AND "seq" <= ${d.int(range.toSeq)}`;
@@ -212,10 +216,10 @@ export class PrismaTraceStore implements TraceStore {
       const rows = await this.#reader.$queryRaw<{ seq: unknown; prevHash: string; recordHash: string; payload: string }[]>(
         sql`SELECT "seq", "prevHash", "recordHash", "payload" FROM "Trace" WHERE "seq" >= ${d.int(from)} ${upper} ORDER BY "seq" ASC LIMIT ${batchSize}`,
       );
-      for (const r of rows) yield { seq: toNumber(r.seq), prevHash: r.prevHash, recordHash: r.recordHash, payload: r.payload };
-      const last = rows[rows.length - 1];
-      if (rows.length < batchSize || !last) return;
-      from = toNumber(last.seq) + 1;
+      if (rows.length === 0) return;
+      yield rows.map((r) => ({ seq: toNumber(r.seq), prevHash: r.prevHash, recordHash: r.recordHash, payload: r.payload }));
+      if (rows.length < batchSize) return;
+      from = toNumber(rows[rows.length - 1]!.seq) + 1;
       await yieldToEventLoop();
     }
   }

@@ -7,7 +7,7 @@
  *
  * Workers start on first use and stop after IDLE_MS without work; they are unref'd, so an
  * idle pool never keeps a process alive. The worker runs ./hash-worker.ts through tsx, the
- * loader the gateway itself runs with (./ts-worker.mjs).
+ * loader the gateway itself runs with (src/ts-worker.mjs).
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
@@ -98,7 +98,7 @@ export class RecordHashPool {
   }
 
   #start(): Slot {
-    const worker = new Worker(new URL("./ts-worker.mjs", import.meta.url), {
+    const worker = new Worker(new URL("../ts-worker.mjs", import.meta.url), {
       workerData: { entry: new URL("./hash-worker.ts", import.meta.url).href, key: this.#hasher.key },
     });
     worker.unref();

@@ -55,6 +55,7 @@ export async function openStores(
       reader,
       hash,
       dialect: sqliteDialect,
+      longReads: reader.offThread,
       onClose: () => prisma.$disconnect(),
       freeBytes: async () => {
         const s = await statfs(directory);

@@ -34,7 +34,7 @@ import { checkChainKey } from "./chain-key.js";
 import type { SqlDialect } from "./dialect.js";
 import { PrismaChainWriter } from "./prisma-chain-writer.js";
 import { readPruneCheckpoint } from "./prune.js";
-import { type RawSqlClient, toNumber } from "./sql-client.js";
+import { type RawSqlClient, type RawSqlRunner, toNumber } from "./sql-client.js";
 import { HEAD_COLUMNS, type HeadRow, MISSING_HEAD, type RawTraceRow, toHead, toTraceRow } from "./trace-rows.js";
 import { filterConditions, pageSql, where } from "./trace-sql.js";
 
@@ -69,6 +69,12 @@ export interface PrismaTraceStoreOptions {
   onClose?: () => Promise<void>;
   /** Bytes free on the volume holding the database, when that is known (SQLite). */
   freeBytes?: () => Promise<number>;
+  /**
+   * Where long read-only statements (the column check of verifyChain) run, when not on the
+   * reader: on SQLite a worker thread (./driver-client.ts SqliteReadThread), so they do not
+   * hold the main thread while it walks the chain.
+   */
+  longReads?: Pick<RawSqlRunner, "$queryRaw">;
 }
 
 /**
@@ -80,6 +86,7 @@ export class PrismaTraceStore implements TraceStore {
   readonly chain: PrismaChainWriter;
   readonly #writer: RawSqlClient;
   readonly #reader: RawSqlClient;
+  readonly #longReads: Pick<RawSqlRunner, "$queryRaw">;
   readonly #hash: RecordHasher;
   readonly #d: SqlDialect;
   readonly #onClose: (() => Promise<void>) | undefined;
@@ -87,6 +94,7 @@ export class PrismaTraceStore implements TraceStore {
   constructor(options: PrismaTraceStoreOptions) {
     this.#writer = options.writer;
     this.#reader = options.reader;
+    this.#longReads = options.longReads ?? options.reader;
     this.#hash = options.hash;
     this.#d = options.dialect;
     this.#onClose = options.onClose;
@@ -232,7 +240,7 @@ export class PrismaTraceStore implements TraceStore {
       const to = Math.min(range.toSeq, from + COLUMN_CHECK_SLICE - 1);
       let seqs: number[];
       try {
-        const rows = await this.#reader.$queryRaw<{ seq: unknown }[]>(d.columnMismatchCandidates(from, to, limit - found.length));
+        const rows = await this.#longReads.$queryRaw<{ seq: unknown }[]>(d.columnMismatchCandidates(from, to, limit - found.length));
         seqs = rows.map((r) => toNumber(r.seq));
       } catch {
         // The database could not read some payload of this slice as JSON (see the dialect):

@@ -1,8 +1,7 @@
 /**
- * TraceStore on Prisma. Hot paths use raw SQL through Prisma (`$queryRaw`/`$executeRaw`), which
- * measured 5-7x faster than the typed client for batch inserts
- * (docs/toolchain.md#measured-costs) and lets keyset conditions use row values that indexes
- * serve directly (docs/architecture.md#raw-sql-on-hot-paths).
+ * TraceStore on raw SQL, shared by SQLite and PostgreSQL. The SQL is written as Prisma `Sql`
+ * fragments and runs on the drivers (./driver-client.ts; docs/architecture.md#prisma-owns-the-schema-the-drivers-run-the-hot-sql),
+ * which lets keyset conditions use row values that indexes serve directly.
  *
  * Two clients: `writer` runs the chain writes (./prisma-chain-writer.ts), `reader` runs
  * queries. On SQLite they are separate connections, so a query never runs inside an open

@@ -336,7 +336,7 @@ async function main(): Promise<void> {
   const section = `## Run ${m.date}${QUICK ? " (BENCH_QUICK=1: sizes /10, smoke run only)" : ""}
 
 - Machine: ${m.cpuModel}, ${m.cores} cores, ${mib(m.totalMemory)} RAM; ${m.os}
-- Node ${m.node}, SQLite ${m.sqlite} (better-sqlite3 via @prisma/adapter-better-sqlite3), commit ${m.commit}
+- Node ${m.node}, SQLite ${m.sqlite} (better-sqlite3 11; the stores' SQL on the driver, Prisma for schema and keys), commit ${m.commit}
 - Total runtime of \`npm run bench\`: ${secs(totalMs)}; the ${int(chain.records)}-trace chain was ${chainNote}
 - Other processes over the whole run: ${othersText(runOthers)}${busy ? " - **the machine was busy: treat these numbers as pessimistic**" : " (quiet machine)"}
 
@@ -441,7 +441,7 @@ async function streamsOnly(m: ReturnType<typeof machine>, runMark: ReturnType<ty
   const section = `## Run ${m.date} - partial run (BENCH_ONLY=streams): section 5 only${QUICK ? " (BENCH_QUICK=1: sizes /10, smoke run only)" : ""}
 
 - Machine: ${m.cpuModel}, ${m.cores} cores, ${mib(m.totalMemory)} RAM; ${m.os}
-- Node ${m.node}, SQLite ${m.sqlite} (better-sqlite3 via @prisma/adapter-better-sqlite3), commit ${m.commit}
+- Node ${m.node}, SQLite ${m.sqlite} (better-sqlite3 11; the stores' SQL on the driver, Prisma for schema and keys), commit ${m.commit}
 - Sections 1-4 were not run (\`BENCH_ONLY=streams npm run bench\`); runtime ${secs(totalMs)}
 - CPU of processes other than the benchmark over the whole run: ${othersText(runOthers)} (this figure counts the
   subscriber child process as "other"; the per-point figures below subtract it)

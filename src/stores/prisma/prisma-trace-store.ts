@@ -31,6 +31,7 @@ import {
 } from "../trace-store.js";
 import { checkChainKey } from "./chain-key.js";
 import type { SqlDialect } from "./dialect.js";
+import { GroupCommit } from "./group-commit.js";
 import { PrismaChainWriter } from "./prisma-chain-writer.js";
 import { readPruneCheckpoint } from "./prune.js";
 import { type RawSqlClient, type RawSqlRunner, toNumber } from "./sql-client.js";
@@ -89,6 +90,7 @@ export class PrismaTraceStore implements TraceStore {
   readonly #hash: RecordHasher;
   readonly #d: SqlDialect;
   readonly #onClose: (() => Promise<void>) | undefined;
+  readonly #groups: GroupCommit;
 
   constructor(options: PrismaTraceStoreOptions) {
     this.#writer = options.writer;
@@ -98,11 +100,13 @@ export class PrismaTraceStore implements TraceStore {
     this.#d = options.dialect;
     this.#onClose = options.onClose;
     this.chain = new PrismaChainWriter({ client: options.writer, hash: options.hash, dialect: options.dialect, freeBytes: options.freeBytes });
+    this.#groups = new GroupCommit(this.chain);
   }
 
+  /** TraceStore.append; concurrent appends share one transaction (./group-commit.ts). */
   async append(traces: readonly EncodedTrace[]): Promise<TraceRow[]> {
     if (traces.length === 0) return [];
-    return this.chain.write((chain) => chain.append(traces, "idempotent"));
+    return this.#groups.append(traces);
   }
 
   async prune(

@@ -22,7 +22,8 @@ import type { Viewer } from "../access/authenticator.js";
 import type { Gate } from "../access/gate.js";
 import type { GraphQLContext } from "../graphql/context.js";
 import type { Logger } from "../logger.js";
-import { serveGraphqlWs } from "./ws-protocol.js";
+import { restoreExactNumbers } from "../chain/wire-json.js";
+import { framePayload, serveGraphqlWs } from "./ws-protocol.js";
 
 /** Where the WebSocket transport puts the viewer in yoga's initial context (see app.ts). */
 export const WS_VIEWER = Symbol("tracegate.wsViewer");
@@ -183,9 +184,11 @@ export function attachWebSockets(server: Server, deps: WsDeps): (graceMs?: numbe
         if (record) record.code = outcomeOf(errors);
         return errors.map((e) => forSocket(e, record?.requestId).toJSON());
       },
+      // A result without errors is serialized once, however many subscribers it goes to
+      // (the members of a live group get the same result object: src/graphql/shared-execution.ts).
       // Results carry errors too (a variable refused at coercion): drop the HTTP-only extension there as well.
       onNext: (ctx, id, _payload, _args, result) => {
-        if (!result.errors) return result;
+        if (!result.errors) return framePayload(serializedOnce(result)) as never;
         const record = recordOf(ctx.extra.socket, id);
         if (record) record.code ??= outcomeOf(result.errors);
         return { ...result, errors: result.errors.map((e) => forSocket(e as Error, record?.requestId).toJSON()) };
@@ -279,6 +282,14 @@ export function attachWebSockets(server: Server, deps: WsDeps): (graceMs?: numbe
     for (const ws of wss.clients) ws.terminate();
     await new Promise<void>((resolve) => wss.close(() => resolve()));
   };
+}
+
+/** Each result's JSON text with exact numbers (src/chain/wire-json.ts), made once per result object. */
+const serialized = new WeakMap<object, string>();
+function serializedOnce(result: object): string {
+  let text = serialized.get(result);
+  if (text === undefined) serialized.set(result, (text = restoreExactNumbers(JSON.stringify(result))));
+  return text;
 }
 
 /** The root value onSubscribe hands graphql-ws: yoga's enveloped execute/subscribe and the operation's record. */

@@ -12,14 +12,21 @@
  * nothing, and the server holds at most one queue and one page per subscriber. The only
  * hole a client can see is one the chain itself has (records pruned before they were
  * read), and that comes as an explicit gap event.
+ *
+ * Subscribers with the same filter and scope hear the bus through one live group
+ * (./live-group.ts), which filters each row once and hands every member the same event
+ * object; replayed and caught-up traces are the subscriber's own objects.
  */
 import type { ScopedTraceStore } from "../stores/scoped-trace-store.js";
 import type { TraceFilter, TraceRow } from "../stores/trace-store.js";
 import type { TraceBus } from "./bus.js";
-import { matchesFilter } from "./match.js";
+import { joinLiveGroup, type TraceEvent } from "./live-group.js";
 
-/** A trace, or a range of seqs that no longer exist (pruned before they could be sent). */
-export type StreamEvent = { trace: TraceRow; gap?: undefined } | { gap: { fromSeq: number; toSeq: number }; trace?: undefined };
+/**
+ * A trace, or a range of seqs that no longer exist (pruned before they could be sent). Live
+ * trace events are shared with the other members of the stream's live group (./live-group.ts).
+ */
+export type StreamEvent = TraceEvent | { readonly gap: { fromSeq: number; toSeq: number }; readonly trace?: undefined };
 
 export interface TraceStreamOptions {
   /**
@@ -51,8 +58,9 @@ const DEFAULT_RECHECK_MS = 5_000;
 export function traceStream(options: TraceStreamOptions): AsyncIterableIterator<StreamEvent> {
   const queueLimit = options.queueLimit ?? DEFAULT_QUEUE_LIMIT;
   const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
-  let queue: TraceRow[] = [];
-  let pending: TraceRow[] | null = [];
+  let queue: TraceEvent[] = [];
+  /** What the group delivered before the head was read: rows, and each one's event (or undefined: not for us). */
+  let pending: { row: TraceRow; event: TraceEvent | undefined }[] | null = [];
   let nextGlobal = 0;
   /** Every seq up to this one was sent or did not match (seen live, in order). */
   let covered = -1;
@@ -66,21 +74,22 @@ export function traceStream(options: TraceStreamOptions): AsyncIterableIterator<
     w?.();
   };
 
-  const accept = (row: TraceRow) => {
+  /** `event`: the group's event for the row, undefined when the scope or the filter leaves it out. */
+  const accept = (row: TraceRow, event: TraceEvent | undefined) => {
     if (row.seq < nextGlobal) return; // already covered
     if (row.seq > nextGlobal) dirty = true; // a seq never arrived: read the store
     nextGlobal = row.seq + 1;
-    if (!options.store.admits(row.principalId) || !matchesFilter(row, options.filter)) return;
+    if (!event) return;
     if (queue.length >= queueLimit) {
       queue = [];
       dirty = true;
       return;
     }
-    queue.push(row);
+    queue.push(event);
   };
-  const unsubscribe = options.bus.subscribe((rows) => {
-    if (pending) pending.push(...rows);
-    else for (const row of rows) accept(row);
+  const unsubscribe = joinLiveGroup(options.bus, options.store, options.filter, (rows, events) => {
+    if (pending) for (let i = 0; i < rows.length; i++) pending.push({ row: rows[i]!, event: events[i] });
+    else for (let i = 0; i < rows.length; i++) accept(rows[i]!, events[i]);
     signal();
   });
   const timer = setInterval(() => {
@@ -91,20 +100,20 @@ export function traceStream(options: TraceStreamOptions): AsyncIterableIterator<
 
   async function* run(): AsyncGenerator<StreamEvent> {
     const head = await options.store.head();
-    const early = (pending ?? []).sort((a, b) => a.seq - b.seq);
+    const early = (pending ?? []).sort((a, b) => a.row.seq - b.row.seq);
     pending = null;
     let lastSent: number;
     if (options.afterSeq === undefined) {
       // The stream starts when it joined the bus, not when it read the head: rows that
       // committed in between were heard (`early`) and belong to it.
-      lastSent = Math.min(head.nextSeq, early[0]?.seq ?? head.nextSeq) - 1;
+      lastSent = Math.min(head.nextSeq, early[0]?.row.seq ?? head.nextSeq) - 1;
       nextGlobal = lastSent + 1;
     } else {
       lastSent = options.afterSeq;
       nextGlobal = head.nextSeq;
       dirty = options.afterSeq < head.nextSeq - 1;
     }
-    for (const row of early) accept(row);
+    for (const { row, event } of early) accept(row, event);
 
     while (!stopped) {
       if (recheckDue) {
@@ -137,11 +146,11 @@ export function traceStream(options: TraceStreamOptions): AsyncIterableIterator<
         }
         continue;
       }
-      const row = queue.shift();
-      if (row) {
-        if (row.seq > lastSent) {
-          yield { trace: row };
-          lastSent = row.seq;
+      const event = queue.shift();
+      if (event) {
+        if (event.trace.seq > lastSent) {
+          yield event;
+          lastSent = event.trace.seq;
         }
         continue;
       }

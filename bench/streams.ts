@@ -16,6 +16,7 @@ import type { Trace } from "../src/chain/trace.js";
 import type { App } from "../src/http/app.js";
 import type { Stores } from "../src/stores/index.js";
 import { cpuMark, othersCores } from "./cpu.js";
+import { type RawLimit, rawWriteLimit } from "./raw-fanout.js";
 import { toGraphqlInput, TraceGenerator } from "./data.js";
 import { BENCH_DIR, freshDb, open, removeDb } from "./db.js";
 import { app, BENCH_KEY, dataOf, gc, post } from "./gql.js";
@@ -79,7 +80,7 @@ const BATCH = 10;
 const sleep = (msValue: number) => new Promise<void>((r) => setTimeout(r, msValue));
 
 /** The forked subscriber process, with request/response over IPC. */
-class Clients {
+export class Clients {
   readonly child: ChildProcess;
   readonly #waiting = new Map<string, { resolve: (m: FromClients) => void; reject: (e: Error) => void }>();
   #exit: Error | undefined;
@@ -471,16 +472,20 @@ export function streamPoints(subscribers: number, seconds: number): StreamPoint[
 
 export interface StreamsRun {
   baseline: IngestBaseline;
+  /** Raw socket writes to the largest point's number of subscribers: the limit beside the results. */
+  raw: RawLimit;
   results: StreamResult[];
 }
 
 /** The ingest-only baseline at the highest rate, then every point on its own database, gateway and subscriber process. */
 export async function streamsRun(template: string, points: readonly StreamPoint[], log: (line: string) => void): Promise<StreamsRun> {
   const top = Math.max(...points.map((p) => p.eventsPerSec));
-  const baseline = await ingestBaseline(template, top, Math.min(...points.map((p) => p.seconds)), log);
+  const seconds = Math.min(...points.map((p) => p.seconds));
+  const baseline = await ingestBaseline(template, top, seconds, log);
+  const raw = await rawWriteLimit(Math.max(...points.map((p) => p.subscribers)), seconds, log);
   const results: StreamResult[] = [];
   for (const [i, p] of points.entries()) results.push(await streamPoint(template, p, i, baseline, log));
-  return { baseline, results };
+  return { baseline, raw, results };
 }
 
 // ---- report ---------------------------------------------------------------------------------
@@ -530,14 +535,20 @@ function resultLine(r: StreamResult): string {
 }
 
 export function streamsSummary(run: StreamsRun): string[][] {
-  return run.results.map((r) => [
+  const raw = [
+    `5 live subscriptions, limit: raw ws writes to ${int(run.raw.subscribers)} subscribers`,
+    "-",
+    `${int(run.raw.deliveriesPerSec)} deliveries/s, ${run.raw.usPerDelivery.toFixed(1)} us CPU per delivery`,
+    "limit",
+  ];
+  return [raw, ...run.results.map((r) => [
     `5 live subscriptions, ${pointLabel(r.point)}`,
     `p99 < ${STREAM_TARGET_P99_MS} ms`,
     `p50 ${latencyMs(r, r.p50)}, p99 ${latencyMs(r, r.p99)}, ${int(r.deliveriesPerSec)} deliveries/s, lost ${int(r.clients.lost)}` +
       (r.clients.pending > 0 ? `, ${int(r.clients.pending)} undelivered` : "") +
       ingestShort(r),
     passed(r) ? "PASS" : "MISS",
-  ]);
+  ])];
 }
 
 function coresText(cores: number | null): string {
@@ -667,9 +678,9 @@ ${mdTable(["point", "no subscribers", "N idle subscribers", "per subscriber", "p
 
 **Reading.** ${
     Number.isFinite(fanOutUs)
-      ? `Delivering one trace to one subscriber costs the gateway about ${fanOutUs.toFixed(0)} µs of CPU beyond ingest (median over the points with >= 10,000 deliveries): GraphQL execution of the selection per subscriber and event, JSON serialisation and one socket write each. One event loop therefore fans out at most ~${int(capacity)} deliveries/s, and less while it also ingests.`
+      ? `Delivering one trace to one subscriber costs the gateway about ${fanOutUs.toFixed(0)} µs of CPU beyond ingest (median over the points with >= 10,000 deliveries): one bus filter and one GraphQL execution and serialisation per live group and event, shared by the group's subscribers, then a frame per subscriber, written with the other frames of the same tick in one corked write. One event loop therefore fans out at most ~${int(capacity)} deliveries/s, and less while it also ingests.`
       : "Too few deliveries to estimate the fan-out cost per delivery."
-  } Ingest itself is not free: ${int(baseline.eventsPerSec)} traces/s as \`recordTraces\` batches of ${BATCH} kept ${baseline.cores.toFixed(2)} cores busy with no subscriber at all (${int(baseline.rate)} traces/s achieved).${
+  } The limit, measured in the same run: plain \`ws\` writing the same frames to ${int(run.raw.subscribers)} subscribers of the same subscriber process (no GraphQL, no database, each frame serialised once per batch of ${BATCH}, each socket corked per batch, unthrottled) reached **${int(run.raw.deliveriesPerSec)} deliveries/s** at ${run.raw.usPerDelivery.toFixed(1)} µs of CPU per delivery (${run.raw.cores.toFixed(2)} cores; other processes ${coresText(run.raw.othersCores)} cores)${Number.isFinite(fanOutUs) ? `: the gateway's fan-out costs ${(fanOutUs / run.raw.usPerDelivery).toFixed(1)}x the raw write per delivery` : ""}. Ingest itself is not free: ${int(baseline.eventsPerSec)} traces/s as \`recordTraces\` batches of ${BATCH} kept ${baseline.cores.toFixed(2)} cores busy with no subscriber at all (${int(baseline.rate)} traces/s achieved).${
     target
       ? ` The target load (${int(target.point.subscribers)} subscribers x ${int(target.point.eventsPerSec)} events/s) asks for ${int(needed)} deliveries/s, ~${Number.isFinite(capacity) ? Math.round(needed / capacity) : "?"}x that; measured: the gateway took ${int(target.ingestRate)} of the ${int(target.point.eventsPerSec)} traces/s offered and delivered ${int(target.deliveriesPerSec)} deliveries/s, p99 ${latencyMs(target, target.p99)} from the actual send (${passed(target) ? "PASS" : "MISS"})${Number.isFinite(target.p99Due) ? `, ${ms(target.p99Due)} ms from the schedule` : `; counted from the schedule, ${((target.droppedDeliveries / (target.droppedDeliveries + target.clients.expected)) * 100).toFixed(0)}% of the deliveries the target load asks for never happened`}.`
       : ""

@@ -15,6 +15,14 @@
  * events are different objects and their keys differ too.
  *
  * A result with errors is never shared: the next member executes on its own.
+ *
+ * Direct frames: a transport that can write a pre-serialized result to the subscriber's
+ * connection passes a writer under LIVE_FRAMES in the subscribe arguments (graphql-ws:
+ * src/http/ws.ts). Live events then skip the per-subscriber iterator chain (envelop, the
+ * protocol loop, promises per layer): the stream hands each one to the writer synchronously
+ * (src/streams/trace-stream.ts `writeLiveTo`) with the group's result serialized once
+ * (`serializedResult`). An event whose result is not ready or has errors, or that the writer
+ * declines (a backed-up socket), takes the ordinary path.
  */
 import { buildExecutionContext, execute } from "@graphql-tools/executor";
 import {
@@ -29,13 +37,30 @@ import {
   visit,
 } from "graphql";
 import type { Plugin } from "graphql-yoga";
+import { restoreExactNumbers } from "../chain/wire-json.js";
 import type { GraphQLContext } from "./context.js";
+
+/**
+ * Where a transport puts its frame writer in the subscribe arguments: `(text) => boolean`
+ * writes a `next` message whose payload is `text` (a serialized result) to this operation's
+ * subscriber, or returns false when it cannot now.
+ */
+export const LIVE_FRAMES = Symbol("tracegate.liveFrames");
+export type FrameWriter = (payloadText: string) => boolean;
+
+/** Each result's JSON text with exact numbers (src/chain/wire-json.ts), made once per result object. */
+const serialized = new WeakMap<object, string>();
+export function serializedResult(result: ExecutionResult): string {
+  let text = serialized.get(result);
+  if (text === undefined) serialized.set(result, (text = restoreExactNumbers(JSON.stringify(result))));
+  return text;
+}
 
 /**
  * Counters of live-event executions in this process (tests and /metrics): `executed` runs of
  * the selection on an event, `reused` deliveries that took another member's result instead.
  */
-export const liveExecutionCounters = { executed: 0, reused: 0 };
+export const liveExecutionCounters = { executed: 0, reused: 0, direct: 0 };
 
 /** Execution results by event object, then by execution key. Weak: gone with the event. */
 const results = new WeakMap<object, Map<string, ExecutionResult | Promise<ExecutionResult>>>();
@@ -188,6 +213,16 @@ async function sharedSubscribe(args: ExecutionArgs, original: SubscribeFn): Prom
   if (signal) {
     if (signal.aborted) void iterator.return?.();
     else signal.addEventListener("abort", () => void iterator.return?.(), { once: true });
+  }
+  const writer = (args as { [LIVE_FRAMES]?: FrameWriter })[LIVE_FRAMES];
+  const live = iterator as { writeLiveTo?: (sink: (event: object) => boolean) => void };
+  if (writer && typeof live.writeLiveTo === "function") {
+    live.writeLiveTo((event) => {
+      const result = executeEvent(args, key, event);
+      if (result instanceof Promise || result.errors || !writer(serializedResult(result))) return false;
+      liveExecutionCounters.direct++;
+      return true;
+    });
   }
   return mapEvents(iterator, args, key, context.operation);
 }

@@ -70,6 +70,22 @@ function wireText(data: string): string {
  */
 const WRITE_AHEAD_BYTES = 64 * 1024;
 
+/** Each open socket's direct writer (see writeNextFrame). */
+const directWriters = new WeakMap<WebSocket, (frame: string) => boolean>();
+
+/**
+ * Write a `next` message for operation `id` with the pre-serialized `payloadText`, outside
+ * graphql-ws's per-operation loop (shared live events: src/graphql/shared-execution.ts).
+ * The frame is the one graphql-ws would write. Returns false, writing nothing, when the
+ * socket is not open or already holds more than WRITE_AHEAD_BYTES unsent: the caller then
+ * sends the event through graphql-ws, which waits for the socket and applies the
+ * slow-consumer bounds.
+ */
+export function writeNextFrame(socket: WebSocket, id: string, payloadText: string): boolean {
+  const write = directWriters.get(socket);
+  return write !== undefined && write(`{"id":${JSON.stringify(id)},"type":"next","payload":${payloadText}}`);
+}
+
 /** graphql-ws pings every 12 s (under the usual 60 s proxy idle timeout) and drops a peer that does not pong in as long. */
 const KEEPALIVE_MS = 12_000;
 
@@ -124,6 +140,20 @@ export function serveGraphqlWs(
       corked = false;
       raw?.uncork();
     };
+    /** Every message written in this tick leaves in one write when the tick ends. */
+    const corkTick = () => {
+      if (raw && !corked) {
+        corked = true;
+        raw.cork();
+        process.nextTick(uncork);
+      }
+    };
+    directWriters.set(socket, (frame) => {
+      if (ended || socket.readyState !== socket.OPEN || socket.bufferedAmount > WRITE_AHEAD_BYTES) return false;
+      corkTick();
+      socket.send(frame);
+      return true;
+    });
     const closed = server.opened(
       {
         protocol: socket.protocol,
@@ -135,12 +165,7 @@ export function serveGraphqlWs(
               slowConsumer();
               return resolve();
             }
-            // Every message written in this tick leaves in one write when the tick ends.
-            if (raw && !corked) {
-              corked = true;
-              raw.cork();
-              process.nextTick(uncork);
-            }
+            corkTick();
             // graphql-ws waits for each send before it pulls the next message. While little
             // is unsent, it may go on at once; past that, it waits for this message to drain,
             // and a socket that stays full for the stall time belongs to a client that stopped reading.

@@ -47,6 +47,18 @@ export interface TraceStreamOptions {
   recheckMs?: number;
 }
 
+/**
+ * Takes a live event straight to the subscriber's connection, bypassing the iterator: true
+ * when it wrote the event, false when it cannot now (its socket is backed up, the result is
+ * not ready); the event then goes through the queue and the iterator as usual.
+ */
+export type LiveSink = (event: TraceEvent) => boolean;
+
+/** A trace stream; `writeLiveTo` lets a transport take live events directly (see traceStream). */
+export interface TraceStreamIterator extends AsyncIterableIterator<StreamEvent> {
+  writeLiveTo(sink: LiveSink): void;
+}
+
 export const DEFAULT_QUEUE_LIMIT = 1_000;
 const DEFAULT_PAGE_SIZE = 500;
 const DEFAULT_RECHECK_MS = 5_000;
@@ -54,8 +66,15 @@ const DEFAULT_RECHECK_MS = 5_000;
 /**
  * The stream as an AsyncIterableIterator whose `return()` ends it promptly even while it
  * waits for the next trace (an async generator would only stop at its next event).
+ *
+ * Direct live writes (`writeLiveTo`): while the consumer waits for the next event with
+ * nothing queued and nothing to read from the store, i.e. everything before was handed over,
+ * a live event goes to the sink synchronously from the bus listener, in seq order; the
+ * iterator only carries the replay, catch-up reads and whatever the sink declined. A
+ * declined event (a backed-up socket) is queued, and the queue limit and catch-up from the
+ * store apply as before.
  */
-export function traceStream(options: TraceStreamOptions): AsyncIterableIterator<StreamEvent> {
+export function traceStream(options: TraceStreamOptions): TraceStreamIterator {
   const queueLimit = options.queueLimit ?? DEFAULT_QUEUE_LIMIT;
   const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
   let queue: TraceEvent[] = [];
@@ -67,6 +86,11 @@ export function traceStream(options: TraceStreamOptions): AsyncIterableIterator<
   let dirty = false;
   let stopped = false;
   let recheckDue = false;
+  /** The last seq handed over (yielded or written to the sink). */
+  let lastSent = -1;
+  /** The consumer waits on an empty queue: live events may go to the sink. */
+  let parked = false;
+  let sink: LiveSink | null = null;
   let wake: (() => void) | null = null;
   const signal = () => {
     const w = wake;
@@ -80,6 +104,10 @@ export function traceStream(options: TraceStreamOptions): AsyncIterableIterator<
     if (row.seq > nextGlobal) dirty = true; // a seq never arrived: read the store
     nextGlobal = row.seq + 1;
     if (!event) return;
+    if (sink && parked && !dirty && !stopped && queue.length === 0 && event.trace.seq > lastSent && sink(event)) {
+      lastSent = event.trace.seq;
+      return;
+    }
     if (queue.length >= queueLimit) {
       queue = [];
       dirty = true;
@@ -89,7 +117,14 @@ export function traceStream(options: TraceStreamOptions): AsyncIterableIterator<
   };
   const unsubscribe = joinLiveGroup(options.bus, options.store, options.filter, (rows, events) => {
     if (pending) for (let i = 0; i < rows.length; i++) pending.push({ row: rows[i]!, event: events[i] });
-    else for (let i = 0; i < rows.length; i++) accept(rows[i]!, events[i]);
+    else {
+      for (let i = 0; i < rows.length; i++) accept(rows[i]!, events[i]);
+      // All of it written or filtered out while the consumer waits: nothing to wake it for.
+      if (parked && sink && !dirty && queue.length === 0) {
+        covered = nextGlobal - 1;
+        return;
+      }
+    }
     signal();
   });
   const timer = setInterval(() => {
@@ -102,7 +137,6 @@ export function traceStream(options: TraceStreamOptions): AsyncIterableIterator<
     const head = await options.store.head();
     const early = (pending ?? []).sort((a, b) => a.row.seq - b.row.seq);
     pending = null;
-    let lastSent: number;
     if (options.afterSeq === undefined) {
       // The stream starts when it joined the bus, not when it read the head: rows that
       // committed in between were heard (`early`) and belong to it.
@@ -156,10 +190,12 @@ export function traceStream(options: TraceStreamOptions): AsyncIterableIterator<
       }
       // Idle with an empty queue: every row heard so far was sent or filtered out.
       covered = nextGlobal - 1;
+      parked = true;
       await new Promise<void>((resolve) => {
         wake = resolve;
         if (stopped || dirty || recheckDue || queue.length > 0) signal();
       });
+      parked = false;
     }
   }
 
@@ -186,6 +222,9 @@ export function traceStream(options: TraceStreamOptions): AsyncIterableIterator<
     throw: async (e: unknown) => {
       stop();
       return inner.throw(e);
+    },
+    writeLiveTo(to: LiveSink) {
+      sink = to;
     },
     [Symbol.asyncIterator]() {
       return this;

@@ -132,14 +132,15 @@ export function executionKeyOf(args: ExecutionArgs, operation: OperationDefiniti
   }
 }
 
+/** One execution of `args` on `event` (counted). No signal: a shared execution must not end when the member that happened to run it leaves. */
+function run(args: ExecutionArgs, event: unknown): ExecutionResult | Promise<ExecutionResult> {
+  liveExecutionCounters.executed++;
+  return execute({ ...args, rootValue: event, signal: undefined }) as ExecutionResult | Promise<ExecutionResult>;
+}
+
 /** The result of executing `args` on `event`: the group's when a member with the same key already ran it. */
 function executeEvent(args: ExecutionArgs, key: string, event: unknown): ExecutionResult | Promise<ExecutionResult> {
-  // No signal: a shared execution must not end when the member that happened to run it leaves.
-  const run = () => {
-    liveExecutionCounters.executed++;
-    return execute({ ...args, rootValue: event, signal: undefined }) as ExecutionResult | Promise<ExecutionResult>;
-  };
-  if (event === null || typeof event !== "object") return run();
+  if (event === null || typeof event !== "object") return run(args, event);
   let byKey = results.get(event);
   if (!byKey) results.set(event, (byKey = new Map()));
   const known = byKey.get(key);
@@ -147,13 +148,14 @@ function executeEvent(args: ExecutionArgs, key: string, event: unknown): Executi
     liveExecutionCounters.reused++;
     return known;
   }
-  const forget = (result: ExecutionResult) => {
-    if (result.errors && byKey.get(key) !== undefined) byKey.delete(key);
-    return result;
-  };
-  const result = run();
+  const result = run(args, event);
   if (result instanceof Promise) {
-    const shared = result.then(forget);
+    const results = byKey;
+    const shared = result.then((r) => {
+      // A result with errors is not shared: the next member executes on its own.
+      if (r.errors) results.delete(key);
+      return r;
+    });
     byKey.set(key, shared);
     return shared;
   }

@@ -54,14 +54,31 @@ describe.each(BACKENDS)("$name: shared live fan-out", (backend) => {
     void label;
   };
 
-  const wsSub = (key: string, variables: Record<string, unknown>, query = DOC): Sub => {
+  const wsSub = (key: string, variables: Record<string, unknown>, query = DOC): Sub & { sockets: WebSocket[] } => {
+    const sockets: WebSocket[] = [];
+    class Socket extends WebSocket {
+      constructor(address: string, protocols?: string | string[]) {
+        super(address, protocols);
+        sockets.push(this);
+      }
+    }
     const client: Client = createClient({
       url: url.replace(/^http/, "ws"),
-      webSocketImpl: WebSocket,
+      webSocketImpl: Socket,
       retryAttempts: 0,
       connectionParams: { authorization: `Bearer ${key}` },
     });
-    const sub: Sub = { label: `ws ${JSON.stringify(variables)}`, traces: [], gaps: 0, errors: [], close: () => client.dispose() as Promise<void> };
+    const sub = {
+      label: `ws ${JSON.stringify(variables)}`,
+      traces: [] as Trace[],
+      gaps: 0,
+      errors: [] as unknown[],
+      sockets,
+      close: async () => {
+        sockets.forEach((s) => s.resume());
+        await client.dispose();
+      },
+    };
     client.subscribe(
       { query, variables },
       {
@@ -223,6 +240,32 @@ describe.each(BACKENDS)("$name: shared live fan-out", (backend) => {
     expect(groups.teamA.flatMap((s) => s.traces).every((t) => t.principalId.startsWith("team-a/"))).toBe(true);
     expect(groups.teamB.flatMap((s) => s.traces).every((t) => t.principalId.startsWith("team-b/"))).toBe(true);
     await closeAll(everyone);
+  });
+
+  it("a member whose socket backs up falls back to its own queue and catch-up; the rest of its group stays live", async () => {
+    const boundary = await lastSeq();
+    const paused = wsSub(gw.adminKey, { afterSeq: boundary });
+    const live = [wsSub(gw.adminKey, { afterSeq: boundary }), await sseSub(gw.adminKey, {})];
+    await untilLive([paused, ...live]);
+    const start = await lastSeq();
+    paused.sockets.forEach((s) => s.pause());
+    const before = counters();
+    // ~8 MB of frames: more than the loopback socket buffers take while nobody reads.
+    const pad = "p".repeat(20_000);
+    const seqs: number[] = [];
+    for (let b = 0; b < 10; b++) seqs.push(...(await record(Array.from({ length: 40 }, (_, i) => invoke(`backed-${n++}`, { args: { pad, i } })))));
+    // The others got everything while one member did not read.
+    await settle(live, (s) => s.traces.filter((t) => t.seq <= start).length + seqs.length);
+    for (const s of live) expect(after(s, start), s.label).toEqual(seqs);
+    expect(paused.traces.filter((t) => t.seq > start).length).toBeLessThan(seqs.length);
+    paused.sockets.forEach((s) => s.resume());
+    await settle([paused], (s) => s.traces.filter((t) => t.seq <= start).length + seqs.length);
+    expect(after(paused, start)).toEqual(seqs);
+    expect(paused.gaps).toBe(0);
+    expect(paused.errors).toEqual([]);
+    // Some of its events were declined by the direct path (the socket was full) and went the queue's way.
+    expect(counters().direct - before.direct).toBeLessThan(2 * seqs.length);
+    await closeAll([paused, ...live]);
   });
 
   for (const transport of ["ws", "sse"] as const) {

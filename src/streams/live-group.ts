@@ -97,11 +97,3 @@ export function joinLiveGroup(bus: TraceBus, store: ScopedTraceStore, filter: Tr
     if (joined.members.size === 0) joined.stop();
   };
 }
-
-/** How many live groups `bus` has, and how many members in all (tests and metrics). */
-export function liveGroupStats(bus: TraceBus): { groups: number; members: number } {
-  let members = 0;
-  const groups = groupsOf.get(bus);
-  for (const g of groups?.values() ?? []) members += g.members.size;
-  return { groups: groups?.size ?? 0, members };
-}

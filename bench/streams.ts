@@ -462,7 +462,10 @@ export function streamPoints(subscribers: number, seconds: number): StreamPoint[
     p(subscribers, 1_000, 2),
     p(subscribers, 100),
     p(subscribers, 10),
+    // The 1,000 events/s ladder (1%, 3%, 10%, 30%, 100% of the subscribers) places its knee.
+    p(Math.max(1, Math.round(subscribers * 0.3)), 1_000),
     p(tenth, 1_000),
+    p(Math.max(1, Math.round(subscribers * 0.03)), 1_000),
     p(tenth, 100),
     p(tenth, 10),
     p(hundredth, 1_000),
@@ -553,6 +556,17 @@ export function streamsSummary(run: StreamsRun): string[][] {
 
 function coresText(cores: number | null): string {
   return cores === null ? "n/a" : cores.toFixed(2);
+}
+
+/** The knee at 1,000 events/s (traceRecorded only): the most subscribers that passed and the fewest that missed. */
+function kneeText(results: readonly StreamResult[]): string {
+  const ladder = results.filter((r) => r.point.eventsPerSec === 1_000 && r.point.denyEvery === 0).sort((a, b) => a.point.subscribers - b.point.subscribers);
+  if (ladder.length === 0) return "";
+  const pass = ladder.filter(passed).at(-1);
+  const miss = ladder.find((r) => !passed(r));
+  const at = (r: StreamResult) => `${int(r.point.subscribers)} subscribers (${int(r.deliveriesPerSec)} deliveries/s, p99 ${latencyMs(r, r.p99)}, ingest ${int(r.ingestRate)} traces/s)`;
+  if (!miss) return `Knee at 1,000 events/s: beyond the ladder, every point up to ${at(ladder.at(-1)!)} passed.`;
+  return `Knee at 1,000 events/s: ${pass ? `${at(pass)} passed` : "no point passed"}; ${at(miss)} missed.`;
 }
 
 export function streamsSection(run: StreamsRun, heading: string): string {
@@ -692,6 +706,6 @@ ${mdTable(["point", "no subscribers", "N idle subscribers", "per subscriber", "p
     heapPerSub === undefined ? "" : ` Memory: an idle subscriber holds about ${heapPerSub.toFixed(0)} KiB of gateway heap (median over the points with >= 100 subscribers; RSS deltas are noisier)${results.every((r) => r.mem.heapAfter - r.mem.heapIdle < 16 * 1024 * 1024) ? ", and after each stream the heap (full GC) was back within 16 MiB of its idle level: nothing retained" : ""}.`
   } Losses: ${results.every((r) => r.clients.lost === 0 && r.clients.orderViolations === 0 && r.clients.gaps === 0) ? `none at any point${results.some((r) => r.catchUpReads > 0) ? `; subscribers that fell more than a queue behind caught up from the store, in order (${int(results.reduce((n, r) => n + r.catchUpReads, 0))} catch-up reads)` : ""}` : "**see the table**"}. ${
     passing.length > 0 ? `Passing points: ${passing.map((r) => pointLabel(r.point)).join("; ")}.` : "No point passed."
-  }
+  } ${kneeText(results)}
 `;
 }

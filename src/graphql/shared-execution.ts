@@ -52,15 +52,19 @@ export type FrameWriter = (payloadText: string) => boolean;
 const serialized = new WeakMap<object, string>();
 export function serializedResult(result: ExecutionResult): string {
   let text = serialized.get(result);
-  if (text === undefined) serialized.set(result, (text = restoreExactNumbers(JSON.stringify(result))));
+  if (text === undefined) {
+    liveExecutionCounters.serialized++;
+    serialized.set(result, (text = restoreExactNumbers(JSON.stringify(result))));
+  }
   return text;
 }
 
 /**
- * Counters of live-event executions in this process (tests and /metrics): `executed` runs of
- * the selection on an event, `reused` deliveries that took another member's result instead.
+ * Counters of live-event work in this process (tests): `executed` runs of the selection on an
+ * event, `reused` deliveries that took another member's result instead, `direct` frames written
+ * straight to a socket, `serialized` results serialized (by serializedResult: graphql-ws and SSE).
  */
-export const liveExecutionCounters = { executed: 0, reused: 0, direct: 0 };
+export const liveExecutionCounters = { executed: 0, reused: 0, direct: 0, serialized: 0 };
 
 /** Execution results by event object, then by execution key. Weak: gone with the event. */
 const results = new WeakMap<object, Map<string, ExecutionResult | Promise<ExecutionResult>>>();

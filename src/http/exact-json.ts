@@ -7,6 +7,7 @@
 import { type GraphQLParams, type Plugin, isAsyncIterable, mapAsyncIterator } from "graphql-yoga";
 import {
   type ASTVisitor,
+  type ExecutionResult,
   getNamedType,
   GraphQLError,
   Kind,
@@ -16,6 +17,7 @@ import {
   visit,
 } from "graphql";
 import { parseWireJson, stringifyExact, WireJsonError } from "../chain/wire-json.js";
+import { serializedResult } from "../graphql/shared-execution.js";
 import { httpStatusOf } from "../errors.js";
 
 function badRequest(message: string): GraphQLError {
@@ -106,6 +108,17 @@ function withExactStringify<T extends object>(result: T): T {
 }
 
 /**
+ * The same for one result of a subscription (SSE): a result without errors or HTTP extensions
+ * is serialized once, however many subscribers it goes to (the members of a live group get the
+ * same result object: src/graphql/shared-execution.ts). yoga stringifies such a result as it is.
+ */
+function withSharedStringify<T extends object>(result: T): T {
+  const r = result as { errors?: readonly unknown[]; extensions?: { http?: unknown } };
+  if (r.errors?.length || r.extensions?.http) return withExactStringify(result);
+  return { ...result, stringify: () => serializedResult(result as ExecutionResult) };
+}
+
+/**
  * Replaces yoga's JSON request parsers (POST application/json and application/graphql+json,
  * GET, POST form-urlencoded) by lossless ones and makes every response stringify exactly.
  * Multipart requests are turned off in the yoga options (app.ts): tracegate takes no uploads.
@@ -127,7 +140,7 @@ export function exactJsonPlugin(): Plugin {
     },
     onResultProcess({ result, setResult }) {
       if (isAsyncIterable(result)) {
-        setResult(mapAsyncIterator(result, (value) => withExactStringify(value)));
+        setResult(mapAsyncIterator(result, (value) => withSharedStringify(value)));
       } else if (Array.isArray(result)) {
         setResult(result.map(withExactStringify));
       } else {

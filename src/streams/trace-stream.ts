@@ -98,13 +98,25 @@ export function traceStream(options: TraceStreamOptions): TraceStreamIterator {
     w?.();
   };
 
+  /**
+   * Whether the sink wrote the event. It runs inside the bus listener, i.e. inside whoever
+   * published: a sink that throws declines, and the event takes the iterator, where its
+   * error reaches this subscriber alone.
+   */
+  const sinkTakes = (event: TraceEvent): boolean => {
+    try {
+      return sink!(event);
+    } catch {
+      return false;
+    }
+  };
   /** `event`: the group's event for the row, undefined when the scope or the filter leaves it out. */
   const accept = (row: TraceRow, event: TraceEvent | undefined) => {
     if (row.seq < nextGlobal) return; // already covered
     if (row.seq > nextGlobal) dirty = true; // a seq never arrived: read the store
     nextGlobal = row.seq + 1;
     if (!event) return;
-    if (sink && parked && !dirty && !stopped && queue.length === 0 && event.trace.seq > lastSent && sink(event)) {
+    if (sink && parked && !dirty && !stopped && queue.length === 0 && event.trace.seq > lastSent && sinkTakes(event)) {
       lastSent = event.trace.seq;
       return;
     }

@@ -179,6 +179,8 @@ describe.each(BACKENDS)("$name: shared live fan-out", (backend) => {
     // One execution per event for the whole group; every other delivery reused it.
     expect(now.executed - before.executed).toBe(seqs.length);
     expect(now.reused - before.reused).toBe(seqs.length * (subs.length - 1));
+    // Serialized once per event for all of them, graphql-ws and SSE alike.
+    expect(now.serialized - before.serialized).toBe(seqs.length);
     // Live graphql-ws subscribers idle on an empty queue get the shared frame written directly.
     expect(now.direct - before.direct).toBe(seqs.length * subs.filter((s) => s.label.startsWith("ws")).length);
     for (const s of subs) {

@@ -6,7 +6,9 @@
  *
  * page: 3,000 GraphQL `traces(first: 50)` pages (principal + time window, newest first) on
  *       the cached 1M-trace chain; verify: one verifyChain over it; ingest: 20 store appends
- *       of 1,000 traces on a fresh database.
+ *       of 1,000 traces on a fresh database; fanout [subscribers] [events/s] [seconds]: one
+ *       point of benchmark 5 (default 1,000 graphql-ws subscribers at 100 events/s for 5 s;
+ *       the subscribers are other processes, so the profile is the gateway's alone).
  */
 import { Session } from "node:inspector/promises";
 import { TraceGenerator } from "./data.js";
@@ -15,6 +17,7 @@ import { app, dataOf, gc, post } from "./gql.js";
 import { encodeTrace } from "../src/chain/trace.js";
 import { formatIsoMicros } from "../src/chain/time.js";
 import { makeQueries } from "./pages.js";
+import { ingestBaseline, streamPoint } from "./streams.js";
 
 interface ProfileNode {
   id: number;
@@ -29,7 +32,10 @@ interface Profile {
 const PAGE = `query Page($filter: TraceFilter) { traces(filter: $filter, orderBy: INVOKED_AT_DESC, first: 50) {
   edges { cursor node { seq actionId invokedAt } } pageInfo { hasNextPage endCursor } } }`;
 
-/** The top `n` self-time entries of a profile, as "share  ms  function  file:line" lines. */
+/**
+ * The top `n` self-time entries of a profile as "share  ms  function  file:line" lines, the
+ * share taken of the busy samples (idle time is reported on a first line of its own).
+ */
 export function topSelfTime(profile: Profile, n: number): string[] {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const self = new Map<string, number>();
@@ -42,10 +48,16 @@ export function topSelfTime(profile: Profile, n: number): string[] {
     self.set(key, (self.get(key) ?? 0) + dt);
     total += dt;
   });
-  return [...self.entries()]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, n)
-    .map(([key, us]) => `${((us / total) * 100).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(6)} ms  ${key}`);
+  const idle = self.get("(idle)") ?? 0;
+  self.delete("(idle)");
+  const busy = total - idle;
+  return [
+    `busy ${(busy / 1000).toFixed(0)} ms, idle ${(idle / 1000).toFixed(0)} ms; shares of busy time:`,
+    ...[...self.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([key, us]) => `${((us / busy) * 100).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(6)} ms  ${key}`),
+  ];
 }
 
 async function profiled(work: () => Promise<void>): Promise<Profile> {
@@ -89,8 +101,20 @@ if (which === "ingest") {
   });
   await stores.close();
   console.log(topSelfTime(profile, 15).join("\n"));
+} else if (which === "fanout") {
+  const [subscribers = 1_000, eventsPerSec = 100, seconds = 5] = process.argv.slice(3).map(Number);
+  const template = await createTemplate();
+  try {
+    const baseline = await ingestBaseline(template, eventsPerSec, seconds, console.log);
+    const profile = await profiled(async () => {
+      await streamPoint(template, { subscribers, eventsPerSec, denyEvery: 0, seconds }, 0, baseline, console.log);
+    });
+    console.log(topSelfTime(profile, 15).join("\n"));
+  } finally {
+    removeDb(template);
+  }
 } else {
-  console.error("usage: bench/profile.ts page|verify|ingest");
+  console.error("usage: bench/profile.ts page|verify|ingest|fanout [subscribers events/s seconds]");
   process.exit(2);
 }
 process.exit(0);

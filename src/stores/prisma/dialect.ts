@@ -57,10 +57,21 @@ const SQLITE_INSERT_STRINGS = [
   ...Array.from({ length: 10 }, () => ", "),
   ")",
 ];
+const SQLITE_INSERT_TEXT = SQLITE_INSERT_STRINGS.join("?");
+
+/**
+ * The single-row INSERT with its text computed once: Sql's `sql` getter joins its strings
+ * anew on every read, a string per row to build, hash for the statement cache and collect.
+ */
+class SqliteInsertRow extends Sql {
+  override get sql(): string {
+    return SQLITE_INSERT_TEXT;
+  }
+}
 
 /** SQLite: one single-row INSERT per row (see SQLITE_INSERT_STRINGS). */
 function sqliteInsertRows(rows: readonly TraceRow[]): Sql[] {
-  return rows.map((r) => new Sql(SQLITE_INSERT_STRINGS, rowTuple(r, r.invokedAtUs)));
+  return rows.map((r) => new SqliteInsertRow(SQLITE_INSERT_STRINGS, rowTuple(r, r.invokedAtUs)));
 }
 
 /** SQLite: invokedAt as INTEGER microseconds; a batch as single-row INSERTs (sqliteInsertRows). */

@@ -42,6 +42,8 @@ export class GroupCommit {
   readonly #chain: PrismaChainWriter;
   /** The group new appends join: its write is queued and its work has not begun. */
   #open: Group | undefined;
+  /** Groups not yet settled, members run alone after a failed group included (see idle). */
+  readonly #unsettled = new Set<Promise<unknown>>();
 
   constructor(chain: PrismaChainWriter) {
     this.#chain = chain;
@@ -59,10 +61,15 @@ export class GroupCommit {
     return new Promise<TraceRow[]>((resolve, reject) => group.members.push({ traces, resolve, reject }));
   }
 
+  /** Resolves once every group started so far has settled, reruns of its members included (before the clients close). */
+  async idle(): Promise<void> {
+    while (this.#unsettled.size > 0) await Promise.all([...this.#unsettled]);
+  }
+
   #start(): Group {
     const group: Group = { members: [], traces: 0 };
     this.#open = group;
-    this.#chain
+    const settled = this.#chain
       .write((chain) => {
         // Closed once its transaction holds the lock; a retried attempt runs the same members.
         if (this.#open === group) this.#open = undefined;
@@ -77,18 +84,22 @@ export class GroupCommit {
         if (this.#open === group) this.#open = undefined;
       })
       .then(
-        (outcomes) =>
+        (outcomes): unknown =>
           group.members.forEach((m, i) => {
             const outcome = outcomes[i]!;
             if (outcome instanceof Error) m.reject(outcome);
             else m.resolve(outcome);
           }),
-        (e: unknown) => {
+        (e: unknown): unknown => {
           if (group.members.length === 1) return group.members[0]!.reject(e);
           // Nothing of the group was stored: each member alone, so a failure stays its own.
-          for (const m of group.members) this.#chain.write((chain) => chain.append(m.traces, "idempotent")).then(m.resolve, m.reject);
+          return Promise.all(
+            group.members.map((m) => this.#chain.write((chain) => chain.append(m.traces, "idempotent")).then(m.resolve, m.reject)),
+          );
         },
-      );
+      )
+      .finally(() => this.#unsettled.delete(settled));
+    this.#unsettled.add(settled);
     return group;
   }
 }

@@ -282,6 +282,7 @@ export class PrismaTraceStore implements TraceStore {
   }
 
   async close(): Promise<void> {
+    await this.#groups.idle();
     await this.chain.idle();
     await Promise.all([this.#writer.$disconnect(), this.#reader.$disconnect()]);
     await this.#onClose?.();

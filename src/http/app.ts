@@ -127,8 +127,9 @@ export function buildApp(deps: AppDeps): App {
       // Streams exports, admitted by the same gate as GraphQL (same keys, scopes and rate limits).
       exportRoutePlugin({ gateway, gate }),
       guard.plugin,
-      // Lossless request bodies and exact responses (JSON variables keep 100.0 and 2^60 exact).
-      exactJsonPlugin(),
+      // Lossless request bodies within the body limit, and exact responses (JSON variables
+      // keep 100.0 and 2^60 exact).
+      exactJsonPlugin({ maxBodyBytes: limits.maxBodyBytes }),
       ...limitPlugins(limits),
       metrics.plugin,
       // An SSE subscriber that stops reading is ended, as graphql-ws ends it in ws.ts.
@@ -136,7 +137,9 @@ export function buildApp(deps: AppDeps): App {
       // Operation name, type and outcome for the access log line; SSE streams end at shutdown.
       accessLogPlugin(shuttingDown.signal),
     ],
-    maxRequestBodySize: limits.maxBodyBytes,
+    // The body limit is enforced where the body is read (exact-json.ts), without yoga's
+    // per-request stream re-wrap.
+    maxRequestBodySize: false,
     // No file uploads; and yoga's multipart parser would read variables with JSON.parse.
     multipart: false,
     graphiql: deps.graphiql ?? false,

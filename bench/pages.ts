@@ -2,7 +2,9 @@
  * Benchmark 2: latency of a `first: 50` page filtered by principal and time window, newest
  * first, on the big chain. Variants: the store call the resolver makes (limit 51), the full
  * GraphQL path (body serialisation + yoga.fetch + response parse), and the second page via
- * the returned endCursor. Latencies are per query, sequential, in process.
+ * the returned endCursor. Latencies are per query, sequential, in process, with the
+ * process's CPU time per query beside them (the GraphQL-over-store CPU ratio). The same
+ * page over real sockets, against bare yoga and PostGraphile, is bench/page-http.ts.
  */
 import { PerformanceObserver } from "node:perf_hooks";
 import type { App } from "../src/http/app.js";
@@ -29,17 +31,25 @@ export interface LatencyRound {
   gcPauses: number[];
   /** Rows on page 1 per query (store variant). */
   rows: number[];
+  /** CPU time of this process (user + system, microseconds) per sample, mean per variant. */
+  cpuUs: Record<Variant, number>;
 }
 
 /** Latency above which a sample counts as slow (the p99 target). */
 export const SLOW_MS = 5;
 
-const PAGE_QUERY = `query Page($filter: TraceFilter, $after: String) {
+/** The page query of this benchmark (also served over HTTP, bench/page-http.ts). */
+export const PAGE_QUERY = `query Page($filter: TraceFilter, $after: String) {
   traces(filter: $filter, orderBy: INVOKED_AT_DESC, first: 50, after: $after) {
     edges { cursor node { seq actionId invokedAt } }
     pageInfo { hasNextPage endCursor }
   }
 }`;
+
+/** The key of a page in the bare yoga server's memory (bench/page-server.ts): its filter and cursor, as JSON. */
+export function pageKey(variables: { filter?: unknown; after?: unknown }): string {
+  return JSON.stringify([variables.filter ?? null, variables.after ?? null]);
+}
 
 interface PageData {
   traces: {
@@ -126,10 +136,14 @@ export async function latencyRound(stores: Stores, a: App, queries: readonly Win
   const samples: Record<Variant, number[]> = { store: [], "graphql-page1": [], "graphql-page2": [] };
   const spans: Record<Variant, [number, number][]> = { store: [], "graphql-page1": [], "graphql-page2": [] };
   const rows: number[] = [];
+  const cpu: Record<Variant, number> = { store: 0, "graphql-page1": 0, "graphql-page2": 0 };
   const time = async <T>(variant: Variant, f: () => Promise<T>): Promise<T> => {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     const out = await f();
     const t1 = performance.now();
+    const c = process.cpuUsage(c0);
+    cpu[variant] += c.user + c.system;
     samples[variant].push(t1 - t0);
     if (t1 - t0 > SLOW_MS) spans[variant].push([t0, t1]);
     return out;
@@ -158,7 +172,8 @@ export async function latencyRound(stores: Stores, a: App, queries: readonly Win
   const slow = Object.fromEntries(
     variants.map((v) => [v, { count: spans[v].length, withGc: spans[v].filter(overlapsGc).length }]),
   ) as Record<Variant, { count: number; withGc: number }>;
-  return { samples, slow, gcPauses: pauses.map(([g0, g1]) => g1 - g0), rows };
+  const cpuUs = Object.fromEntries(variants.map((v) => [v, cpu[v] / Math.max(1, samples[v].length)])) as Record<Variant, number>;
+  return { samples, slow, gcPauses: pauses.map(([g0, g1]) => g1 - g0), rows, cpuUs };
 }
 
 /**

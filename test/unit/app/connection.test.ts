@@ -25,12 +25,12 @@ function read(q: { after?: number; before?: number; limit: number; inverted: boo
 }
 
 async function viaRelay(args: ConnectionArgs) {
-  const c = await resolveCursorConnection(
+  const c = await resolveCursorConnection<Promise<number[]>>(
     {
       args: { first: args.first ?? undefined, last: args.last ?? undefined, after: args.after ?? undefined, before: args.before ?? undefined },
       defaultSize: PAGE_SIZE.default,
       maxSize: PAGE_SIZE.max,
-      toCursor: (n: number) => `c${n}`,
+      toCursor: (n: unknown) => `c${n as number}`,
     },
     async ({ after, before, limit, inverted }) =>
       read({ limit, inverted, ...(after === undefined ? {} : { after: codec.decode(after) }), ...(before === undefined ? {} : { before: codec.decode(before) }) }),

@@ -24,6 +24,7 @@ import { createGuard } from "./guard.js";
 import { consolePlugin } from "./console-route.js";
 import { exactJsonPlugin } from "./exact-json.js";
 import { EXPORT_PATH, exportRoutePlugin } from "./export-route.js";
+import { compiledQueriesPlugin } from "./jit.js";
 import { limitPlugins } from "./limits.js";
 import { createMetrics } from "./metrics.js";
 import { type DependencyCheck, opsRoutesPlugin } from "./ops-routes.js";
@@ -136,6 +137,8 @@ export function buildApp(deps: AppDeps): App {
       sseBackpressurePlugin(limits),
       // Operation name, type and outcome for the access log line; SSE streams end at shutdown.
       accessLogPlugin(shuttingDown.signal),
+      // Repeated queries run compiled (jit.ts).
+      compiledQueriesPlugin(),
     ],
     // The body limit is enforced where the body is read (exact-json.ts), without yoga's
     // per-request stream re-wrap.

@@ -17,10 +17,14 @@ export interface GraphQLResponse<T> {
 /** The key every benchmark request authenticates with (installed as the bootstrap admin key). */
 export const BENCH_KEY = "tgk_bench-admin-key-0123456789abcdefghijklmnopqr";
 
-/** A gateway as `serve` builds it, minus the rate limit (a benchmark is a deliberate flood). */
+/**
+ * A gateway as `serve` builds it, minus the rate limit (a benchmark is a deliberate flood) and
+ * the per-address allowance of sockets not yet authenticated (every bench subscriber connects
+ * from 127.0.0.1, 50 at a time).
+ */
 export async function app(stores: Stores): Promise<App> {
   await bootstrapAdminKey(stores.keys, BENCH_KEY);
-  return buildApp({ stores, hash, checkpointMac: createCheckpointMac(BENCH_SECRET), logger: createLogger("silent"), limits: defaultLimits({ ratePerMinute: 0 }) });
+  return buildApp({ stores, hash, checkpointMac: createCheckpointMac(BENCH_SECRET), logger: createLogger("silent"), limits: defaultLimits({ ratePerMinute: 0, wsMaxPendingPerAddress: 0 }) });
 }
 
 /** Headers of every benchmark request. */

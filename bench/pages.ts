@@ -2,9 +2,8 @@
  * Benchmark 2: latency of a `first: 50` page filtered by principal and time window, newest
  * first, on the big chain. Variants: the store call the resolver makes (limit 51), the full
  * GraphQL path (body serialisation + yoga.fetch + response parse), and the second page via
- * the returned endCursor. Latencies are per query, sequential, in process, with the
- * process's CPU time per query beside them (the GraphQL-over-store CPU ratio). The same
- * page over real sockets, against bare yoga and PostGraphile, is bench/page-http.ts.
+ * the returned endCursor. Latencies are per query, sequential, in process. The same page
+ * over real sockets, against bare yoga and PostGraphile, is bench/page-http.ts.
  */
 import { PerformanceObserver } from "node:perf_hooks";
 import type { App } from "../src/http/app.js";
@@ -31,8 +30,6 @@ export interface LatencyRound {
   gcPauses: number[];
   /** Rows on page 1 per query (store variant). */
   rows: number[];
-  /** CPU time of this process (user + system, microseconds) per sample, mean per variant. */
-  cpuUs: Record<Variant, number>;
 }
 
 /** Latency above which a sample counts as slow (the p99 target). */
@@ -136,14 +133,10 @@ export async function latencyRound(stores: Stores, a: App, queries: readonly Win
   const samples: Record<Variant, number[]> = { store: [], "graphql-page1": [], "graphql-page2": [] };
   const spans: Record<Variant, [number, number][]> = { store: [], "graphql-page1": [], "graphql-page2": [] };
   const rows: number[] = [];
-  const cpu: Record<Variant, number> = { store: 0, "graphql-page1": 0, "graphql-page2": 0 };
   const time = async <T>(variant: Variant, f: () => Promise<T>): Promise<T> => {
-    const c0 = process.cpuUsage();
     const t0 = performance.now();
     const out = await f();
     const t1 = performance.now();
-    const c = process.cpuUsage(c0);
-    cpu[variant] += c.user + c.system;
     samples[variant].push(t1 - t0);
     if (t1 - t0 > SLOW_MS) spans[variant].push([t0, t1]);
     return out;
@@ -172,8 +165,7 @@ export async function latencyRound(stores: Stores, a: App, queries: readonly Win
   const slow = Object.fromEntries(
     variants.map((v) => [v, { count: spans[v].length, withGc: spans[v].filter(overlapsGc).length }]),
   ) as Record<Variant, { count: number; withGc: number }>;
-  const cpuUs = Object.fromEntries(variants.map((v) => [v, cpu[v] / Math.max(1, samples[v].length)])) as Record<Variant, number>;
-  return { samples, slow, gcPauses: pauses.map(([g0, g1]) => g1 - g0), rows, cpuUs };
+  return { samples, slow, gcPauses: pauses.map(([g0, g1]) => g1 - g0), rows };
 }
 
 /**

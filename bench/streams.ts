@@ -16,6 +16,7 @@ import type { Trace } from "../src/chain/trace.js";
 import type { App } from "../src/http/app.js";
 import type { Stores } from "../src/stores/index.js";
 import { cpuMark, othersCores } from "./cpu.js";
+import { type RawLimit, rawWriteLimit } from "./raw-fanout.js";
 import { toGraphqlInput, TraceGenerator } from "./data.js";
 import { BENCH_DIR, freshDb, open, removeDb } from "./db.js";
 import { app, BENCH_KEY, dataOf, gc, post } from "./gql.js";
@@ -79,7 +80,7 @@ const BATCH = 10;
 const sleep = (msValue: number) => new Promise<void>((r) => setTimeout(r, msValue));
 
 /** The forked subscriber process, with request/response over IPC. */
-class Clients {
+export class Clients {
   readonly child: ChildProcess;
   readonly #waiting = new Map<string, { resolve: (m: FromClients) => void; reject: (e: Error) => void }>();
   #exit: Error | undefined;
@@ -461,7 +462,10 @@ export function streamPoints(subscribers: number, seconds: number): StreamPoint[
     p(subscribers, 1_000, 2),
     p(subscribers, 100),
     p(subscribers, 10),
+    // The 1,000 events/s ladder (1%, 3%, 10%, 30%, 100% of the subscribers) places its knee.
+    p(Math.max(1, Math.round(subscribers * 0.3)), 1_000),
     p(tenth, 1_000),
+    p(Math.max(1, Math.round(subscribers * 0.03)), 1_000),
     p(tenth, 100),
     p(tenth, 10),
     p(hundredth, 1_000),
@@ -471,16 +475,20 @@ export function streamPoints(subscribers: number, seconds: number): StreamPoint[
 
 export interface StreamsRun {
   baseline: IngestBaseline;
+  /** Raw socket writes to the largest point's number of subscribers: the limit beside the results. */
+  raw: RawLimit;
   results: StreamResult[];
 }
 
 /** The ingest-only baseline at the highest rate, then every point on its own database, gateway and subscriber process. */
 export async function streamsRun(template: string, points: readonly StreamPoint[], log: (line: string) => void): Promise<StreamsRun> {
   const top = Math.max(...points.map((p) => p.eventsPerSec));
-  const baseline = await ingestBaseline(template, top, Math.min(...points.map((p) => p.seconds)), log);
+  const seconds = Math.min(...points.map((p) => p.seconds));
+  const baseline = await ingestBaseline(template, top, seconds, log);
+  const raw = await rawWriteLimit(Math.max(...points.map((p) => p.subscribers)), seconds, log);
   const results: StreamResult[] = [];
   for (const [i, p] of points.entries()) results.push(await streamPoint(template, p, i, baseline, log));
-  return { baseline, results };
+  return { baseline, raw, results };
 }
 
 // ---- report ---------------------------------------------------------------------------------
@@ -530,18 +538,35 @@ function resultLine(r: StreamResult): string {
 }
 
 export function streamsSummary(run: StreamsRun): string[][] {
-  return run.results.map((r) => [
+  const raw = [
+    `5 live subscriptions, limit: raw ws writes to ${int(run.raw.subscribers)} subscribers`,
+    "-",
+    `${int(run.raw.deliveriesPerSec)} deliveries/s, ${run.raw.usPerDelivery.toFixed(1)} us CPU per delivery`,
+    "limit",
+  ];
+  return [raw, ...run.results.map((r) => [
     `5 live subscriptions, ${pointLabel(r.point)}`,
     `p99 < ${STREAM_TARGET_P99_MS} ms`,
     `p50 ${latencyMs(r, r.p50)}, p99 ${latencyMs(r, r.p99)}, ${int(r.deliveriesPerSec)} deliveries/s, lost ${int(r.clients.lost)}` +
       (r.clients.pending > 0 ? `, ${int(r.clients.pending)} undelivered` : "") +
       ingestShort(r),
     passed(r) ? "PASS" : "MISS",
-  ]);
+  ])];
 }
 
 function coresText(cores: number | null): string {
   return cores === null ? "n/a" : cores.toFixed(2);
+}
+
+/** The knee at 1,000 events/s (traceRecorded only): the most subscribers that passed and the fewest that missed. */
+function kneeText(results: readonly StreamResult[]): string {
+  const ladder = results.filter((r) => r.point.eventsPerSec === 1_000 && r.point.denyEvery === 0).sort((a, b) => a.point.subscribers - b.point.subscribers);
+  if (ladder.length === 0) return "";
+  const pass = ladder.filter(passed).at(-1);
+  const miss = ladder.find((r) => !passed(r));
+  const at = (r: StreamResult) => `${int(r.point.subscribers)} subscribers (${int(r.deliveriesPerSec)} deliveries/s, p99 ${latencyMs(r, r.p99)}, ingest ${int(r.ingestRate)} traces/s)`;
+  if (!miss) return `Knee at 1,000 events/s: beyond the ladder, every point up to ${at(ladder.at(-1)!)} passed.`;
+  return `Knee at 1,000 events/s: ${pass ? `${at(pass)} passed` : "no point passed"}; ${at(miss)} missed.`;
 }
 
 export function streamsSection(run: StreamsRun, heading: string): string {
@@ -667,9 +692,9 @@ ${mdTable(["point", "no subscribers", "N idle subscribers", "per subscriber", "p
 
 **Reading.** ${
     Number.isFinite(fanOutUs)
-      ? `Delivering one trace to one subscriber costs the gateway about ${fanOutUs.toFixed(0)} µs of CPU beyond ingest (median over the points with >= 10,000 deliveries): GraphQL execution of the selection per subscriber and event, JSON serialisation and one socket write each. One event loop therefore fans out at most ~${int(capacity)} deliveries/s, and less while it also ingests.`
+      ? `Delivering one trace to one subscriber costs the gateway about ${fanOutUs.toFixed(0)} µs of CPU beyond ingest (median over the points with >= 10,000 deliveries): one bus filter and one GraphQL execution and serialisation per live group and event, shared by the group's subscribers, then a frame per subscriber, written with the other frames of the same tick in one corked write. One event loop therefore fans out at most ~${int(capacity)} deliveries/s, and less while it also ingests.`
       : "Too few deliveries to estimate the fan-out cost per delivery."
-  } Ingest itself is not free: ${int(baseline.eventsPerSec)} traces/s as \`recordTraces\` batches of ${BATCH} kept ${baseline.cores.toFixed(2)} cores busy with no subscriber at all (${int(baseline.rate)} traces/s achieved).${
+  } The limit, measured in the same run: plain \`ws\` writing the same frames to ${int(run.raw.subscribers)} subscribers of the same subscriber process (no GraphQL, no database, each frame serialised once per batch of ${BATCH}, each socket corked per batch, unthrottled) reached **${int(run.raw.deliveriesPerSec)} deliveries/s** at ${run.raw.usPerDelivery.toFixed(1)} µs of CPU per delivery (${run.raw.cores.toFixed(2)} cores; other processes ${coresText(run.raw.othersCores)} cores)${Number.isFinite(fanOutUs) ? `: the gateway's fan-out costs ${(fanOutUs / run.raw.usPerDelivery).toFixed(1)}x the raw write per delivery` : ""}. Ingest itself is not free: ${int(baseline.eventsPerSec)} traces/s as \`recordTraces\` batches of ${BATCH} kept ${baseline.cores.toFixed(2)} cores busy with no subscriber at all (${int(baseline.rate)} traces/s achieved).${
     target
       ? ` The target load (${int(target.point.subscribers)} subscribers x ${int(target.point.eventsPerSec)} events/s) asks for ${int(needed)} deliveries/s, ~${Number.isFinite(capacity) ? Math.round(needed / capacity) : "?"}x that; measured: the gateway took ${int(target.ingestRate)} of the ${int(target.point.eventsPerSec)} traces/s offered and delivered ${int(target.deliveriesPerSec)} deliveries/s, p99 ${latencyMs(target, target.p99)} from the actual send (${passed(target) ? "PASS" : "MISS"})${Number.isFinite(target.p99Due) ? `, ${ms(target.p99Due)} ms from the schedule` : `; counted from the schedule, ${((target.droppedDeliveries / (target.droppedDeliveries + target.clients.expected)) * 100).toFixed(0)}% of the deliveries the target load asks for never happened`}.`
       : ""
@@ -681,6 +706,6 @@ ${mdTable(["point", "no subscribers", "N idle subscribers", "per subscriber", "p
     heapPerSub === undefined ? "" : ` Memory: an idle subscriber holds about ${heapPerSub.toFixed(0)} KiB of gateway heap (median over the points with >= 100 subscribers; RSS deltas are noisier)${results.every((r) => r.mem.heapAfter - r.mem.heapIdle < 16 * 1024 * 1024) ? ", and after each stream the heap (full GC) was back within 16 MiB of its idle level: nothing retained" : ""}.`
   } Losses: ${results.every((r) => r.clients.lost === 0 && r.clients.orderViolations === 0 && r.clients.gaps === 0) ? `none at any point${results.some((r) => r.catchUpReads > 0) ? `; subscribers that fell more than a queue behind caught up from the store, in order (${int(results.reduce((n, r) => n + r.catchUpReads, 0))} catch-up reads)` : ""}` : "**see the table**"}. ${
     passing.length > 0 ? `Passing points: ${passing.map((r) => pointLabel(r.point)).join("; ")}.` : "No point passed."
-  }
+  } ${kneeText(results)}
 `;
 }

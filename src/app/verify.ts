@@ -7,14 +7,15 @@
  * otherwise) and which the first kept record must link to.
  */
 import { checkpointMessage, PRUNE_CHECKPOINT_TYPE, verifyCheckpointSignature } from "../chain/checkpoint.js";
-import { GENESIS_HASH, hashesEqual } from "../chain/hash.js";
-import { ChainVerifier, type ChainVerification, checkColumns, columnMismatchFailure } from "../chain/verify.js";
+import { GENESIS_HASH, hashesEqual, type RecordHasher } from "../chain/hash.js";
+import { RecordHashPool } from "../chain/hash-pool.js";
+import { type ChainRecord, ChainVerifier, type ChainVerification, checkColumns, columnMismatchFailure } from "../chain/verify.js";
 import { badUserInput } from "../errors.js";
 import { stillWanted } from "./cancellation.js";
 import type { Caller } from "./caller.js";
 import type { TraceStore } from "../stores/trace-store.js";
 import { checkSignedCheckpoint, type SignedCheckpointInputShape } from "./checkpoints.js";
-import type { ChainHead, PruneCheckpointRecord } from "../stores/trace-store.js";
+import type { ChainHead, PruneCheckpointRecord, SeqRange } from "../stores/trace-store.js";
 
 /**
  * What verification needs: the whole chain's store (verification is chain-wide, never
@@ -64,25 +65,88 @@ export async function verifyChain(args: VerifyChainArgs, ctx: VerifyPorts): Prom
     }
     expectedPrevHash = previous.recordHash;
   }
+  // The head vouches for records through head.nextSeq - 1; later appends are walked too.
+  const headEnd = Math.min(toSeq ?? Number.POSITIVE_INFINITY, head.nextSeq - 1);
+  // Pass 2 (indexed columns against the payloads, compared inside the database) runs beside
+  // pass 1 over what the head vouches for; it stops early once pass 1 has failed before it.
+  const columnsBound = { through: headEnd };
+  const columns = firstColumnMismatch(ctx, start, () => columnsBound.through);
+  // Its failure (the client gone) is awaited below; until then it must not count as unhandled.
+  columns.catch(() => undefined);
   // Pass 1: seq, link and HMAC of every record, streamed (the reference's checks).
   const v = verifier();
+  let walk: Promise<void>;
+  try {
+    const range = toSeq == null ? { fromSeq: start } : { fromSeq: start, toSeq };
+    walk = ctx.hash.key && headEnd - start + 1 >= POOL_MIN_RECORDS ? walkPooled(ctx, range, v) : walkInline(ctx, range, v);
+    await walk;
+  } catch (e) {
+    columnsBound.through = -1;
+    await columns.catch(() => undefined);
+    throw e;
+  }
+  if (!v.failure) checkAgainstHead(v, head, start, toSeq ?? null);
+  const chain = v.result();
+  // A column mismatch before the chain's first failure is the first bad record.
+  const vouchedThrough = chain.ok ? start + chain.checked - 1 : (chain.firstBadSeq ?? start) - 1;
+  columnsBound.through = Math.min(headEnd, vouchedThrough);
+  let mismatch = await columns;
+  // Found while pass 1 was still running, beyond where the chain turned out to fail.
+  if (mismatch && (mismatch.firstBadSeq ?? 0) > vouchedThrough) mismatch = null;
+  if (!mismatch && vouchedThrough > headEnd) {
+    mismatch = await firstColumnMismatch(ctx, Math.max(start, headEnd + 1), () => vouchedThrough, start);
+  }
+  return mismatch ?? chain;
+}
+
+/** Ranges shorter than this are hashed on the calling thread: starting workers would cost more. */
+export const POOL_MIN_RECORDS = 20_000;
+/** Batches handed to the hash pool ahead of the one being checked (bounds memory). */
+const POOL_IN_FLIGHT = 4;
+/** One hash pool per chain secret, kept while the hasher lives. */
+const pools = new WeakMap<RecordHasher, RecordHashPool>();
+
+/** Pass 1 on this thread, record by record. */
+async function walkInline(ctx: VerifyPorts, range: SeqRange, v: ChainVerifier): Promise<void> {
   let sinceCheck = 0;
-  for await (const record of store.scanChain(toSeq == null ? { fromSeq: start } : { fromSeq: start, toSeq })) {
-    if (!v.check(record)) break;
+  for await (const record of ctx.stores.traces.scanChain(range)) {
+    if (!v.check(record)) return;
     // The client may have left, or its key been revoked, since the walk began: stop then.
     if (++sinceCheck >= WANTED_CHECK_EVERY) {
       sinceCheck = 0;
       await stillWanted(ctx);
     }
   }
-  if (!v.failure) checkAgainstHead(v, head, start, toSeq ?? null);
-  const chain = v.result();
-  // Pass 2: indexed columns against the payloads the chain just vouched for, compared inside
-  // the database; candidates are confirmed here. A mismatch before the chain's first
-  // failure is the first bad record.
-  const vouchedThrough = chain.ok ? start + chain.checked - 1 : (chain.firstBadSeq ?? start) - 1;
-  const mismatch = await firstColumnMismatch(ctx, start, vouchedThrough);
-  return mismatch ?? chain;
+}
+
+/**
+ * Pass 1 with the HMACs on worker threads: batches go to the pool as they are read, at most
+ * POOL_IN_FLIGHT ahead, and are checked here in seq order (seq, link, and for the first
+ * record the pool could not match, the HMAC again, so failures read as walkInline's).
+ */
+async function walkPooled(ctx: VerifyPorts, range: SeqRange, v: ChainVerifier): Promise<void> {
+  let pool = pools.get(ctx.hash);
+  if (!pool) pools.set(ctx.hash, (pool = new RecordHashPool(ctx.hash)));
+  const ahead: { batch: ChainRecord[]; verdict: Promise<number> }[] = [];
+  const checkNext = async (): Promise<boolean> => {
+    const { batch, verdict } = ahead.shift()!;
+    const firstMismatch = await verdict;
+    for (let i = 0; i < batch.length; i++) {
+      if (!v.check(batch[i]!, undefined, firstMismatch === -1 || i < firstMismatch)) return false;
+    }
+    await stillWanted(ctx);
+    return true;
+  };
+  try {
+    for await (const batch of ctx.stores.traces.scanChainBatches(range)) {
+      ahead.push({ batch, verdict: pool.firstMismatch(batch) });
+      if (ahead.length >= POOL_IN_FLIGHT && !(await checkNext())) return;
+    }
+    while (ahead.length > 0) if (!(await checkNext())) return;
+  } finally {
+    // Verdicts nobody waits for any more must not surface as unhandled rejections.
+    for (const { verdict } of ahead) verdict.catch(() => undefined);
+  }
 }
 
 /**
@@ -126,16 +190,28 @@ const COLUMN_WINDOW = 20_000;
 /** Records walked between checks that the client is still there and its key still valid. */
 const WANTED_CHECK_EVERY = 500;
 
-async function firstColumnMismatch(ctx: VerifyPorts, fromSeq: number, toSeq: number): Promise<ChainVerification | null> {
+/**
+ * The first record in [fromSeq, through()] whose indexed columns disagree with its payload, as
+ * a COLUMN_MISMATCH failure counted from `origin`; `through` is read before every window, so
+ * the caller can shorten the pass while it runs.
+ */
+async function firstColumnMismatch(
+  ctx: VerifyPorts,
+  fromSeq: number,
+  through: () => number,
+  origin = fromSeq,
+): Promise<ChainVerification | null> {
   const store = ctx.stores.traces;
-  for (let from = fromSeq; from <= toSeq; ) {
+  for (let from = fromSeq; from <= through(); ) {
     await stillWanted(ctx);
     // A window at a time, so that a client gone or a key revoked stops this pass too.
+    const toSeq = through();
     const windowEnd = Math.min(toSeq, from + COLUMN_WINDOW - 1);
     const candidates = await store.columnMismatchCandidates({ fromSeq: from, toSeq: windowEnd }, CANDIDATE_BATCH);
     for (const row of (await store.findBySeqs(candidates)).sort((a, b) => a.seq - b.seq)) {
+      if (row.seq > through()) return null;
       const columns = checkColumns(row, row.payload);
-      if (columns.length > 0) return columnMismatchFailure(row.seq - fromSeq + 1, row.seq, columns);
+      if (columns.length > 0) return columnMismatchFailure(row.seq - origin + 1, row.seq, columns);
     }
     from = candidates.length < CANDIDATE_BATCH ? windowEnd + 1 : candidates[candidates.length - 1]! + 1;
   }

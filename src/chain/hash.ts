@@ -18,6 +18,11 @@ const HEX64 = /^[0-9a-f]{64}$/;
 export interface RecordHasher {
   (seq: number, prevHash: string, payload: string): string;
   readonly keyId?: string;
+  /**
+   * The secret as a KeyObject, so that worker threads can compute the same HMACs
+   * (./hash-pool.ts); not enumerable, so it never lands in a log or a JSON dump.
+   */
+  readonly key?: KeyObject;
 }
 
 /** The fixed message whose HMAC names a secret (docs/chain-format.md). */
@@ -51,6 +56,7 @@ export function createRecordHasher(secret: string): RecordHasher {
   const key: KeyObject = createSecretKey(Buffer.from(secret, "utf8"));
   const hasher = (seq: number, prevHash: string, payload: string) =>
     createHmac("sha256", key).update(chainMessage(seq, prevHash, payload), "utf8").digest("hex");
+  Object.defineProperty(hasher, "key", { value: key, enumerable: false });
   return Object.assign(hasher, { keyId: chainKeyId(secret) });
 }
 

@@ -80,9 +80,11 @@ export class ChainVerifier {
 
   /**
    * Check the next record, and when `columns` (the indexed copies of payload fields) are
-   * given, that they match the hashed payload. Returns false once the chain has failed.
+   * given, that they match the hashed payload. `hashVerified` says its HMAC was already
+   * recomputed and matched elsewhere (./hash-pool.ts); seq and link are checked regardless.
+   * Returns false once the chain has failed.
    */
-  check(record: ChainRecord, columns?: TraceColumns): boolean {
+  check(record: ChainRecord, columns?: TraceColumns, hashVerified = false): boolean {
     if (this.#failure) return false;
     const position = this.#checked + 1;
     const expectedSeq = this.#expectedSeq ?? record.seq;
@@ -102,8 +104,7 @@ export class ChainVerifier {
         `Broken link at seq ${record.seq}: prev_hash does not match the preceding record's hash (insertion, deletion, or reorder).`,
       );
     }
-    const recomputed = this.options.hash(record.seq, record.prevHash, record.payload);
-    if (!hashesEqual(recomputed, record.recordHash)) {
+    if (!hashVerified && !hashesEqual(this.options.hash(record.seq, record.prevHash, record.payload), record.recordHash)) {
       return this.fail(
         position,
         record.seq,

@@ -30,6 +30,7 @@ import { createMetrics } from "./metrics.js";
 import { type DependencyCheck, opsRoutesPlugin } from "./ops-routes.js";
 import type { Logger } from "../logger.js";
 import { createErrorMasker } from "./mask-errors.js";
+import { sharedExecutionPlugin } from "../graphql/shared-execution.js";
 import { sseBackpressurePlugin } from "./sse-backpressure.js";
 import { AUTH_FAILURES_PER_MINUTE, createRateLimiter } from "../access/rate-limit.js";
 import type { CheckpointSigner } from "../app/signing-key.js";
@@ -133,6 +134,8 @@ export function buildApp(deps: AppDeps): App {
       exactJsonPlugin({ maxBodyBytes: limits.maxBodyBytes }),
       ...limitPlugins(limits),
       metrics.plugin,
+      // Live events shared by subscribers with the same selection and scope execute once.
+      sharedExecutionPlugin(),
       // An SSE subscriber that stops reading is ended, as graphql-ws ends it in ws.ts.
       sseBackpressurePlugin(limits),
       // Operation name, type and outcome for the access log line; SSE streams end at shutdown.

@@ -16,6 +16,7 @@
 import { type GraphQLParams, type Plugin, isAsyncIterable, mapAsyncIterator } from "graphql-yoga";
 import {
   type ASTVisitor,
+  type ExecutionResult,
   getNamedType,
   GraphQLError,
   Kind,
@@ -25,6 +26,7 @@ import {
   visit,
 } from "graphql";
 import { parseWireJson, stringifyExact, WireJsonError } from "../chain/wire-json.js";
+import { serializedResult } from "../graphql/shared-execution.js";
 import { httpStatusOf } from "../errors.js";
 
 /** The refusals of yoga's own body-size check, kept as they were (mask-errors.ts maps the codes). */
@@ -166,6 +168,17 @@ function withExactStringify<T extends object>(result: T): T {
 }
 
 /**
+ * The same for one result of a subscription (SSE): a result without errors or HTTP extensions
+ * is serialized once, however many subscribers it goes to (the members of a live group get the
+ * same result object: src/graphql/shared-execution.ts). yoga stringifies such a result as it is.
+ */
+function withSharedStringify<T extends object>(result: T): T {
+  const r = result as { errors?: readonly unknown[]; extensions?: { http?: unknown } };
+  if (r.errors?.length || r.extensions?.http) return withExactStringify(result);
+  return { ...result, stringify: () => serializedResult(result as ExecutionResult) };
+}
+
+/**
  * Replaces yoga's JSON request parsers (POST application/json and application/graphql+json,
  * GET, POST form-urlencoded) by lossless ones, enforces the body limit of `maxBodyBytes`
  * on every request body (yoga's own parsers included, for the other content types), and
@@ -198,7 +211,7 @@ export function exactJsonPlugin(options: { maxBodyBytes: number }): Plugin {
     },
     onResultProcess({ result, setResult }) {
       if (isAsyncIterable(result)) {
-        setResult(mapAsyncIterator(result, (value) => withExactStringify(value)));
+        setResult(mapAsyncIterator(result, (value) => withSharedStringify(value)));
       } else if (Array.isArray(result)) {
         setResult(result.map(withExactStringify));
       } else {

@@ -4,6 +4,7 @@
  * may leave unread (SLOW_CONSUMER). The upgrade, admission and per-operation records are
  * src/http/ws.ts; this file is the per-socket protocol loop only.
  */
+import { randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { CloseCode, makeServer, type ServerOptions } from "graphql-ws";
 import type { WebSocket, WebSocketServer } from "ws";
@@ -21,6 +22,68 @@ export const WS_CLOSE = { RATE_LIMITED: 4429, SLOW_CONSUMER: 4503 } as const;
 export interface WsExtra {
   socket: WebSocket;
   request: IncomingMessage;
+}
+
+/**
+ * Pre-serialized payloads. graphql-ws builds every `next` message itself with JSON.stringify;
+ * a payload shared by many subscribers (src/graphql/shared-execution.ts) is serialized once
+ * instead: its `next` carries a placeholder object naming a token, and `send` splices the
+ * text in place of the placeholder, so each frame costs the id and a copy, not a
+ * serialization. The placeholder key carries a per-process random marker no client can
+ * know, so no client-chosen value can be taken for one. A token lives from `framePayload`
+ * to the `send` of its message (graphql-ws calls them back to back).
+ */
+const SPLICE_KEY = `tracegate-payload-${randomBytes(12).toString("hex")}`;
+const SPLICE_OPEN = `{"${SPLICE_KEY}":"`;
+const spliced = new Map<string, string>();
+let nextToken = 0;
+
+/**
+ * The `payload` to return from graphql-ws's onNext for a result already serialized as
+ * `text` (exact numbers restored): the frame sent is `{"id":…,"type":"next","payload":<text>}`.
+ */
+export function framePayload(text: string): Record<string, string> {
+  const token = (nextToken = (nextToken + 1) % Number.MAX_SAFE_INTEGER).toString(36);
+  spliced.set(token, text);
+  return { [SPLICE_KEY]: token };
+}
+
+/** The message text to write: a placeholder payload replaced by its text, else the exact numbers restored. */
+function wireText(data: string): string {
+  if (data.endsWith('"}}')) {
+    const at = data.lastIndexOf(SPLICE_OPEN);
+    if (at !== -1) {
+      const token = data.slice(at + SPLICE_OPEN.length, -3);
+      const text = spliced.get(token);
+      if (text === undefined) throw new Error("pre-serialized payload missing");
+      spliced.delete(token);
+      return `${data.slice(0, at)}${text}}`;
+    }
+  }
+  return restoreExactNumbers(data);
+}
+
+/**
+ * Bytes a socket may hold unsent before `send` waits for it to drain. Below it a message is
+ * handed over at once, so graphql-ws pulls the next event in the same tick and the frames of
+ * one tick leave in one write (the socket is corked until the tick ends).
+ */
+const WRITE_AHEAD_BYTES = 64 * 1024;
+
+/** Each open socket's direct writer (see writeNextFrame). */
+const directWriters = new WeakMap<WebSocket, (frame: string) => boolean>();
+
+/**
+ * Write a `next` message for operation `id` with the pre-serialized `payloadText`, outside
+ * graphql-ws's per-operation loop (shared live events: src/graphql/shared-execution.ts).
+ * The frame is the one graphql-ws would write. Returns false, writing nothing, when the
+ * socket is not open or already holds more than WRITE_AHEAD_BYTES unsent: the caller then
+ * sends the event through graphql-ws, which waits for the socket and applies the
+ * slow-consumer bounds.
+ */
+export function writeNextFrame(socket: WebSocket, id: string, payloadText: string): boolean {
+  const write = directWriters.get(socket);
+  return write !== undefined && write(`{"id":${JSON.stringify(id)},"type":"next","payload":${payloadText}}`);
 }
 
 /** graphql-ws pings every 12 s (under the usual 60 s proxy idle timeout) and drops a peer that does not pong in as long. */
@@ -70,27 +133,53 @@ export function serveGraphqlWs(
       });
       socket.ping();
     }, KEEPALIVE_MS);
+    /** The TCP socket under the WebSocket (ws keeps it as `_socket`), corked until the end of the tick. */
+    const raw = (socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+    let corked = false;
+    const uncork = () => {
+      corked = false;
+      raw?.uncork();
+    };
+    /** Every message written in this tick leaves in one write when the tick ends. */
+    const corkTick = () => {
+      if (raw && !corked) {
+        corked = true;
+        raw.cork();
+        process.nextTick(uncork);
+      }
+    };
+    directWriters.set(socket, (frame) => {
+      if (ended || socket.readyState !== socket.OPEN || socket.bufferedAmount > WRITE_AHEAD_BYTES) return false;
+      corkTick();
+      socket.send(frame);
+      return true;
+    });
     const closed = server.opened(
       {
         protocol: socket.protocol,
         send: (data) =>
           new Promise<void>((resolve, reject) => {
+            const text = wireText(data);
             if (ended || socket.readyState !== socket.OPEN) return resolve();
             if (socket.bufferedAmount > limits.subscriberMaxBufferBytes) {
               slowConsumer();
               return resolve();
             }
-            // graphql-ws waits for each message to be flushed before it pulls the next one;
-            // a socket that stays full for the stall time belongs to a client that stopped reading.
-            const stall = setTimeout(() => {
-              slowConsumer();
-              resolve();
-            }, limits.subscriberStallMs);
-            socket.send(restoreExactNumbers(data), (err) => {
+            corkTick();
+            // graphql-ws waits for each send before it pulls the next message. While little
+            // is unsent, it may go on at once; past that, it waits for this message to drain,
+            // and a socket that stays full for the stall time belongs to a client that stopped reading.
+            let stall: NodeJS.Timeout | undefined;
+            socket.send(text, (err) => {
               clearTimeout(stall);
               if (err) reject(err);
               else resolve();
             });
+            if (socket.bufferedAmount <= WRITE_AHEAD_BYTES) return resolve();
+            stall = setTimeout(() => {
+              slowConsumer();
+              resolve();
+            }, limits.subscriberStallMs);
           }),
         close: (code, reason) => socket.close(code, reason),
         onMessage: (cb) =>

@@ -22,7 +22,8 @@ import type { Viewer } from "../access/authenticator.js";
 import type { Gate } from "../access/gate.js";
 import type { GraphQLContext } from "../graphql/context.js";
 import type { Logger } from "../logger.js";
-import { serveGraphqlWs } from "./ws-protocol.js";
+import { type FrameWriter, LIVE_FRAMES, serializedResult } from "../graphql/shared-execution.js";
+import { framePayload, serveGraphqlWs, writeNextFrame } from "./ws-protocol.js";
 
 /** Where the WebSocket transport puts the viewer in yoga's initial context (see app.ts). */
 export const WS_VIEWER = Symbol("tracegate.wsViewer");
@@ -153,7 +154,8 @@ export function attachWebSockets(server: Server, deps: WsDeps): (graceMs?: numbe
       },
       subscribe: (args) => {
         const root = args.rootValue as OperationRoot;
-        return withRequest(root.record, () => root.subscribe(args)) as never;
+        // Shared live events may be written straight to this operation's socket (ws-protocol.ts).
+        return withRequest(root.record, () => root.subscribe({ ...args, [LIVE_FRAMES]: root.frames } as ExecutionArgs)) as never;
       },
       onConnect: async (ctx) => {
         const socket = ctx.extra.socket;
@@ -183,9 +185,11 @@ export function attachWebSockets(server: Server, deps: WsDeps): (graceMs?: numbe
         if (record) record.code = outcomeOf(errors);
         return errors.map((e) => forSocket(e, record?.requestId).toJSON());
       },
+      // A result without errors is serialized once, however many subscribers it goes to
+      // (the members of a live group get the same result object: src/graphql/shared-execution.ts).
       // Results carry errors too (a variable refused at coercion): drop the HTTP-only extension there as well.
       onNext: (ctx, id, _payload, _args, result) => {
-        if (!result.errors) return result;
+        if (!result.errors) return framePayload(serializedResult(result)) as never;
         const record = recordOf(ctx.extra.socket, id);
         if (record) record.code ??= outcomeOf(result.errors);
         return { ...result, errors: result.errors.map((e) => forSocket(e as Error, record?.requestId).toJSON()) };
@@ -258,7 +262,12 @@ export function attachWebSockets(server: Server, deps: WsDeps): (graceMs?: numbe
             document,
             variableValues: params.variables,
             contextValue: await contextFactory(),
-            rootValue: { execute, subscribe, record } satisfies OperationRoot,
+            rootValue: {
+              execute,
+              subscribe,
+              record,
+              frames: (text) => !operation.signal.aborted && writeNextFrame(socket, id, text),
+            } satisfies OperationRoot,
           };
         } catch (e) {
           operations.get(ctx.extra.socket)?.delete(id);
@@ -286,6 +295,8 @@ interface OperationRoot {
   execute: (a: ExecutionArgs) => unknown;
   subscribe: (a: ExecutionArgs) => unknown;
   record: RequestRecord;
+  /** Writes a shared live event's serialized result as this operation's next message. */
+  frames: FrameWriter;
 }
 
 /** The client address of an upgrade request (failed authentications and pending sockets are counted by it). */

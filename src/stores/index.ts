@@ -6,9 +6,10 @@ import { dirname } from "node:path";
 import type { RecordHasher } from "../chain/hash.js";
 import { type Config, sqliteFilePath } from "../config.js";
 import { postgresDialect, sqliteDialect } from "./prisma/dialect.js";
-import { openPostgresClient } from "./prisma/postgres.js";
+import { openSqliteDriverClient } from "./prisma/driver-client.js";
+import { openPostgres } from "./prisma/postgres.js";
 import { PrismaTraceStore } from "./prisma/prisma-trace-store.js";
-import { openSqliteClient } from "./prisma/sqlite.js";
+import { openSqliteClient, SQLITE_BUSY_TIMEOUT_MS } from "./prisma/sqlite.js";
 import { PrismaKeyStore } from "./prisma/prisma-key-store.js";
 import { PrismaRevocationStore } from "./prisma/prisma-revocation-store.js";
 import type { RevocationStore } from "./revocation-store.js";
@@ -34,27 +35,34 @@ export async function openStores(
   let revocations: PrismaRevocationStore;
   if (config.databaseProvider === "postgresql") {
     // One pool serves both roles: each transaction gets its own connection, and readers
-    // never see another connection's uncommitted rows.
-    const client = openPostgresClient(config.databaseUrl);
-    traces = new PrismaTraceStore({ writer: client, reader: client, hash, dialect: postgresDialect });
-    keys = new PrismaKeyStore(client.apiKey);
-    revocations = new PrismaRevocationStore({ chain: traces.chain, reader: client, dialect: postgresDialect });
+    // never see another connection's uncommitted rows. The raw SQL of the trace and
+    // revocation stores runs on the driver; API keys on Prisma's typed client.
+    const db = openPostgres(config.databaseUrl);
+    traces = new PrismaTraceStore({ writer: db.sql, reader: db.sql, hash, dialect: postgresDialect, onClose: () => db.close() });
+    keys = new PrismaKeyStore(db.prisma.apiKey);
+    revocations = new PrismaRevocationStore({ chain: traces.chain, reader: db.sql, dialect: postgresDialect });
   } else {
-    // Two SQLite connections: a query must never run inside an open append transaction.
+    // Separate SQLite connections: a query must never run inside an open append transaction.
+    // The raw SQL of the trace and revocation stores runs on the driver (one connection for
+    // the chain writes, one for reads); API keys on Prisma's typed client, a third.
     const file = sqliteFilePath(config.databaseUrl);
-    const [writer, reader] = await Promise.all([openSqliteClient(file), openSqliteClient(file)]);
+    const prisma = await openSqliteClient(file);
+    const writer = openSqliteDriverClient(file, SQLITE_BUSY_TIMEOUT_MS);
+    const reader = openSqliteDriverClient(file, SQLITE_BUSY_TIMEOUT_MS);
     const directory = dirname(file);
     traces = new PrismaTraceStore({
       writer,
       reader,
       hash,
       dialect: sqliteDialect,
+      longReads: reader.offThread,
+      onClose: () => prisma.$disconnect(),
       freeBytes: async () => {
         const s = await statfs(directory);
         return s.bavail * s.bsize;
       },
     });
-    keys = new PrismaKeyStore(writer.apiKey);
+    keys = new PrismaKeyStore(prisma.apiKey);
     revocations = new PrismaRevocationStore({ chain: traces.chain, reader, dialect: sqliteDialect });
   }
   return { traces, keys, revocations, close: () => traces.close() };

@@ -102,6 +102,9 @@ class ConfinedTraceStore implements ScopedTraceStore {
   scanChain(range: SeqRange, batchSize?: number): AsyncIterable<ChainRecord> {
     return this.inner.scanChain(range, batchSize);
   }
+  scanChainBatches(range: SeqRange, batchSize?: number): AsyncIterable<ChainRecord[]> {
+    return this.inner.scanChainBatches(range, batchSize);
+  }
   columnMismatchCandidates(range: Required<SeqRange>, limit: number): Promise<number[]> {
     return this.inner.columnMismatchCandidates(range, limit);
   }

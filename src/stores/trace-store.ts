@@ -236,6 +236,8 @@ export interface TraceStore {
   firstSeq(): Promise<number | null>;
   /** Only the chained fields (seq, hashes, payload) in seq order: the verifier's fast path. */
   scanChain(range: SeqRange, batchSize?: number): AsyncIterable<ChainRecord>;
+  /** scanChain in batches of up to `batchSize` records (the last may be shorter; none is empty). */
+  scanChainBatches(range: SeqRange, batchSize?: number): AsyncIterable<ChainRecord[]>;
   /**
    * Seqs in `range`, ascending, whose indexed columns may disagree with their payload,
    * checked inside the database. A superset test: callers confirm each candidate.

@@ -8,6 +8,9 @@
  * The lock (docs/architecture.md#append-lock-per-backend): the first statement of the
  * transaction updates the "ChainHead" row, which takes SQLite's write lock at once and locks
  * the row on PostgreSQL, so no two writers can read the same head and the chain never forks.
+ *
+ * One file: the writer and its write handle share the one duplicate decision and insert path,
+ * and splitting them would spread the chain's invariants over several files.
  */
 import { sqltag as sql } from "@prisma/client/runtime/client";
 import { hashesEqual, type RecordHasher } from "../../chain/hash.js";
@@ -39,9 +42,8 @@ import type { RawSqlClient, RawSqlRunner } from "./sql-client.js";
 import { HEAD_COLUMNS, type HeadRow, MISSING_HEAD, type RawTraceRow, toHead, toTraceRow } from "./trace-rows.js";
 
 /**
- * Rows per INSERT statement. A batch travels as one JSON parameter unpacked by the database
- * (dialect.insertRows in ./dialect.ts): Prisma's per-parameter cost dominates multi-row VALUES
- * lists (measured 18.5k rows/s this way against 10k rows/s with 11 parameters a row, SQLite).
+ * Rows handed to dialect.insertRows (./dialect.ts) at a time, which chooses the statements
+ * (PostgreSQL: one jsonb parameter; SQLite: cached multi-row VALUES statements).
  */
 const INSERT_CHUNK = 2_000;
 /** How long a write keeps retrying while other processes hold the chain lock. */
@@ -237,24 +239,49 @@ export class PrismaChainWrite implements ChainWrite {
     this.#appended = collect ? [] : null;
   }
 
-  append(traces: readonly EncodedTrace[], stored: StoredActionIds): Promise<TraceRow[]> {
+  async append(traces: readonly EncodedTrace[], stored: StoredActionIds): Promise<TraceRow[]> {
+    const [outcome] = await this.appendEach([traces], stored);
+    if (outcome instanceof DuplicateActionIdError) throw outcome;
+    return outcome ?? [];
+  }
+
+  /**
+   * Append several callers' batches (group commit, ./group-commit.ts) as if each were an
+   * append of its own, one after another in input order: one SELECT looks up every action id,
+   * one run of inserts stores every new record. A batch sees the records of the batches
+   * before it (an action id repeated across batches is appended once and acknowledged or
+   * refused after that), never those of its own (as in append). A refused batch adds nothing
+   * and its DuplicateActionIdError is its outcome; the others still go in. Returns one outcome
+   * per batch: its records in input order, or its refusal.
+   */
+  appendEach(batches: readonly (readonly EncodedTrace[])[], stored: StoredActionIds): Promise<(TraceRow[] | DuplicateActionIdError)[]> {
     return this.#exclusive(async () => {
-      if (traces.length === 0) return [];
-      const found = await this.#decideStored(traces.map(({ columns, payload }) => ({ actionId: columns.actionId, payload })), stored);
+      const ids: string[] = [];
+      for (const batch of batches) for (const t of batch) ids.push(t.columns.actionId);
+      if (ids.length === 0) return batches.map(() => []);
+      const found = await this.#lookUp(ids);
       let { seq, prevHash } = this.#next;
       const fresh: TraceRow[] = [];
-      const out = traces.map(({ payload, columns }) => {
-        const known = found.get(columns.actionId);
-        if (known) return known;
-        const recordHash = this.#hash(seq, prevHash, payload);
-        const row: TraceRow = { ...columns, seq, prevHash, recordHash, payload };
-        fresh.push(row);
-        seq += 1;
-        prevHash = recordHash;
-        return row;
+      const outcomes = batches.map((batch) => {
+        const refused = refusals(batch.map(({ columns, payload }) => ({ actionId: columns.actionId, payload })), found, stored);
+        if (refused) return refused;
+        const before = fresh.length;
+        const out = batch.map(({ payload, columns }) => {
+          const known = found.get(columns.actionId);
+          if (known) return known;
+          const recordHash = this.#hash(seq, prevHash, payload);
+          const row: TraceRow = { ...columns, seq, prevHash, recordHash, payload };
+          fresh.push(row);
+          seq += 1;
+          prevHash = recordHash;
+          return row;
+        });
+        // Later batches see this one's records as stored (after it, not during it).
+        for (let i = before; i < fresh.length; i++) found.set(fresh[i]!.actionId, fresh[i]!);
+        return out;
       });
       await this.#insert(fresh);
-      return out;
+      return outcomes;
     });
   }
 
@@ -347,21 +374,18 @@ export class PrismaChainWrite implements ChainWrite {
    * @throws DuplicateActionIdError naming the refused ids in input order, with their stored principals.
    */
   async #decideStored(batch: readonly { actionId: string; payload: string }[], stored: StoredActionIds): Promise<Map<string, TraceRow>> {
-    const rows = await this.tx.$queryRaw<RawTraceRow[]>(
-      sql`SELECT ${this.#d.selectColumns} FROM "Trace" WHERE "actionId" IN (${this.#d.textArray(batch.map((t) => t.actionId))})`,
-    );
-    const found = new Map(rows.map((r) => [r.actionId, toTraceRow(r)]));
-    const refused = batch.filter((t) => {
-      const row = found.get(t.actionId);
-      return row !== undefined && (stored === "refuse" || row.payload !== t.payload);
-    });
-    if (refused.length > 0) {
-      throw new DuplicateActionIdError(
-        refused.map((t) => t.actionId),
-        refused.map((t) => found.get(t.actionId)!.principalId),
-      );
-    }
+    const found = await this.#lookUp(batch.map((t) => t.actionId));
+    const refused = refusals(batch, found, stored);
+    if (refused) throw refused;
     return found;
+  }
+
+  /** The stored records of these action ids, by action id (one SELECT). */
+  async #lookUp(actionIds: readonly string[]): Promise<Map<string, TraceRow>> {
+    const rows = await this.tx.$queryRaw<RawTraceRow[]>(
+      sql`SELECT ${this.#d.selectColumns} FROM "Trace" WHERE "actionId" IN (${this.#d.textArray(actionIds)})`,
+    );
+    return new Map(rows.map((r) => [r.actionId, toTraceRow(r)]));
   }
 
   /** Insert records that continue the chain, in seq order, and move the next seq past them. */
@@ -369,7 +393,7 @@ export class PrismaChainWrite implements ChainWrite {
     const last = rows[rows.length - 1];
     if (!last) return;
     for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-      await this.tx.$executeRaw(this.#d.insertRows(rows.slice(i, i + INSERT_CHUNK)));
+      for (const statement of this.#d.insertRows(rows.slice(i, i + INSERT_CHUNK))) await this.tx.$executeRaw(statement);
     }
     this.#next = { seq: last.seq + 1, prevHash: last.recordHash };
     if (this.#appended) for (const row of rows) this.#appended.push(row);
@@ -383,4 +407,24 @@ export class PrismaChainWrite implements ChainWrite {
     await writePruneCheckpoint(this.tx, this.#d, checkpoint);
     return checkpoint;
   }
+}
+
+/**
+ * The refusal of a batch whose action ids are `found` stored: those `stored` does not let
+ * through, in input order, with their stored principals; undefined when none is refused.
+ */
+function refusals(
+  batch: readonly { actionId: string; payload: string }[],
+  found: ReadonlyMap<string, TraceRow>,
+  stored: StoredActionIds,
+): DuplicateActionIdError | undefined {
+  const refused = batch.filter((t) => {
+    const row = found.get(t.actionId);
+    return row !== undefined && (stored === "refuse" || row.payload !== t.payload);
+  });
+  if (refused.length === 0) return undefined;
+  return new DuplicateActionIdError(
+    refused.map((t) => t.actionId),
+    refused.map((t) => found.get(t.actionId)!.principalId),
+  );
 }

@@ -1,8 +1,7 @@
 /**
- * TraceStore on Prisma. Hot paths use raw SQL through Prisma (`$queryRaw`/`$executeRaw`), which
- * measured 5-7x faster than the typed client for batch inserts
- * (docs/toolchain.md#measured-costs) and lets keyset conditions use row values that indexes
- * serve directly (docs/architecture.md#raw-sql-on-hot-paths).
+ * TraceStore on raw SQL, shared by SQLite and PostgreSQL. The SQL is written as Prisma `Sql`
+ * fragments and runs on the drivers (./driver-client.ts; docs/architecture.md#prisma-owns-the-schema-the-drivers-run-the-hot-sql),
+ * which lets keyset conditions use row values that indexes serve directly.
  *
  * Two clients: `writer` runs the chain writes (./prisma-chain-writer.ts), `reader` runs
  * queries. On SQLite they are separate connections, so a query never runs inside an open
@@ -32,9 +31,10 @@ import {
 } from "../trace-store.js";
 import { checkChainKey } from "./chain-key.js";
 import type { SqlDialect } from "./dialect.js";
+import { GroupCommit } from "./group-commit.js";
 import { PrismaChainWriter } from "./prisma-chain-writer.js";
 import { readPruneCheckpoint } from "./prune.js";
-import { type RawSqlClient, toNumber } from "./sql-client.js";
+import { type RawSqlClient, type RawSqlRunner, toNumber } from "./sql-client.js";
 import { HEAD_COLUMNS, type HeadRow, MISSING_HEAD, type RawTraceRow, toHead, toTraceRow } from "./trace-rows.js";
 import { filterConditions, pageSql, where } from "./trace-sql.js";
 
@@ -69,6 +69,12 @@ export interface PrismaTraceStoreOptions {
   onClose?: () => Promise<void>;
   /** Bytes free on the volume holding the database, when that is known (SQLite). */
   freeBytes?: () => Promise<number>;
+  /**
+   * Where long read-only statements (the column check of verifyChain) run, when not on the
+   * reader: on SQLite a worker thread (./driver-client.ts SqliteReadThread), so they do not
+   * hold the main thread while it walks the chain.
+   */
+  longReads?: Pick<RawSqlRunner, "$queryRaw">;
 }
 
 /**
@@ -80,22 +86,27 @@ export class PrismaTraceStore implements TraceStore {
   readonly chain: PrismaChainWriter;
   readonly #writer: RawSqlClient;
   readonly #reader: RawSqlClient;
+  readonly #longReads: Pick<RawSqlRunner, "$queryRaw">;
   readonly #hash: RecordHasher;
   readonly #d: SqlDialect;
   readonly #onClose: (() => Promise<void>) | undefined;
+  readonly #groups: GroupCommit;
 
   constructor(options: PrismaTraceStoreOptions) {
     this.#writer = options.writer;
     this.#reader = options.reader;
+    this.#longReads = options.longReads ?? options.reader;
     this.#hash = options.hash;
     this.#d = options.dialect;
     this.#onClose = options.onClose;
     this.chain = new PrismaChainWriter({ client: options.writer, hash: options.hash, dialect: options.dialect, freeBytes: options.freeBytes });
+    this.#groups = new GroupCommit(this.chain);
   }
 
+  /** TraceStore.append; concurrent appends share one transaction (./group-commit.ts). */
   async append(traces: readonly EncodedTrace[]): Promise<TraceRow[]> {
     if (traces.length === 0) return [];
-    return this.chain.write((chain) => chain.append(traces, "idempotent"));
+    return this.#groups.append(traces);
   }
 
   async prune(
@@ -204,7 +215,11 @@ export class PrismaTraceStore implements TraceStore {
   }
 
   async *scanChain(range: SeqRange, batchSize = SCAN_BATCH): AsyncIterable<ChainRecord> {
-    // Four columns instead of eleven: Prisma's per-column cost halves the scan time.
+    for await (const batch of this.scanChainBatches(range, batchSize)) yield* batch;
+  }
+
+  async *scanChainBatches(range: SeqRange, batchSize = SCAN_BATCH): AsyncIterable<ChainRecord[]> {
+    // Four columns instead of eleven: the per-column cost halves the scan time.
     const d = this.#d;
     let from = range.fromSeq ?? 0;
     const upper = range.toSeq === undefined ? empty : sql`AND "seq" <= ${d.int(range.toSeq)}`;
@@ -212,10 +227,10 @@ export class PrismaTraceStore implements TraceStore {
       const rows = await this.#reader.$queryRaw<{ seq: unknown; prevHash: string; recordHash: string; payload: string }[]>(
         sql`SELECT "seq", "prevHash", "recordHash", "payload" FROM "Trace" WHERE "seq" >= ${d.int(from)} ${upper} ORDER BY "seq" ASC LIMIT ${batchSize}`,
       );
-      for (const r of rows) yield { seq: toNumber(r.seq), prevHash: r.prevHash, recordHash: r.recordHash, payload: r.payload };
-      const last = rows[rows.length - 1];
-      if (rows.length < batchSize || !last) return;
-      from = toNumber(last.seq) + 1;
+      if (rows.length === 0) return;
+      yield rows.map((r) => ({ seq: toNumber(r.seq), prevHash: r.prevHash, recordHash: r.recordHash, payload: r.payload }));
+      if (rows.length < batchSize) return;
+      from = toNumber(rows[rows.length - 1]!.seq) + 1;
       await yieldToEventLoop();
     }
   }
@@ -228,7 +243,7 @@ export class PrismaTraceStore implements TraceStore {
       const to = Math.min(range.toSeq, from + COLUMN_CHECK_SLICE - 1);
       let seqs: number[];
       try {
-        const rows = await this.#reader.$queryRaw<{ seq: unknown }[]>(d.columnMismatchCandidates(from, to, limit - found.length));
+        const rows = await this.#longReads.$queryRaw<{ seq: unknown }[]>(d.columnMismatchCandidates(from, to, limit - found.length));
         seqs = rows.map((r) => toNumber(r.seq));
       } catch {
         // The database could not read some payload of this slice as JSON (see the dialect):

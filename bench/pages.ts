@@ -2,7 +2,8 @@
  * Benchmark 2: latency of a `first: 50` page filtered by principal and time window, newest
  * first, on the big chain. Variants: the store call the resolver makes (limit 51), the full
  * GraphQL path (body serialisation + yoga.fetch + response parse), and the second page via
- * the returned endCursor. Latencies are per query, sequential, in process.
+ * the returned endCursor. Latencies are per query, sequential, in process. The same page
+ * over real sockets, against bare yoga and PostGraphile, is bench/page-http.ts.
  */
 import { PerformanceObserver } from "node:perf_hooks";
 import type { App } from "../src/http/app.js";
@@ -34,12 +35,18 @@ export interface LatencyRound {
 /** Latency above which a sample counts as slow (the p99 target). */
 export const SLOW_MS = 5;
 
-const PAGE_QUERY = `query Page($filter: TraceFilter, $after: String) {
+/** The page query of this benchmark (also served over HTTP, bench/page-http.ts). */
+export const PAGE_QUERY = `query Page($filter: TraceFilter, $after: String) {
   traces(filter: $filter, orderBy: INVOKED_AT_DESC, first: 50, after: $after) {
     edges { cursor node { seq actionId invokedAt } }
     pageInfo { hasNextPage endCursor }
   }
 }`;
+
+/** The key of a page in the bare yoga server's memory (bench/page-server.ts): its filter and cursor, as JSON. */
+export function pageKey(variables: { filter?: unknown; after?: unknown }): string {
+  return JSON.stringify([variables.filter ?? null, variables.after ?? null]);
+}
 
 interface PageData {
   traces: {

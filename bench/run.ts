@@ -16,6 +16,7 @@ import { app } from "./gql.js";
 import { concurrentSingleIngest, graphqlIngest, type IngestResult, rawIngest, storeIngest, warmUpAndCheck } from "./ingest.js";
 import { checkPages, depthLatency, latencyRound, type LatencyRound, makeQueries, PAGE_SQL, SLOW_MS, type Variant } from "./pages.js";
 import { appendSection, machine } from "./report.js";
+import { pageHttpRun, type PageHttpResult } from "./page-http.js";
 import { pgAvailable, pgChain, pgPages, type PgPageResult, type WriterResult, writersIngest } from "./scale.js";
 import { int, max, mdTable, median, mib, mibSigned, min, ms, percentile, secs, textTable } from "./stats.js";
 import { verifyRun, type VerifyRun } from "./verify.js";
@@ -49,13 +50,18 @@ const SIZES = {
   verifyRuns: 3,
   depthPages: QUICK ? [0, 10, 100] : [0, 10, 100, 1_000],
   depthRepeats: 21,
+  /** The HTTP page comparison: seconds per timed run, keep-alive connections, rounds, distinct queries. */
+  httpSeconds: QUICK ? 2 : 5,
+  httpConnections: 8,
+  httpRounds: 3,
+  httpQueries: scale(500),
   writerTraces: scale(40_000),
   writerRuns: 3,
   streamSubscribers: QUICK ? 100 : 1_000,
   streamSeconds: QUICK ? 3 : 10,
 };
 
-const TARGETS = { ingestPerSec: 20_000, graphqlIngestPerSec: 15_000, singleClientsPerSec: 5_000, pageP99Ms: 5, verifyPerSec: 200_000, storeOfRawPct: 70, graphqlOverStore: 2, pgWritersPerSec: 10_000, pgPageP99Ms: 10, hygieneSharePct: 5 };
+const TARGETS = { ingestPerSec: 20_000, graphqlIngestPerSec: 15_000, singleClientsPerSec: 5_000, pageP99Ms: 5, verifyPerSec: 200_000, storeOfRawPct: 70, graphqlOverStore: 2, httpOfBare: 0.7, httpOverPostgraphile: 2.5, pgWritersPerSec: 10_000, pgPageP99Ms: 10, hygieneSharePct: 5 };
 
 const log = (line: string) => console.log(line);
 const verdict = (ok: boolean) => (ok ? "PASS" : "MISS");
@@ -208,8 +214,23 @@ async function main(): Promise<void> {
   }
   removeDb(scaleTemplate);
   if (pgProblem) log(`  PostgreSQL unavailable (${pgProblem}): PostgreSQL benchmarks skipped`);
-  else pgResult = await pgPages(await pgChain(chain.file, chain.records, (l) => log(`  ${l}`)), timeSpan(chain.file), chain.records, SIZES.queriesPerRound, log);
+  const pgUrl = pgProblem ? undefined : await pgChain(chain.file, chain.records, (l) => log(`  ${l}`));
+  if (pgUrl) pgResult = await pgPages(pgUrl, timeSpan(chain.file), chain.records, SIZES.queriesPerRound, log);
   const scaleOthers = othersCores(scaleMark);
+
+  // ---- 2b. the page over HTTP: tracegate, bare yoga, PostGraphile v4 ------------------------
+  log(`\n[2b] page over HTTP: tracegate against bare graphql-yoga (same bytes)${pgUrl ? " and PostGraphile v4 (PostgreSQL)" : ""}`);
+  const httpMark = cpuMark();
+  const pageHttp: PageHttpResult = await pageHttpRun({
+    sqliteFile: chain.file,
+    pgUrl,
+    queries: makeQueries(SIZES.httpQueries, 321, span.startUs, span.endUs),
+    seconds: SIZES.httpSeconds,
+    connections: SIZES.httpConnections,
+    rounds: SIZES.httpRounds,
+    log,
+  });
+  const httpLoad = othersCores(httpMark);
 
   // ---- 5. live subscriptions ------------------------------------------------------------------
   const streams = await streamsBench();
@@ -289,6 +310,17 @@ async function main(): Promise<void> {
       verdict(p99 < TARGETS.pageP99Ms),
     ];
   });
+  summary.push(["2b page over HTTP, tracegate (SQLite) req/s of bare yoga's", `>= ${TARGETS.httpOfBare * 100}%`, `${(pageHttp.ofBare * 100).toFixed(0)}%`, verdict(pageHttp.ofBare >= TARGETS.httpOfBare)]);
+  if (pageHttp.overPostgraphile !== undefined) {
+    summary.push(["2b page over HTTP, tracegate (PostgreSQL) over PostGraphile v4", `>= ${TARGETS.httpOverPostgraphile}x`, `${pageHttp.overPostgraphile.toFixed(2)}x`, verdict(pageHttp.overPostgraphile >= TARGETS.httpOverPostgraphile)]);
+  }
+  const httpRows = pageHttp.servers.map((r) => [
+    r.label,
+    `**${int(median(r.rates))}**`,
+    `${int(min(r.rates))} - ${int(max(r.rates))}`,
+    ms(median(r.cpuMs)),
+    int(r.bytesPerResponse),
+  ]);
   const gcRows = variants.map(({ key, label }) => {
     const count = latency.reduce((n, r) => n + r.slow[key].count, 0);
     const withGc = latency.reduce((n, r) => n + r.slow[key].withGc, 0);
@@ -403,6 +435,17 @@ Before timing, ${SIZES.checkedQueries} queries were checked: GraphQL pages 1 and
 CPU of other processes during this benchmark: ${othersText(pagesOthers)}.
 
 ${mdTable(["variant", "samples", "p50", "p99", "p99 range", "p99.9", "max", "target p99", "result"], latencyRows)}
+
+Over real sockets (bench/page-http.ts): each server in its own process with NODE_ENV=production,
+one load generator process with ${SIZES.httpConnections} keep-alive connections cycling through ${int(pageHttp.distinctQueries)} of these
+queries (page 1), ${pageHttp.rounds} timed runs of ${pageHttp.seconds} s per server, alternating (A B B A ...); CPU is the
+server process's own (/proc/<pid>/stat), per request. Bare graphql-yoga (defaults, graphql-js schema of the same shape)
+answers from memory with tracegate's response bytes (checked for every query before timing).
+${pageHttp.overPostgraphile !== undefined ? "PostGraphile v4 serves the same page from the PostgreSQL copy of the chain (a STABLE SQL function over the same index and order, checked row for row); its CPU column leaves out the PostgreSQL backend's work, which it pushes into the database." : `PostGraphile v4: not measured (${pageHttp.postgraphileSkipped ?? "?"}).`}
+tracegate reaches **${(pageHttp.ofBare * 100).toFixed(0)}%** of bare yoga's req/s (target >= ${TARGETS.httpOfBare * 100}%; per-round ratios, median)${pageHttp.overPostgraphile !== undefined ? ` and **${pageHttp.overPostgraphile.toFixed(2)}x** PostGraphile's (target >= ${TARGETS.httpOverPostgraphile}x)` : ""}.
+CPU of other processes (load generator included) during the HTTP runs: ${othersText(httpLoad)}.
+
+${mdTable(["server", "median req/s", "min - max", "server CPU ms per request", "response bytes"], httpRows)}
 
 SQLite plan for the first page: \`${plans.first.join("; ")}\`; for the next page: \`${plans.next.join("; ")}\`.
 

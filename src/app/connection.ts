@@ -1,9 +1,11 @@
 /**
- * One way to answer a Relay connection (traces, revocations): page-size checks, cursors
- * decoded inside @pothos/plugin-relay's resolveCursorConnection callback, one keyset read,
- * and a typed result the GraphQL layer returns as is (no casts back).
+ * One way to answer a Relay connection (traces, revocations): page-size checks, the
+ * arguments read by @pothos/plugin-relay's parseCursorConnectionArgs (the same rules as its
+ * resolveCursorConnection), one keyset read, and a typed result the GraphQL layer returns
+ * as is (no casts back). Edge cursors are encoded when read, not for every row up front: a
+ * page that selects no `cursor` (or only `pageInfo.endCursor`) encodes none (or one).
  */
-import { resolveCursorConnection } from "@pothos/plugin-relay";
+import { parseCursorConnectionArgs } from "@pothos/plugin-relay";
 import { PAGE_SIZE } from "../config.js";
 import { badUserInput } from "../errors.js";
 import type { CursorCodec } from "./cursor.js";
@@ -62,34 +64,47 @@ export async function keysetConnection<Node, Position>(args: ConnectionArgs, opt
   checkPageSize("first", args.first);
   checkPageSize("last", args.last);
   const { cursor } = options;
-  const connection = await resolveCursorConnection<Promise<Node[]>>(
-    {
-      args: {
-        first: args.first ?? undefined,
-        last: args.last ?? undefined,
-        after: args.after ?? undefined,
-        before: args.before ?? undefined,
-      },
-      defaultSize: PAGE_SIZE.default,
-      maxSize: PAGE_SIZE.max,
-      toCursor: (node: Node) => cursor.encode(node),
+  const parsed = parseCursorConnectionArgs({
+    args: {
+      first: args.first ?? undefined,
+      last: args.last ?? undefined,
+      after: args.after ?? undefined,
+      before: args.before ?? undefined,
     },
-    ({ after, before, limit, inverted }) =>
-      options.read({
-        limit,
-        inverted,
-        ...(after === undefined ? {} : { after: cursor.decode(after, "after") }),
-        ...(before === undefined ? {} : { before: cursor.decode(before, "before") }),
-      }),
-  );
-  if (!connection) throw new Error("resolveCursorConnection returned no connection");
+    defaultSize: PAGE_SIZE.default,
+    maxSize: PAGE_SIZE.max,
+  });
+  const { after, before, limit, inverted } = parsed;
+  const nodes = await options.read({
+    limit,
+    inverted,
+    ...(after === undefined ? {} : { after: cursor.decode(after, "after") }),
+    ...(before === undefined ? {} : { before: cursor.decode(before, "before") }),
+  });
+  const trimmed = nodes.slice(0, parsed.expectedSize);
+  if (inverted) trimmed.reverse();
+  const edges = trimmed.map((node) => new Edge(node, cursor));
+  // With no edges, the page starts and ends where it was asked to (as resolveCursorConnection has it).
+  const asked = args.after ?? args.before ?? null;
   return {
-    edges: connection.edges.filter((e): e is { cursor: string; node: Node } => e !== null),
+    edges,
     pageInfo: {
-      startCursor: connection.pageInfo.startCursor || null,
-      endCursor: connection.pageInfo.endCursor || null,
-      hasPreviousPage: connection.pageInfo.hasPreviousPage,
-      hasNextPage: connection.pageInfo.hasNextPage,
+      startCursor: edges.length > 0 ? edges[0]!.cursor || null : asked || null,
+      endCursor: edges.length > 0 ? edges[edges.length - 1]!.cursor || null : asked || null,
+      hasPreviousPage: parsed.hasPreviousPage(nodes.length),
+      hasNextPage: parsed.hasNextPage(nodes.length),
     },
   };
+}
+
+/** One edge; its cursor is encoded when (and each time) it is read. */
+class Edge<Node> {
+  constructor(
+    readonly node: Node,
+    private readonly codec: Pick<CursorCodec<Node, unknown>, "encode">,
+  ) {}
+
+  get cursor(): string {
+    return this.codec.encode(this.node);
+  }
 }

@@ -41,13 +41,26 @@ function looksLikeCursor(cursor: string, maxLength: number): boolean {
   return cursor.length > 0 && cursor.length <= maxLength && /^[A-Za-z0-9_-]+$/.test(cursor);
 }
 
+/**
+ * Base64url (no padding) of an ASCII string, exactly as Buffer.from(text).toString("base64url")
+ * writes it (a unit test holds them equal), by way of btoa, about 4x faster than a Buffer per
+ * call: a page encodes a cursor for every edge. Trace cursors are ASCII (digits, ':', '-').
+ */
+export function base64urlOfAscii(text: string): string {
+  const b64 = btoa(text);
+  let end = b64.length;
+  while (end > 0 && b64.charCodeAt(end - 1) === 61 /* = */) end--;
+  const unpadded = end === b64.length ? b64 : b64.slice(0, end);
+  return unpadded.includes("+") || unpadded.includes("/") ? unpadded.replace(/[+/]/g, (c) => (c === "+" ? "-" : "_")) : unpadded;
+}
+
 const isTimeOrder = (order: TraceOrder) => order === "INVOKED_AT_ASC" || order === "INVOKED_AT_DESC";
 
 /** The cursor codec of traces in one order: chain order (seq) or time order ((invokedAt, seq)). */
 export function traceCursor(order: TraceOrder): CursorCodec<Pick<TraceRow, "seq" | "invokedAtUs">, Keyset> {
   const time = isTimeOrder(order);
   return {
-    encode: (row) => Buffer.from(time ? `${VERSION}:t:${row.invokedAtUs}:${row.seq}` : `${VERSION}:s:${row.seq}`, "utf8").toString("base64url"),
+    encode: (row) => base64urlOfAscii(time ? `${VERSION}:t:${row.invokedAtUs}:${row.seq}` : `${VERSION}:s:${row.seq}`),
     decode(cursor, argument) {
       if (!looksLikeCursor(cursor, MAX_TRACE_CURSOR_LENGTH)) throw invalidCursor(argument, "not a tracegate cursor.");
       const raw = Buffer.from(cursor, "base64url").toString("utf8");

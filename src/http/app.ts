@@ -24,6 +24,7 @@ import { createGuard } from "./guard.js";
 import { consolePlugin } from "./console-route.js";
 import { exactJsonPlugin } from "./exact-json.js";
 import { EXPORT_PATH, exportRoutePlugin } from "./export-route.js";
+import { compiledQueriesPlugin } from "./jit.js";
 import { limitPlugins } from "./limits.js";
 import { createMetrics } from "./metrics.js";
 import { type DependencyCheck, opsRoutesPlugin } from "./ops-routes.js";
@@ -128,8 +129,9 @@ export function buildApp(deps: AppDeps): App {
       // Streams exports, admitted by the same gate as GraphQL (same keys, scopes and rate limits).
       exportRoutePlugin({ gateway, gate }),
       guard.plugin,
-      // Lossless request bodies and exact responses (JSON variables keep 100.0 and 2^60 exact).
-      exactJsonPlugin(),
+      // Lossless request bodies within the body limit, and exact responses (JSON variables
+      // keep 100.0 and 2^60 exact).
+      exactJsonPlugin({ maxBodyBytes: limits.maxBodyBytes }),
       ...limitPlugins(limits),
       metrics.plugin,
       // Live events shared by subscribers with the same selection and scope execute once.
@@ -138,8 +140,12 @@ export function buildApp(deps: AppDeps): App {
       sseBackpressurePlugin(limits),
       // Operation name, type and outcome for the access log line; SSE streams end at shutdown.
       accessLogPlugin(shuttingDown.signal),
+      // Repeated queries run compiled (jit.ts).
+      compiledQueriesPlugin(),
     ],
-    maxRequestBodySize: limits.maxBodyBytes,
+    // The body limit is enforced where the body is read (exact-json.ts), without yoga's
+    // per-request stream re-wrap.
+    maxRequestBodySize: false,
     // No file uploads; and yoga's multipart parser would read variables with JSON.parse.
     multipart: false,
     graphiql: deps.graphiql ?? false,

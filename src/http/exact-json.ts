@@ -3,6 +3,15 @@
  * and query strings are parsed losslessly, so JSON variables reach the JSON scalar with
  * their number lexemes; responses, plain and server-sent events alike, are stringified so
  * that JSON-scalar numbers keep theirs. graphql-ws does the same in src/http/ws.ts.
+ *
+ * The request body limit (413 PAYLOAD_TOO_LARGE) is enforced here too, where the body is
+ * read, instead of by yoga's `maxRequestBodySize` (off in app.ts): yoga re-wraps every body
+ * in a counting TransformStream and a new Request, which cost about a third of a small
+ * request's GraphQL CPU. Here a body with a valid Content-Length at or under the limit is
+ * read as it is, since Node's HTTP parser delivers exactly Content-Length bytes (a request
+ * with both Content-Length and Transfer-Encoding is refused by Node itself); only a body
+ * without one (chunked, or a stream handed to yoga.fetch) is counted chunk by chunk, and
+ * given up as soon as it passes the limit.
  */
 import { type GraphQLParams, type Plugin, isAsyncIterable, mapAsyncIterator } from "graphql-yoga";
 import {
@@ -19,6 +28,57 @@ import {
 import { parseWireJson, stringifyExact, WireJsonError } from "../chain/wire-json.js";
 import { serializedResult } from "../graphql/shared-execution.js";
 import { httpStatusOf } from "../errors.js";
+
+/** The refusals of yoga's own body-size check, kept as they were (mask-errors.ts maps the codes). */
+function bodyTooLarge(): GraphQLError {
+  return new GraphQLError("Request body too large", { extensions: { http: { status: 413 }, code: "REQUEST_ENTITY_TOO_LARGE" } });
+}
+
+function invalidContentLength(): GraphQLError {
+  return new GraphQLError("Content-Length header is invalid.", { extensions: { http: { status: 400 }, code: "BAD_REQUEST" } });
+}
+
+/** Only one non-negative integer is a valid Content-Length (a comma-joined list is a smuggling attempt). */
+const CONTENT_LENGTH = /^\d+$/;
+
+/**
+ * Refuse a request whose declared Content-Length is invalid or over `limit` bytes; true
+ * when it declares one (and so its body is bounded by it).
+ * @throws GraphQLError 400 BAD_REQUEST for an invalid header, 413 REQUEST_ENTITY_TOO_LARGE over the limit.
+ */
+function checkContentLength(request: Request, limit: number): boolean {
+  const declared = request.headers.get("content-length");
+  if (declared == null) return false;
+  if (!CONTENT_LENGTH.test(declared)) throw invalidContentLength();
+  if (Number(declared) > limit) throw bodyTooLarge();
+  return true;
+}
+
+/**
+ * The body as UTF-8 text, at most `limit` bytes. With a Content-Length (already checked by
+ * checkContentLength) the body is read as is; without one it is counted chunk by chunk and
+ * the stream cancelled as soon as it passes the limit, so an endless chunked body costs at
+ * most `limit` bytes of memory.
+ * @throws GraphQLError 413 REQUEST_ENTITY_TOO_LARGE.
+ */
+export async function boundedText(request: Request, limit: number): Promise<string> {
+  if (request.headers.get("content-length") != null || !request.body) return request.text();
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    bytes += value.byteLength;
+    if (bytes > limit) {
+      void reader.cancel().catch(() => undefined);
+      throw bodyTooLarge();
+    }
+    chunks.push(value);
+  }
+  // The same decoding as Request.text(): invalid UTF-8 becomes U+FFFD.
+  return Buffer.concat(chunks, bytes).toString("utf8");
+}
 
 function badRequest(message: string): GraphQLError {
   // The whole request is refused: the status of BAD_USER_INPUT in the code table (src/errors.ts).
@@ -120,12 +180,17 @@ function withSharedStringify<T extends object>(result: T): T {
 
 /**
  * Replaces yoga's JSON request parsers (POST application/json and application/graphql+json,
- * GET, POST form-urlencoded) by lossless ones and makes every response stringify exactly.
- * Multipart requests are turned off in the yoga options (app.ts): tracegate takes no uploads.
+ * GET, POST form-urlencoded) by lossless ones, enforces the body limit of `maxBodyBytes`
+ * on every request body (yoga's own parsers included, for the other content types), and
+ * makes every response stringify exactly. Multipart requests are turned off in the yoga
+ * options (app.ts): tracegate takes no uploads.
+ * @throws GraphQLError 413 REQUEST_ENTITY_TOO_LARGE (PAYLOAD_TOO_LARGE to clients) or 400 for a bad Content-Length.
  */
-export function exactJsonPlugin(): Plugin {
+export function exactJsonPlugin(options: { maxBodyBytes: number }): Plugin {
+  const limit = options.maxBodyBytes;
   return {
-    onRequestParse({ request, setRequestParser }) {
+    onRequestParse({ request, requestParser, setRequestParser, fetchAPI }) {
+      const declared = checkContentLength(request, limit);
       if (request.method === "GET") {
         setRequestParser((req) => fromSearchParams(new URL(req.url).searchParams));
         return;
@@ -133,9 +198,15 @@ export function exactJsonPlugin(): Plugin {
       if (request.method !== "POST") return;
       const type = contentType(request);
       if (type === "application/json" || type === "application/graphql+json") {
-        setRequestParser(async (req) => asParams(parseOrRefuse(await req.text(), "The POST body")));
+        setRequestParser(async (req) => asParams(parseOrRefuse(await boundedText(req, limit), "The POST body")));
       } else if (type === "application/x-www-form-urlencoded") {
-        setRequestParser(async (req) => fromSearchParams(new URLSearchParams(await req.text())));
+        setRequestParser(async (req) => fromSearchParams(new URLSearchParams(await boundedText(req, limit))));
+      } else if (requestParser && request.body && !declared) {
+        // Another of yoga's parsers (application/graphql): hand it the body once it is known to fit.
+        const parse = requestParser;
+        setRequestParser(async (req) =>
+          parse(new fetchAPI.Request(req.url, { method: req.method, headers: req.headers, signal: req.signal, body: await boundedText(req, limit) })),
+        );
       }
     },
     onResultProcess({ result, setResult }) {

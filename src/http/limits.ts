@@ -5,7 +5,7 @@
  * tokens, depth, cost, aliases and directives; the `nodes` cost below; the introspection
  * policy and armor's suggestion blocker, so a production schema is not leaked one "Did you
  * mean" at a time; the Float-variable-in-JSON-literal rule (exact-json.ts). Page size and
- * batch size are checked by their resolvers; the body size by yoga itself (app.ts) and by
+ * batch size are checked by their resolvers; the body size where HTTP bodies are read (exact-json.ts) and by
  * the socket's message limit (ws.ts).
  *
  * Every rule here hooks onParse, onValidate, onExecute or onSubscribe only, never

@@ -3,6 +3,7 @@
  * the body size (with and without Content-Length), per-key and per-address rate limits,
  * and introspection. Each refusal carries its code and writes nothing.
  */
+import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RecordTracesDocument } from "../gql/graphql.js";
 import { codesOf, createTestGateway, dataOf, type TestGateway } from "../support/harness.js";
@@ -126,6 +127,78 @@ describe("request body size", () => {
   it("accepts a body under the limit", async () => {
     dataOf(await gw.exec(RecordTracesDocument, { input: [invoke("small")] }));
     expect(await count()).toBe(1);
+  });
+
+  it("refuses an invalid Content-Length with 400 before reading the body", async () => {
+    const res = await gw.app.yoga.fetch("http://tracegate.test/graphql", {
+      method: "POST",
+      headers: { "content-type": "application/json", "content-length": "12, 12", authorization: `Bearer ${gw.adminKey}` },
+      body: JSON.stringify({ query: "{ traces { totalCount } }" }),
+    });
+    expect(res.status).toBe(400);
+  });
+
+  describe("over real sockets", () => {
+    let port = 0;
+    beforeAll(async () => {
+      port = (await gw.app.start(0)).port;
+    });
+    afterAll(async () => {
+      await gw.app.stop();
+    });
+
+    /** POST over HTTP/1.1: with Content-Length, or chunked (no length) in pieces of 1,000 bytes. */
+    const send = (body: string, options: { chunked: boolean; contentType?: string }) =>
+      new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const bytes = Buffer.from(body, "utf8");
+        const req = request(
+          {
+            host: "127.0.0.1",
+            port,
+            path: "/graphql",
+            method: "POST",
+            headers: {
+              "content-type": options.contentType ?? "application/json",
+              authorization: `Bearer ${gw.adminKey}`,
+              ...(options.chunked ? {} : { "content-length": bytes.length }),
+            },
+          },
+          (res) => {
+            let text = "";
+            res.setEncoding("utf8");
+            res.on("data", (c: string) => (text += c));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+          },
+        );
+        // The server may answer and close before the whole body is sent.
+        req.on("error", (e: NodeJS.ErrnoException) => (e.code === "EPIPE" || e.code === "ECONNRESET" ? undefined : reject(e)));
+        if (options.chunked) for (let i = 0; i < bytes.length; i += 1_000) req.write(bytes.subarray(i, i + 1_000));
+        req.end(options.chunked ? undefined : bytes);
+      });
+
+    it.each([false, true])("refuses a body over the limit with 413 PAYLOAD_TOO_LARGE (chunked: %s)", async (chunked) => {
+      const before = await count();
+      const res = await send(bigMutation(), { chunked });
+      expect(res.status).toBe(413);
+      expect(codesOf(JSON.parse(res.text) as never)).toEqual(["PAYLOAD_TOO_LARGE"]);
+      expect(await count()).toBe(before);
+    });
+
+    it.each([false, true])("reads a body under the limit whole and exact (chunked: %s)", async (chunked) => {
+      // Padding puts the JSON number across a chunk boundary; 100.0 must stay a float.
+      const body = `{"query":"mutation($input: [TraceInput!]!) { recordTraces(input: $input) { args } }",${" ".repeat(990)}"variables":{"input":[${JSON.stringify({ ...invoke(`exact-${chunked}`), args: "ARGS" }).replace('"ARGS"', '{"ratio":100.0}')}]}}`;
+      const res = await send(body, { chunked });
+      expect(res.status).toBe(200);
+      expect(res.text).toContain('"args":{"ratio":100.0}');
+    });
+
+    it("refuses an application/graphql body over the limit, chunked, with 413", async () => {
+      const res = await send(`{ traces { totalCount } }${" ".repeat(MAX)}`, { chunked: true, contentType: "application/graphql" });
+      expect(res.status).toBe(413);
+      expect(codesOf(JSON.parse(res.text) as never)).toEqual(["PAYLOAD_TOO_LARGE"]);
+      const ok = await send("{ traces { totalCount } }", { chunked: true, contentType: "application/graphql" });
+      expect(ok.status).toBe(200);
+    });
   });
 });
 

@@ -1,7 +1,7 @@
 /** The keyset cursors of every connection: round trips, and refusals of what tracegate did not issue. */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { revocationCursor, traceCursor } from "../../../src/app/cursor.js";
+import { base64urlOfAscii, revocationCursor, traceCursor } from "../../../src/app/cursor.js";
 import { isTracegateError } from "../../../src/errors.js";
 
 const codeOf = (f: () => unknown): string | undefined => {
@@ -37,6 +37,20 @@ describe("trace cursors", () => {
       traceCursor("SEQ_ASC").decode("!!", "before");
     } catch (e) {
       expect(isTracegateError(e) && e.extensions.field).toBe("before");
+    }
+  });
+});
+
+describe("base64urlOfAscii", () => {
+  it("writes what Buffer's base64url writes, for every ASCII string and every padding length", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.integer({ min: 0, max: 127 }).map((c) => String.fromCharCode(c)), maxLength: 80 }), (text) => {
+        expect(base64urlOfAscii(text)).toBe(Buffer.from(text, "utf8").toString("base64url"));
+      }),
+      { numRuns: 2_000 },
+    );
+    for (const text of ["", "1", "1:", "1:t", "1:t:-1:0", "1:s:9007199254740991", "\u007f?>~"]) {
+      expect(base64urlOfAscii(text)).toBe(Buffer.from(text, "utf8").toString("base64url"));
     }
   });
 });

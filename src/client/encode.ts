@@ -13,13 +13,17 @@ import type { EmitTrace, TraceEmitterOptions } from "./api.js";
 /** The gateway's own limits (src/app/ingest.ts), checked here so a batch is never refused for them. */
 export const MAX_BATCH = 5_000;
 const MAX_ID_LENGTH = 1_024;
+/** Ids are also capped in UTF-8 bytes (src/chain/identifier.ts MAX_IDENTIFIER_BYTES). */
+const MAX_ID_BYTES = 1_024;
 const MAX_ERROR_LENGTH = 65_536;
 
 const EVENT_TYPES: ReadonlySet<unknown> = new Set(["INVOKE", "EXPAND", "DENY"]);
 const RESPONSE_MODES: ReadonlySet<unknown> = new Set(["HANDLE_ONLY", "RAW", "SUMMARY", "TABLE"]);
 const SENSITIVITIES: ReadonlySet<unknown> = new Set(["MEMORY", "NONE", "PCI", "PII", "SECRETS"]);
 
-const optionalId = (v: unknown) => v == null || (typeof v === "string" && v.length <= MAX_ID_LENGTH);
+/** Within both caps; UTF-8 takes at most 3 bytes per UTF-16 unit, so short ids need no count. */
+const idFits = (v: string) => v.length <= MAX_ID_LENGTH && (v.length <= MAX_ID_BYTES / 3 || Buffer.byteLength(v, "utf8") <= MAX_ID_BYTES);
+const optionalId = (v: unknown) => v == null || (typeof v === "string" && idFits(v));
 const optionalObject = (v: unknown) => v == null || (typeof v === "object" && !Array.isArray(v));
 
 /**
@@ -51,13 +55,13 @@ function inexactNumber(v: unknown, path: string, depth = 0): string | null {
  */
 export function problemOf(t: EmitTrace): string | undefined {
   const { actionId, capabilityId, invokedAt } = t;
-  if (typeof actionId !== "string" || actionId.length === 0 || actionId.length > MAX_ID_LENGTH) {
-    return "actionId must be a non-empty string of at most 1,024 characters";
+  if (typeof actionId !== "string" || actionId.length === 0 || !idFits(actionId)) {
+    return "actionId must be a non-empty string of at most 1,024 characters and 1,024 UTF-8 bytes";
   }
-  if (typeof capabilityId !== "string" || capabilityId.length === 0 || capabilityId.length > MAX_ID_LENGTH) {
-    return "capabilityId must be a non-empty string of at most 1,024 characters";
+  if (typeof capabilityId !== "string" || capabilityId.length === 0 || !idFits(capabilityId)) {
+    return "capabilityId must be a non-empty string of at most 1,024 characters and 1,024 UTF-8 bytes";
   }
-  if (typeof t.principalId !== "string" || t.principalId.length > MAX_ID_LENGTH) return "principalId must be a string of at most 1,024 characters";
+  if (typeof t.principalId !== "string" || !idFits(t.principalId)) return "principalId must be a string of at most 1,024 characters and 1,024 UTF-8 bytes";
   if (typeof invokedAt === "string" ? invokedAt.length === 0 : !(invokedAt instanceof Date) || Number.isNaN(invokedAt.getTime())) {
     return "invokedAt must be an RFC 3339 string or a valid Date";
   }

@@ -472,6 +472,7 @@ describe("createTraceEmitter", () => {
       invoke("m-5", { args: { n: Number.NaN } }), // (a bigint is fine: sent with every digit)
       invoke("m-6", { args: cyclic }),
       invoke("x".repeat(1_025)),
+      invoke("審".repeat(342)), // 342 characters, 1,026 UTF-8 bytes: over the gateway's byte cap
       Object.defineProperty({ ...invoke("m-7") }, "capabilityId", {
         get() {
           throw new Error("hostile getter");
@@ -481,11 +482,12 @@ describe("createTraceEmitter", () => {
     for (const t of malformed) expect(() => em.emit(t as EmitTrace)).not.toThrow();
     // A Date is accepted, and unknown properties are not sent (GraphQL would refuse them).
     em.emit({ ...invoke("m-ok"), invokedAt: new Date(Date.UTC(2026, 0, 1)), extra: 1 } as EmitTrace);
+    em.emit(invoke(`m${"審".repeat(341)}`, { tokenId: "t", handleId: "h" })); // exactly 1,024 UTF-8 bytes: sent and stored
     await em.flush();
     expect(reasons).toEqual(Array(malformed.length).fill("invalid:INVALID_TRACE:1"));
     expect(px.requests).toHaveLength(1);
-    expect(await stored(gw)).toEqual(["m-ok"]);
-    expect(em.stats()).toMatchObject({ sent: 1, dropped: malformed.length });
+    expect((await stored(gw)).sort()).toEqual(["m-ok", `m${"審".repeat(341)}`].sort());
+    expect(em.stats()).toMatchObject({ sent: 2, dropped: malformed.length });
   });
 
   it("refuses bad options at construction", () => {

@@ -336,4 +336,36 @@ describe.each(BACKENDS)("exact JSON on every road ($name)", (backend) => {
     const verify = dataOf(await gw.raw("{ verifyChain { ok } }")) as { verifyChain: { ok: boolean } };
     expect(verify.verifyChain.ok).toBe(true);
   });
+
+  it("takes identifiers of up to 1,024 UTF-8 bytes and refuses longer ones with BAD_USER_INPUT (an index entry PostgreSQL cannot hold)", async () => {
+    const cjk = (n: number, tag: string) => `${tag}${"審".repeat(n)}`; // 3 bytes a character
+    const fits = (tag: string) => cjk((1_024 - tag.length) / 3, tag); // exactly 1,024 bytes
+    const before = (await count()).traces.totalCount;
+    const record = (override: Record<string, unknown>) =>
+      gw.as(writer).raw(`mutation($input: [TraceInput!]!) { recordTraces(input: $input) { seq } }`, {
+        input: [{ actionId: `bytes-${Object.keys(override).join()}`, capabilityId: "c", principalId: "alice", invokedAt: "2026-11-22T09:00:00Z", responseMode: "SUMMARY", ...override }],
+      });
+    // 1,000 characters are within the character limit, but take 3,000 bytes.
+    for (const field of ["actionId", "principalId", "capabilityId", "reasonCode"]) {
+      const res = await record({ [field]: cjk(1_000, "x"), ...(field === "reasonCode" ? { eventType: "DENY" } : {}) });
+      expect(codesOf(res), field).toEqual(["BAD_USER_INPUT"]);
+      expect(res.errors?.[0]?.message).toMatch(/bytes in UTF-8/);
+    }
+    expect((await count()).traces.totalCount).toBe(before);
+    // Exactly 1,024 bytes in every indexed identifier of one trace is stored and served.
+    const actionId = fits("a");
+    const stored = await gw.as(writer).raw(`mutation($input: [TraceInput!]!) { recordTraces(input: $input) { seq } }`, {
+      input: [{ actionId, capabilityId: fits("c"), principalId: fits("p"), reasonCode: fits("r"), eventType: "DENY", invokedAt: "2026-11-22T09:00:00Z", responseMode: "SUMMARY" }],
+    });
+    expect(codesOf(stored)).toEqual([]);
+    const found = dataOf(await gw.raw(`query($a: String!) { trace(actionId: $a) { principalId } }`, { a: actionId })) as { trace: { principalId: string } };
+    expect(found.trace.principalId).toBe(fits("p"));
+    // Revocation ids: a token bound to a principal holds two identifiers in one index entry.
+    const track = `mutation($t: String!, $p: String!) { trackToken(tokenId: $t, principalId: $p, expiresAt: "2030-01-01T00:00:00Z") { revocation { tokenId } } }`;
+    expect(codesOf(await gw.raw(track, { t: fits("t"), p: fits("p") }))).toEqual([]);
+    expect(codesOf(await gw.raw(track, { t: cjk(1_000, "t"), p: "alice" }))).toEqual(["BAD_USER_INPUT"]);
+    expect(codesOf(await gw.raw(`mutation($t: String!) { revokeToken(tokenId: $t) { newlyRevoked } }`, { t: cjk(1_000, "u") }))).toEqual(["BAD_USER_INPUT"]);
+    const verify = dataOf(await gw.raw("{ verifyChain { ok } }")) as { verifyChain: { ok: boolean } };
+    expect(verify.verifyChain.ok).toBe(true);
+  });
 });

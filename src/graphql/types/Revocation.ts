@@ -160,7 +160,7 @@ builder.mutationFields((t) => ({
       "A token revoked without being tracked has no expiry and is never swept.",
     args: {
       tokenId: t.arg.string({ required: true }),
-      reason: t.arg.string({ description: "At most 1,024 characters." }),
+      reason: t.arg.string({ description: "At most 1,024 characters and 1,024 UTF-8 bytes." }),
     },
     authScopes: WRITE,
     resolve: (_root, args, ctx) => revokeToken(args, ctx),
@@ -172,7 +172,7 @@ builder.mutationFields((t) => ({
       "are kept, so they are still swept later. Returns how many tokens were newly revoked.",
     args: {
       principalId: t.arg.string({ required: true }),
-      reason: t.arg.string({ description: "At most 1,024 characters." }),
+      reason: t.arg.string({ description: "At most 1,024 characters and 1,024 UTF-8 bytes." }),
     },
     authScopes: WRITE,
     resolve: (_root, args, ctx) => revokePrincipal(args, ctx),

@@ -9,7 +9,7 @@ import { postgresDialect, sqliteDialect } from "./prisma/dialect.js";
 import { openSqliteDriverClient } from "./prisma/driver-client.js";
 import { openPostgres } from "./prisma/postgres.js";
 import { PrismaTraceStore } from "./prisma/prisma-trace-store.js";
-import { openSqliteClient, SQLITE_BUSY_TIMEOUT_MS } from "./prisma/sqlite.js";
+import { openSqliteClient, SQLITE_BUSY_TIMEOUT_MS, SQLITE_WRITER_BUSY_TIMEOUT_MS } from "./prisma/sqlite.js";
 import { PrismaKeyStore } from "./prisma/prisma-key-store.js";
 import { PrismaRevocationStore } from "./prisma/prisma-revocation-store.js";
 import type { RevocationStore } from "./revocation-store.js";
@@ -47,7 +47,7 @@ export async function openStores(
     // the chain writes, one for reads); API keys on Prisma's typed client, a third.
     const file = sqliteFilePath(config.databaseUrl);
     const prisma = await openSqliteClient(file);
-    const writer = openSqliteDriverClient(file, SQLITE_BUSY_TIMEOUT_MS);
+    const writer = openSqliteDriverClient(file, SQLITE_WRITER_BUSY_TIMEOUT_MS);
     const reader = openSqliteDriverClient(file, SQLITE_BUSY_TIMEOUT_MS);
     const directory = dirname(file);
     traces = new PrismaTraceStore({

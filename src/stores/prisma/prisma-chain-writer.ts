@@ -177,7 +177,13 @@ export class PrismaChainWriter implements ChainWriter<PrismaChainWrite> {
           throw new StoreUnavailableError(fault, { cause: e });
         }
         if (isExpired(e)) throw new ChainWriteTimeoutError(TRANSACTION_TIMEOUT_MS, { cause: e });
-        if (!isContention(e) || Date.now() > deadline) throw e;
+        if (!isContention(e)) throw e;
+        // Still locked after RETRY_MS (another process holding the database's write lock, a
+        // stuck replica): nothing was stored, the client may retry. Not a storage fault, so
+        // health stays as it is.
+        if (Date.now() > deadline) {
+          throw new StoreUnavailableError(`another writer held the chain lock for over ${RETRY_MS / 1000} s`, { cause: e });
+        }
         await sleep(Math.min(5 * 2 ** attempt, 200) * (0.5 + Math.random()));
       }
     }

@@ -8,6 +8,13 @@ import { abandonSqlite, withTransactionRecovery } from "./transaction-recovery.j
 
 /** How long a writer waits for another process's write lock before failing (ms). */
 export const SQLITE_BUSY_TIMEOUT_MS = 10_000;
+/**
+ * The busy timeout of the chain writer's connection (ms). better-sqlite3 waits for a lock on
+ * the calling thread, so a long wait would freeze every request of the process; the chain
+ * writer instead retries a busy write with backoff between short waits, for up to 30 s
+ * (./prisma-chain-writer.ts), answering other requests meanwhile.
+ */
+export const SQLITE_WRITER_BUSY_TIMEOUT_MS = 200;
 
 /**
  * A Prisma client on one SQLite file, with the connection settings tracegate relies on:

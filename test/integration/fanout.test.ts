@@ -10,9 +10,9 @@
  * - A member joining mid-stream with afterSeq gets exactly its catch-up, then live events,
  *   without gap or duplicate, and its live events are then shared.
  */
-import { type Client, createClient } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import WebSocket from "ws";
+import type WebSocket from "ws";
+import { pausableWsClient } from "../support/ws.js";
 import { liveExecutionCounters } from "../../src/graphql/shared-execution.js";
 import type { TraceInput } from "../gql/graphql.js";
 import { BACKENDS } from "../support/backends.js";
@@ -55,19 +55,7 @@ describe.each(BACKENDS)("$name: shared live fan-out", (backend) => {
   };
 
   const wsSub = (key: string, variables: Record<string, unknown>, query = DOC): Sub & { sockets: WebSocket[] } => {
-    const sockets: WebSocket[] = [];
-    class Socket extends WebSocket {
-      constructor(address: string, protocols?: string | string[]) {
-        super(address, protocols);
-        sockets.push(this);
-      }
-    }
-    const client: Client = createClient({
-      url: url.replace(/^http/, "ws"),
-      webSocketImpl: Socket,
-      retryAttempts: 0,
-      connectionParams: { authorization: `Bearer ${key}` },
-    });
+    const { client, sockets } = pausableWsClient(url, `Bearer ${key}`);
     const sub = {
       label: `ws ${JSON.stringify(variables)}`,
       traces: [] as Trace[],

@@ -9,7 +9,7 @@
  * Not tested: SSE keepalive timing. yoga pings every 12 s (`:` comment frames); only the
  * first ping, sent as the stream opens, is checked here.
  */
-import { type Client, createClient } from "graphql-ws";
+import { createClient } from "graphql-ws";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
@@ -21,7 +21,7 @@ import { BACKENDS } from "../support/backends.js";
 import { createTestGateway, dataOf, type TestGateway } from "../support/harness.js";
 import { type SseResult, type SseStream, sseSubscribe } from "../support/sse.js";
 import { at, deny, invoke } from "../support/traces.js";
-import { wsCloseOf } from "../support/ws.js";
+import { pausableWsClient, wsCloseOf } from "../support/ws.js";
 import { sleep, waitFor } from "../support/wait.js";
 
 type Field = "traceRecorded" | "denyEvents";
@@ -73,20 +73,7 @@ const errorCodes = (sub: Sub): unknown[] => {
 
 /** A graphql-ws subscription on its own connection; the socket can be paused. */
 function wsSubscribe(url: string, key: string | null, query: string, variables: Record<string, unknown>): Sub {
-  const sockets: WebSocket[] = [];
-  class Socket extends WebSocket {
-    constructor(address: string, protocols?: string | string[]) {
-      super(address, protocols);
-      sockets.push(this);
-    }
-  }
-  const client: Client = createClient({
-    url: url.replace(/^http/, "ws"),
-    webSocketImpl: Socket,
-    retryAttempts: 0,
-    lazy: true,
-    ...(key === null ? {} : { connectionParams: { authorization: `Bearer ${key}` } }),
-  });
+  const { client, sockets } = pausableWsClient(url, key === null ? undefined : `Bearer ${key}`);
   const results: Result[] = [];
   let end: End | undefined;
   const ended = new Promise<End>((resolve) => {

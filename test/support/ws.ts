@@ -21,6 +21,28 @@ export function wsClient(url: string, authorization?: string): Client {
   });
 }
 
+/**
+ * A client like wsClient whose sockets the test can reach (`sockets`): to pause one and make
+ * the gateway's writes back up, or resume it before disposing.
+ */
+export function pausableWsClient(url: string, authorization?: string): { client: Client; sockets: WebSocket[] } {
+  const sockets: WebSocket[] = [];
+  class Socket extends WebSocket {
+    constructor(address: string, protocols?: string | string[]) {
+      super(address, protocols);
+      sockets.push(this);
+    }
+  }
+  const client = createClient({
+    url: url.replace(/^http/, "ws"),
+    webSocketImpl: Socket,
+    retryAttempts: 0,
+    lazy: true,
+    ...(authorization === undefined ? {} : { connectionParams: { authorization } }),
+  });
+  return { client, sockets };
+}
+
 /** Run one operation; resolves with its result or its errors, rejects with a close event. */
 export function wsExec(client: Client, query: string, variables?: Record<string, unknown>): Promise<WsResult> {
   return new Promise((resolve, reject) => {

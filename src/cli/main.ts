@@ -8,6 +8,7 @@
  * usage error of the reference-compatible `audit` command (argparse's code); 130 a second
  * interrupt while `ship` drains; 141 a closed output pipe (`audit list | head`).
  */
+import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { ConfigError, loadConfig } from "../config.js";
 import { isTracegateError } from "../errors.js";
@@ -29,9 +30,13 @@ function fail(e: unknown): never {
   process.exit(1);
 }
 
+/** The package's version (package.json beside src/), for `tracegate --version`. */
+const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+
 const program = new Command()
   .name("tracegate")
-  .description("GraphQL audit query gateway over a tamper-evident HMAC hash chain");
+  .description("GraphQL audit query gateway over a tamper-evident HMAC hash chain")
+  .version(VERSION, "-V, --version", "print the version and exit");
 
 program
   .command("serve", { isDefault: true })

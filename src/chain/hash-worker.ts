@@ -1,17 +1,17 @@
 /**
  * The worker thread of the record-hash pool (./hash-pool.ts): for each batch it recomputes
  * every record's HMAC with the chain secret it was started with and answers the index of the
- * first record whose stored hash differs (-1 when all match). Message shapes: HashJob in,
- * HashVerdict out (./hash-pool.ts).
+ * first record whose stored hash differs (-1 when all match). Request shape: HashJob.
  */
 import { createHmac, type KeyObject } from "node:crypto";
-import { parentPort, workerData } from "node:worker_threads";
+import { workerData } from "node:worker_threads";
+import { answerRequests } from "../worker-thread.js";
 import { chainMessage, hashesEqual } from "./hash.js";
-import type { HashJob, HashVerdict } from "./hash-pool.js";
+import type { HashJob } from "./hash-pool.js";
 
 const key = (workerData as { key: KeyObject }).key;
 
-function firstMismatch(job: HashJob): number {
+answerRequests((job: HashJob): number => {
   for (let i = 0; i < job.seqs.length; i++) {
     let ok: boolean;
     try {
@@ -24,9 +24,4 @@ function firstMismatch(job: HashJob): number {
     if (!ok) return i;
   }
   return -1;
-}
-
-parentPort!.on("message", (job: HashJob) => {
-  const verdict: HashVerdict = { id: job.id, firstMismatch: firstMismatch(job) };
-  parentPort!.postMessage(verdict);
 });

@@ -9,7 +9,7 @@ import { sqltag as sql } from "@prisma/client/runtime/client";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { pgPoolConfig } from "../../src/config.js";
-import { openSqliteDriverClient, postgresDriverClient } from "../../src/stores/prisma/driver-client.js";
+import { openSqliteDriverClient, postgresDriverClient, SqliteReadThread } from "../../src/stores/prisma/driver-client.js";
 import { type RawSqlClient, toNumber } from "../../src/stores/prisma/sql-client.js";
 import { type Backend, BACKENDS } from "../support/backends.js";
 
@@ -114,6 +114,23 @@ describe.each(BACKENDS)("$name: the driver client", (backend) => {
     await write;
     expect(await tokens(reader)).toEqual(["pending"]);
   });
+
+  if (backend.name === "sqlite") {
+    it("runs reads on its read thread with exact integers, and codes a failing statement", async () => {
+      const { writer } = await clients(backend);
+      const big = 2 ** 53 - 1;
+      await writer.$transaction(async (tx) => void (await tx.$executeRaw(insert("t", big))));
+      const file = (writer as unknown as { db: { name: string } }).db.name;
+      const thread = new SqliteReadThread(file, 1_000);
+      closers.push(() => thread.close());
+      const rows = await thread.$queryRaw<{ tokenId: string; expiresAtUs: unknown }[]>(sql`SELECT "tokenId", "expiresAtUs" FROM "RevocationToken" WHERE "tokenId" = ${"t"}`);
+      expect(rows.map((r) => [r.tokenId, toNumber(r.expiresAtUs)])).toEqual([["t", big]]);
+      await expect(thread.$queryRaw(sql`SELECT nope FROM "RevocationToken"`)).rejects.toMatchObject({ code: "SQLITE_ERROR" });
+      // The thread is read-only: a write is refused, and nothing changes.
+      await expect(thread.$queryRaw(sql`DELETE FROM "RevocationToken" RETURNING "tokenId"`)).rejects.toMatchObject({ code: "SQLITE_READONLY" });
+      expect(await tokens(writer)).toEqual(["t"]);
+    });
+  }
 
   if (backend.name === "postgresql") {
     it("bounds the wait for a pool connection and codes it as contention (P2028)", async () => {

@@ -4,11 +4,13 @@
  * the chain is named exactly as the single-thread walk names it (kind, first bad seq, records
  * checked), and a column mismatch counts only before the chain's own first failure.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { OPERATOR, OPERATOR_KEYS } from "../../src/app/caller.js";
 import { POOL_MIN_RECORDS, verifyChain, type VerifyPorts } from "../../src/app/verify.js";
 import { createCheckpointMac } from "../../src/chain/checkpoint.js";
 import { createRecordHasher } from "../../src/chain/hash.js";
+import { RecordHashPool } from "../../src/chain/hash-pool.js";
+import { SqliteReadThread } from "../../src/stores/prisma/driver-client.js";
 import { encodeTrace } from "../../src/chain/trace.js";
 import { verifyRecords } from "../../src/chain/verify.js";
 import { openStores, type Stores } from "../../src/stores/index.js";
@@ -58,7 +60,14 @@ describe.each(BACKENDS)("$name: verifyChain with the hash pool", (backend: Backe
     (await raw.all<{ payload: string; prevHash: string; principalId: string }>(`SELECT "payload", "prevHash", "principalId" FROM "Trace" WHERE "seq" = ?`, seq))[0]!;
 
   it("verifies the untouched chain, as the record-by-record walk does", async () => {
+    // The parallel road really runs: HMACs on the pool, SQLite's column pass on its read thread.
+    const pooled = vi.spyOn(RecordHashPool.prototype, "firstMismatch");
+    const readThread = vi.spyOn(SqliteReadThread.prototype, "$queryRaw");
     const result = await verifyChain({}, ports);
+    expect(pooled.mock.calls.reduce((n, [batch]) => n + batch.length, 0)).toBe(RECORDS);
+    expect(readThread.mock.calls.length > 0).toBe(backend.name === "sqlite");
+    pooled.mockRestore();
+    readThread.mockRestore();
     expect(result).toEqual({ ok: true, checked: RECORDS, firstBadSeq: null, kind: null, detail: `Verified ${RECORDS} record(s).` });
     expect(await verifyRecords(stores.traces.scanChain({}), { hash, expectedPrevHash: "0".repeat(64), expectedFirstSeq: 0 })).toEqual(result);
     expect(await verifyChain({ fromSeq: 1_000, toSeq: 1_000 + POOL_MIN_RECORDS + 10 }, ports)).toMatchObject({ ok: true, checked: POOL_MIN_RECORDS + 11 });

@@ -24,7 +24,7 @@
 import type { Sql } from "@prisma/client/runtime/client";
 import Database from "better-sqlite3";
 import type pg from "pg";
-import { Worker } from "node:worker_threads";
+import { WorkerThread } from "../../worker-thread.js";
 import type { RawSqlClient, RawSqlRunner } from "./sql-client.js";
 
 /** Prepared statements kept per SQLite connection; the stores use a few dozen distinct texts. */
@@ -169,68 +169,32 @@ export function openSqliteDriverClient(
 /** A thread stops after this long without a query (ms). */
 const READ_THREAD_IDLE_MS = 10_000;
 
+/** A query for the read thread: the statement's `?` text and its bound values. */
+export interface ReadRequest {
+  sql: string;
+  values: unknown[];
+}
+
 /**
  * Read-only queries on a worker thread with its own connection to the same SQLite file, for
  * long reads that would otherwise hold the main thread (better-sqlite3 answers synchronously):
  * verifyChain's column pass runs here while the main thread walks the chain. The thread starts
- * on the first query and stops when idle; it never keeps the process alive. `$queryRaw`
- * rejects with an Error carrying the SQLite `code` when the statement fails.
+ * on the first query and stops when idle (src/worker-thread.ts). `$queryRaw` rejects with an
+ * Error carrying the SQLite `code` when the statement fails.
  */
 export class SqliteReadThread {
-  #worker: Worker | undefined;
-  #next = 0;
-  readonly #waiting = new Map<number, { resolve: (rows: unknown) => void; reject: (e: unknown) => void }>();
-  #idle: NodeJS.Timeout | undefined;
+  readonly #thread: WorkerThread<ReadRequest, unknown[]>;
 
-  constructor(
-    private readonly filePath: string,
-    private readonly busyTimeoutMs: number,
-  ) {}
-
-  $queryRaw<T>(query: Sql): Promise<T> {
-    const worker = this.#start();
-    const id = ++this.#next;
-    clearTimeout(this.#idle);
-    return new Promise<T>((resolve, reject) => {
-      this.#waiting.set(id, { resolve: resolve as (rows: unknown) => void, reject });
-      worker.ref();
-      worker.postMessage({ id, sql: query.sql, values: query.values.map(sqliteValue) });
-    });
+  constructor(filePath: string, busyTimeoutMs: number) {
+    this.#thread = new WorkerThread(new URL("./sqlite-read-worker.ts", import.meta.url), { filePath, busyTimeoutMs }, READ_THREAD_IDLE_MS);
   }
 
-  async close(): Promise<void> {
-    clearTimeout(this.#idle);
-    const worker = this.#worker;
-    this.#worker = undefined;
-    await worker?.terminate();
+  async $queryRaw<T>(query: Sql): Promise<T> {
+    return (await this.#thread.request({ sql: query.sql, values: query.values.map(sqliteValue) })) as T;
   }
 
-  #start(): Worker {
-    if (this.#worker) return this.#worker;
-    const worker = new Worker(new URL("../../ts-worker.mjs", import.meta.url), {
-      workerData: { entry: new URL("./sqlite-read-worker.ts", import.meta.url).href, filePath: this.filePath, busyTimeoutMs: this.busyTimeoutMs },
-    });
-    worker.unref();
-    worker.on("message", ({ id, rows, error }: { id: number; rows?: unknown; error?: { message: string; code?: string } }) => {
-      const waiter = this.#waiting.get(id);
-      this.#waiting.delete(id);
-      if (this.#waiting.size === 0) {
-        worker.unref();
-        this.#idle = setTimeout(() => void this.close(), READ_THREAD_IDLE_MS);
-        this.#idle.unref();
-      }
-      if (error) waiter?.reject(Object.assign(new Error(error.message), { code: error.code }));
-      else waiter?.resolve(rows);
-    });
-    const fail = (e: unknown) => {
-      if (this.#worker === worker) this.#worker = undefined;
-      for (const w of this.#waiting.values()) w.reject(e);
-      this.#waiting.clear();
-    };
-    worker.on("error", fail);
-    worker.on("exit", (code) => fail(new Error(`SQLite read thread exited with code ${code}`)));
-    this.#worker = worker;
-    return worker;
+  close(): Promise<void> {
+    return this.#thread.close();
   }
 }
 

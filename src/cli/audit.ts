@@ -1,8 +1,13 @@
 /**
  * `tracegate audit list|show|verify|export`: the reference CLI's audit commands
- * (docs/reference-compatibility.md#operator-cli) on the database the environment selects
- * (DATABASE_URL, or the SQLite file in TRACEGATE_DATA_DIR), with the same outputs and exit
- * codes:
+ * (docs/reference-compatibility.md#operator-cli) in two modes.
+ *
+ * With `--store PATH` they read a weaver-kernel store file (SQLite or JSONL) directly and
+ * read-only, with the reference's flags, outputs and exit codes: src/cli/audit-store.ts,
+ * imported only then. There `--format` is the store's format (sqlite|jsonl).
+ *
+ * Without it (the default) they read the database the environment selects (DATABASE_URL, or
+ * the SQLite file in TRACEGATE_DATA_DIR), with the same outputs and exit codes:
  *
  * * `list`: the reference's table, or `--json` (a 2-space-indented array of export objects).
  * * `show ID`: the export object as Python's `json.dumps(obj, indent=2)` prints it; exit 1
@@ -10,33 +15,32 @@
  * * `verify`: `OK: Verified N record(s).` (exit 0) or `TAMPER DETECTED: <detail>` (exit 1),
  *   or with `--json` one line `{"ok", "records_checked", "first_bad_seq", "detail", "kind"}`.
  *   Runs the gateway's own verification (head, prune checkpoint, index columns included).
- * * `export`: JSONL as the reference writes it, or `--format envelope|chained|ocsf`, to
- *   stdout or `--out FILE` (then `Wrote N trace(s) to FILE`), in constant memory.
+ * * `export`: JSONL as the reference writes it, or `--format envelope|chained|ocsf` (here the
+ *   OUTPUT format), to stdout or `--out FILE` (then `Wrote N trace(s) to FILE`), in constant
+ *   memory.
  *
- * Beyond the reference: `--event-type`, `--reason-code` and `--order seq|time|time-desc`; a
- * negative `--limit` is an error (the reference slices like Python, dropping rows from the
- * end). Usage errors exit 2 as argparse's do; every other error prints `error: <message>`
- * and exits 1. Only `verify` needs the chain secret; the reading commands never load it.
+ * Beyond the reference: `--event-type`, `--reason-code` and `--order seq|time|time-desc`
+ * (gateway mode only). In both modes a negative `--limit` and a `--since`/`--until` that
+ * Python's `datetime.fromisoformat` refuses are usage errors, and a flag that does not fit
+ * the mode (a store `--format` without `--store`, `--order` with it...) too. Usage errors
+ * exit 2 as argparse's do; every other error prints `error: <message>` and exits 1. Only
+ * `verify` needs the chain secret; the reading commands never load it. Rendering shared by
+ * both modes lives in ./audit-render.ts.
  */
-import { once } from "node:events";
-import { createWriteStream, existsSync, renameSync, rmSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { existsSync } from "node:fs";
 import { type Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { createCheckpointMac } from "../chain/checkpoint.js";
 import { createRecordHasher, type RecordHasher } from "../chain/hash.js";
-import { type JsonObject, pythonJsonDumps } from "../chain/json.js";
-import { TimestampError } from "../chain/time.js";
 import { EVENT_TYPES, type EventType, parsePayload, STATUSES, type TraceStatus } from "../chain/trace.js";
 import { type Config, ConfigError, devSecretPath, loadConfig, resolveHmacSecret, sqliteFilePath } from "../config.js";
 import { badUserInput, TracegateError } from "../errors.js";
 import {
-  EXPORT_FORMATS,
   EXPORT_ORDERS,
   type ExportFormat,
   type ExportOrderName,
+  clampedMicros,
   exportObjectOf,
-  parseExportTime,
-  pythonJsonIndent,
+  isExportFormat,
   streamExport,
   traceRowPages,
 } from "../export/formats.js";
@@ -45,6 +49,23 @@ import { verifyChain, type VerifyPorts } from "../app/verify.js";
 import { OPERATOR, OPERATOR_KEYS } from "../app/caller.js";
 import type { Stores } from "../stores/index.js";
 import type { TraceFilter, TraceOrder } from "../stores/trace-store.js";
+import {
+  AuditUsageError,
+  checkLimit,
+  exitOnBrokenPipe,
+  exportToFile,
+  jsonArrayWriter,
+  NO_TRACES,
+  printable,
+  showText,
+  TABLE_HEAD,
+  tableRow,
+  timeBound,
+  verifyText,
+  writeStdout,
+  wroteText,
+} from "./audit-render.js";
+import type { StoreCommand, StoreCommandOptions } from "./audit-store.js";
 import { readOnlyChain, withStores } from "./stores.js";
 
 /** The reading commands never hash; a hasher that throws keeps the secret out of them. */
@@ -84,30 +105,6 @@ function chainSecret(config: Config): string {
     );
   }
   return resolveHmacSecret(config, () => undefined);
-}
-
-/** Control characters replaced, so stored text cannot rewrite the operator's terminal. */
-function printable(text: string): string {
-  return text.replace(/\p{Cc}/gu, "?");
-}
-
-/** Left-align in a column of `width` code points, like Python's `f"{s:<width}"`. */
-function padColumn(text: string, width: number): string {
-  const length = [...text].length;
-  return length >= width ? text : text + " ".repeat(width - length);
-}
-
-/** Write to stdout, waiting for it to drain when its buffer is full (constant memory). */
-function writeStdout(chunk: string): void | Promise<void> {
-  if (!process.stdout.write(chunk)) return once(process.stdout, "drain").then(() => undefined);
-}
-
-/** A reader that went away (`| head`): stop quietly, with the status a SIGPIPE death gives. */
-function exitOnBrokenPipe(): void {
-  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
-    if (e.code === "EPIPE") process.exit(141);
-    throw e;
-  });
 }
 
 // ---------------------------------------------------------------------------
@@ -150,21 +147,14 @@ function addFilterOptions(command: Command): Command {
     );
 }
 
-function parseTime(flag: string, value: string | undefined) {
-  if (value === undefined) return null;
-  try {
-    return parseExportTime(value);
-  } catch (e) {
-    if (e instanceof TimestampError) throw badUserInput(`${flag}: ${e.message}`, flag);
-    throw e;
-  }
+/** A time bound as the store filter takes it: epoch microseconds, clamped to the safe range. */
+function parseTime(flag: string, value: string | undefined): number | null {
+  return value === undefined ? null : clampedMicros(timeBound(flag, value));
 }
 
 /** The store filter, order and limit of the filter flags. */
 function selection(options: FilterOptions): { filter: TraceFilter; order: TraceOrder; limit: number | undefined } {
-  if (options.limit !== undefined && options.limit < 0) {
-    throw badUserInput(`--limit must be 0 or more, got ${options.limit}.`, "limit");
-  }
+  checkLimit(options.limit);
   const since = parseTime("--since", options.since);
   const until = parseTime("--until", options.until);
   if (since !== null && until !== null && since > until) {
@@ -190,34 +180,26 @@ function hasFilter(filter: TraceFilter): boolean {
 // Commands
 // ---------------------------------------------------------------------------
 
-const TABLE_HEADER = `${padColumn("ACTION_ID", 38)} ${padColumn("CAPABILITY", 28)} ${padColumn("PRINCIPAL", 18)} ${padColumn("STATUS", 9)} INVOKED_AT`;
-
-function tableRow(trace: Record<string, unknown>): string {
-  const text = (key: string) => printable(typeof trace[key] === "string" ? trace[key] : "");
-  const status = trace.error === null || trace.error === undefined ? "succeeded" : "failed";
-  return `${padColumn(text("action_id"), 38)} ${padColumn(text("capability_id"), 28)} ${padColumn(text("principal_id"), 18)} ${padColumn(status, 9)} ${text("invoked_at")}`;
-}
-
 async function listTraces(options: FilterOptions & { json?: boolean }): Promise<void> {
   const { filter, order, limit } = selection(options);
+  const array = jsonArrayWriter();
   await withExistingStores(loadConfig(), noChainHasher, async (stores) => {
     let count = 0;
     for await (const rows of traceRowPages(stores.traces, filter, order, limit === undefined ? {} : { limit })) {
       let text = "";
       for (const row of rows) {
         if (options.json) {
-          // json.dumps(list, indent=2), one element at a time.
-          text += (count === 0 ? "[\n  " : ",\n  ") + pythonJsonIndent(exportObjectOf(row), 2, 1);
+          text += array.item(exportObjectOf(row));
         } else {
-          if (count === 0) text += `${TABLE_HEADER}\n${"-".repeat(TABLE_HEADER.length)}\n`;
+          if (count === 0) text += TABLE_HEAD;
           text += tableRow(parsePayload(row.payload)) + "\n";
         }
         count++;
       }
       await writeStdout(text);
     }
-    if (options.json) await writeStdout(count === 0 ? "[]\n" : "\n]\n");
-    else if (count === 0) await writeStdout("No traces matched.\n");
+    if (options.json) await writeStdout(array.end());
+    else if (count === 0) await writeStdout(NO_TRACES);
   });
 }
 
@@ -226,7 +208,7 @@ async function showTrace(actionId: string): Promise<void> {
   // The reference's message (its SQLite store's `get`,
   // docs/reference-compatibility.md#sqlite-store).
   if (!row) throw new TracegateError("NOT_FOUND", `No action trace found for action_id='${printable(actionId)}'.`);
-  process.stdout.write(`${pythonJsonIndent(exportObjectOf(row), 2)}\n`);
+  process.stdout.write(showText(exportObjectOf(row)));
 }
 
 async function verifyStore(options: { json?: boolean }): Promise<void> {
@@ -246,18 +228,7 @@ async function verifyStore(options: { json?: boolean }): Promise<void> {
     };
     return verifyChain({}, ports);
   });
-  if (options.json) {
-    const report: JsonObject = {
-      ok: result.ok,
-      records_checked: BigInt(result.checked),
-      first_bad_seq: result.firstBadSeq === null ? null : BigInt(result.firstBadSeq),
-      detail: result.detail,
-      kind: result.kind,
-    };
-    process.stdout.write(`${pythonJsonDumps(report)}\n`);
-  } else {
-    process.stdout.write(`${result.ok ? "OK: " : "TAMPER DETECTED: "}${result.detail}\n`);
-  }
+  process.stdout.write(verifyText(result, options.json === true));
   if (!result.ok) process.exitCode = 1;
 }
 
@@ -324,36 +295,90 @@ async function exportTraces(options: ExportCommandOptions): Promise<void> {
         streamExport(stores.traces, filter, order, options.format, write, progress?.update, paging),
       );
       progress?.stop();
-      process.stdout.write(`Wrote ${n} trace(s) to ${options.out}\n`);
+      process.stdout.write(wroteText(n, options.out));
     } finally {
       progress?.stop();
     }
   });
 }
 
+// ---------------------------------------------------------------------------
+// Definitions and dispatch: the gateway database, or a store file with --store
+// ---------------------------------------------------------------------------
+
+/** The flags of the store mode (--store) every subcommand takes. */
+interface StoreFlags {
+  store?: string;
+  format?: string;
+  secret?: string;
+  secretFile?: string;
+  json?: boolean;
+}
+
+const STORE_FORMAT_HELP =
+  "with --store: the store's format, sqlite or jsonl (default: jsonl when the path ends in .jsonl, else sqlite)";
+
+function addStoreOptions(command: Command, formatHelp = STORE_FORMAT_HELP): Command {
+  return command
+    .option("--store <path>", "read this weaver-kernel trace store file (SQLite or JSONL) directly, read-only, instead of the gateway database")
+    .option("--format <format>", formatHelp)
+    .option("--secret <secret>", `with --store: the chain secret for verify (default: WEAVER_KERNEL_SECRET); visible in the process list, prefer the variable or --secret-file`)
+    .option("--secret-file <path>", "with --store: read the chain secret from the first line of this file");
+}
+
+/** The gateway mode's own filters, which the reference's CLI (and so --store) lacks. */
+const GATEWAY_ONLY = [
+  ["eventType", "--event-type"],
+  ["reasonCode", "--reason-code"],
+  ["order", "--order"],
+] as const;
+
 /**
- * Write a file through a temporary sibling renamed into place on success, so an export that
- * fails halfway never leaves a plausible-looking but truncated audit file behind.
+ * Refuse the flags that do not fit the mode: with --store, the gateway's extra filters and an
+ * output --format; without it, the store's secret flags and a store --format.
  */
-async function exportToFile(path: string, run: (write: (chunk: string) => void | Promise<void>) => Promise<number>): Promise<number> {
-  const partial = join(dirname(path), `.${basename(path)}.${process.pid}.partial`);
-  const file = createWriteStream(partial, { flags: "wx" });
-  const failed = new Promise<never>((_, reject) => file.once("error", reject));
-  failed.catch(() => undefined);
+function checkMode(command: Command, name: StoreCommand): void {
+  const options = command.opts<StoreFlags>();
+  if (options.store !== undefined) {
+    for (const [key, flag] of GATEWAY_ONLY) {
+      if (command.getOptionValueSource(key) === "cli") {
+        throw new AuditUsageError(
+          `${flag} is not available with --store: the reference CLI filters by --principal, --capability, --status, --since, --until and --limit.`,
+        );
+      }
+    }
+    return;
+  }
+  for (const flag of ["--secret", "--secret-file"] as const) {
+    if (options[flag === "--secret" ? "secret" : "secretFile"] !== undefined) {
+      throw new AuditUsageError(`${flag} reads a store file's chain secret and needs --store PATH (the gateway database's secret is TRACEGATE_HMAC_SECRET).`);
+    }
+  }
+  if (options.format === undefined) return;
+  if (name !== "export") {
+    throw new AuditUsageError(`--format names a store file's format (sqlite or jsonl) and needs --store PATH.`);
+  }
+  if (!isExportFormat(options.format)) {
+    throw new AuditUsageError(
+      `without --store, --format is the output format: jsonl, envelope, chained or ocsf, not '${options.format}'` +
+        ((options.format === "sqlite" ? " (a store's format needs --store PATH)" : "") + "."),
+    );
+  }
+}
+
+/**
+ * Run a subcommand in its mode: the store module (imported only then) with --store, else the
+ * gateway database. Usage errors become commander's, which exit 2.
+ */
+async function dispatch(command: Command, name: StoreCommand, gateway: () => Promise<void>, actionId?: string): Promise<void> {
   try {
-    const n = await Promise.race([
-      run((chunk) => {
-        if (!file.write(chunk)) return Promise.race([once(file, "drain").then(() => undefined), failed]);
-      }),
-      failed,
-    ]);
-    file.end();
-    await Promise.race([once(file, "close"), failed]);
-    renameSync(partial, path);
-    return n;
+    checkMode(command, name);
+    const options = command.opts<StoreFlags>();
+    if (options.store === undefined) return await gateway();
+    const { runStoreCommand } = await import("./audit-store.js");
+    await runStoreCommand(name, options as StoreCommandOptions, actionId);
   } catch (e) {
-    file.destroy();
-    rmSync(partial, { force: true });
+    if (e instanceof AuditUsageError) command.error(`error: ${e.message}`, { exitCode: 2, code: "tracegate.audit.usage" });
     throw e;
   }
 }
@@ -362,34 +387,46 @@ async function exportToFile(path: string, run: (write: (chunk: string) => void |
 export function registerAuditCommand(program: Command): void {
   const audit = program
     .command("audit")
-    .description("inspect, filter, export and verify the stored traces (DATABASE_URL / TRACEGATE_DATA_DIR select the database)")
+    .description(
+      "inspect, filter, export and verify traces: the gateway database (DATABASE_URL / TRACEGATE_DATA_DIR), " +
+        "or with --store PATH a weaver-kernel store file, as the reference's CLI does",
+    )
     // Usage errors exit 2, as the reference's argparse does; help exits 0. Set before the
     // subcommands are added, which inherit it.
     .exitOverride((e: CommanderError) => process.exit(e.exitCode === 0 ? 0 : 2))
     .hook("preAction", exitOnBrokenPipe);
 
-  addFilterOptions(audit.command("list").description("list traces as a table (chain order unless --order)"))
-    .option("--json", "print a JSON array of export objects")
-    .action((options: FilterOptions & { json?: boolean }) => listTraces(options));
+  const list = addStoreOptions(addFilterOptions(audit.command("list").description("list traces as a table (chain order unless --order)")))
+    .option("--json", "print a JSON array of export objects");
+  list.action(() => dispatch(list, "list", () => listTraces(list.opts<FilterOptions & { json?: boolean }>())));
 
-  audit
-    .command("show")
-    .description("print one trace's export object")
+  const show = addStoreOptions(audit.command("show").description("print one trace's export object"))
     .argument("<action_id>", "the trace's action id")
-    .action((actionId: string) => showTrace(actionId));
+    .option("--json", "accepted, as by the reference (show always prints JSON)");
+  show.action((actionId: string) => dispatch(show, "show", () => showTrace(actionId), actionId));
 
-  audit
-    .command("verify")
-    .description("verify the hash chain (needs TRACEGATE_HMAC_SECRET or the data directory's development secret); exit 1 on tampering")
-    .option("--json", 'print {"ok", "records_checked", "first_bad_seq", "detail", "kind"} on one line')
-    .action((options: { json?: boolean }) => verifyStore(options));
+  const verify = addStoreOptions(
+    audit
+      .command("verify")
+      .description(
+        "verify the hash chain; exit 1 on tampering (the gateway database needs TRACEGATE_HMAC_SECRET or the data " +
+          "directory's development secret, a store file WEAVER_KERNEL_SECRET, --secret-file or --secret)",
+      ),
+  ).option("--json", 'print {"ok", "records_checked", "first_bad_seq", "detail"} on one line (and "kind" for the gateway database)');
+  verify.action(() => dispatch(verify, "verify", () => verifyStore(verify.opts<{ json?: boolean }>())));
 
-  addFilterOptions(audit.command("export").description("export traces, one per line (or as one envelope document)"))
-    .addOption(
-      new Option("--format <format>", "jsonl (export objects), envelope (one JSON document), chained (reference JSONL store lines), ocsf")
-        .choices(EXPORT_FORMATS)
-        .default("jsonl"),
-    )
+  const exporter = addStoreOptions(
+    addFilterOptions(audit.command("export").description("export traces, one per line (or as one envelope document)")),
+    "without --store: the output format, jsonl (the default: export objects), envelope (one JSON document), chained " +
+      "(reference JSONL store lines) or ocsf; with --store: the store's format, sqlite or jsonl (default: jsonl when the " +
+      "path ends in .jsonl, else sqlite), the output being JSONL export objects",
+  )
     .option("--out <file>", "write to this file instead of stdout")
-    .action((options: ExportCommandOptions) => exportTraces(options));
+    .option("--json", "accepted, as by the reference (export always prints JSONL)");
+  exporter.action(() =>
+    dispatch(exporter, "export", () => {
+      const options = exporter.opts<Omit<ExportCommandOptions, "format"> & { format?: ExportFormat }>();
+      return exportTraces({ ...options, format: options.format ?? "jsonl" });
+    }),
+  );
 }

@@ -20,7 +20,8 @@
  * Exports read keyset pages of the store, so memory stays constant however large the chain.
  */
 import { isJsonObject, type JsonObject, type JsonValue, parseJsonLossless, pythonJsonDumps } from "../chain/json.js";
-import { type EpochMicros, parseTimestamp } from "../chain/time.js";
+import { parseIsoInstant } from "../chain/isoformat.js";
+import type { EpochMicros } from "../chain/time.js";
 import { CorruptPayloadError, EXPORT_KEYS } from "../chain/trace.js";
 import type { TraceFilter, TraceOrder, TraceRow, TraceStore } from "../stores/trace-store.js";
 import { traceToOcsf } from "./ocsf.js";
@@ -153,9 +154,23 @@ export function pythonJsonIndent(value: JsonValue, indent = 2, depth = 0): strin
   return write(value, depth);
 }
 
-/** An instant from an ISO 8601 date-time or a bare date (midnight UTC); naive means UTC. */
+/**
+ * A time bound of an export or listing: what Python 3.11's `datetime.fromisoformat` accepts
+ * (src/chain/isoformat.ts: dates, week dates, `2026-03-03T00:00`, any offset...), naive
+ * meaning UTC, as epoch microseconds. A bound outside the safe-integer range (before 1685 or
+ * after 2255) is clamped to it: stored instants all lie inside (ingest refuses the others),
+ * so every comparison with a stored trace keeps its exact outcome.
+ * @throws TimestampError for what CPython refuses.
+ */
 export function parseExportTime(text: string): EpochMicros {
-  return parseTimestamp(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00` : text);
+  return clampedMicros(parseIsoInstant(text));
+}
+
+/** An exact instant as a time bound on stored traces, clamped to the safe range (see parseExportTime). */
+export function clampedMicros(us: bigint): EpochMicros {
+  const min = BigInt(Number.MIN_SAFE_INTEGER);
+  const max = BigInt(Number.MAX_SAFE_INTEGER);
+  return Number(us < min ? min : us > max ? max : us);
 }
 
 /** Paging of an export. */

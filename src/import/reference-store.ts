@@ -1,13 +1,20 @@
 /**
  * Reading and verifying the reference's durable trace stores
  * (docs/reference-compatibility.md#jsonl-store and
- * docs/reference-compatibility.md#sqlite-store) for `tracegate import`.
+ * docs/reference-compatibility.md#sqlite-store) for `tracegate import` and for
+ * `tracegate audit ... --store` (src/cli/audit-store.ts).
+ *
+ * Strictly read-only: the file's bytes and mtime never change and no -journal, -wal or -shm
+ * file is created beside it (a WAL-mode database without its -wal/-shm files is refused
+ * rather than opened, since SQLite would create them). Each store is read as a snapshot of
+ * what it held when opened (a JSONL file up to its size then, SQLite rows up to the highest
+ * seq then), so two passes over a store a kernel is appending to see the same records.
  *
  * - JSONL: one envelope `{seq, prev_hash, record_hash, trace}` per line, streamed with
  *   readline (blank lines skipped, line numbers counted like the reference's enumerate).
- * - SQLite: the `traces` table read with better-sqlite3 (read-only), row by row in seq
- *   order; `meta.checkpoint_next_seq` / `meta.checkpoint_hash` say where a pruned store
- *   starts.
+ * - SQLite: the `traces` table read with better-sqlite3 (read-only) in seq order, in pages
+ *   of short statements so a kernel writing the file is never locked out for long;
+ *   `meta.checkpoint_next_seq` / `meta.checkpoint_hash` say where a pruned store starts.
  *
  * Lines and payloads are parsed, and traces decoded, by src/ingest/reference-record.ts (the
  * same parser the gateway's recordTraceRecords and `tracegate ship` use): losslessly, so
@@ -17,10 +24,12 @@
  * refuse duplicates, which JSONL allows and tracegate does not).
  */
 import { createReadStream, existsSync, openSync, readSync, closeSync, statSync } from "node:fs";
+import { formatIsoformat, type IsoDateTime, parseIsoformat } from "../chain/isoformat.js";
+import { TimestampError } from "../chain/time.js";
 import { createInterface } from "node:readline";
 import Database from "better-sqlite3";
 import { GENESIS_HASH, type RecordHasher } from "../chain/hash.js";
-import { canonicalJson, type JsonObject } from "../chain/json.js";
+import { canonicalJson, type JsonObject, type JsonValue, pythonJsonDumps } from "../chain/json.js";
 import { statusOf, type TraceColumns } from "../chain/trace.js";
 import { ChainVerifier, type ChainVerification } from "../chain/verify.js";
 import { identifierProblem } from "../chain/identifier.js";
@@ -59,10 +68,13 @@ export function detectFormat(path: string): StoreFormat {
   }
 }
 
-/** Refuse a path that does not name an existing regular file (the reference's wording). */
-export function assertStoreExists(path: string): void {
+/**
+ * Refuse a path that does not name an existing regular file (the reference's wording);
+ * `advice` ends the message (the audit commands name their --store flag).
+ */
+export function assertStoreExists(path: string, advice = "Check the path (import reads an existing store; it does not create one)"): void {
   if (!existsSync(path)) {
-    throw new ImportError(`Trace store '${path}' does not exist. Check the path (import reads an existing store; it does not create one).`);
+    throw new ImportError(`Trace store '${path}' does not exist. ${advice}.`);
   }
   if (!statSync(path).isFile()) throw new ImportError(`Trace store '${path}' is not a file.`);
 }
@@ -95,7 +107,13 @@ export interface ReferenceStore {
   readonly format: StoreFormat;
   readonly path: string;
   readonly origin: ChainOrigin;
+  /** The records in chain (file or seq) order; throws ImportError at a corrupt one. */
   records(): AsyncIterable<SourceRecord>;
+  /**
+   * SQLite only: the payload of the row whose action_id column is `actionId` (the reference's
+   * indexed `get`), or null when there is none. JSONL stores have no index (undefined).
+   */
+  findPayload?(actionId: string): { seq: number; payload: unknown } | null;
   close(): void;
 }
 
@@ -123,13 +141,16 @@ function envelopeOf(line: string, path: string, lineno: number): SourceRecord {
 }
 
 function openJsonlStore(path: string): ReferenceStore {
+  // The snapshot: lines appended after opening are not read.
+  const size = statSync(path).size;
   return {
     format: "jsonl",
     path,
     // JSONL stores cannot be pruned: the chain starts at genesis.
     origin: { firstSeq: 0, prevHash: GENESIS_HASH, pruned: false },
     async *records() {
-      const input = createReadStream(path, { encoding: "utf8" });
+      if (size === 0) return;
+      const input = createReadStream(path, { encoding: "utf8", start: 0, end: size - 1 });
       const lines = createInterface({ input, crlfDelay: Infinity });
       let lineno = 0;
       try {
@@ -193,7 +214,35 @@ function readOrigin(db: Database.Database, path: string): ChainOrigin {
   return { firstSeq, prevHash, pruned: firstSeq > 0 || prevHash !== GENESIS_HASH };
 }
 
+/**
+ * A WAL-mode database (header bytes 18-19 = 2) is read through its -wal and -shm files, and
+ * SQLite creates them when they are missing, even on a read-only connection: refuse instead
+ * of writing beside the store. (A kernel with the store open keeps both files present.)
+ */
+function assertNoWalFilesCreated(path: string): void {
+  const fd = openSync(path, "r");
+  const header = Buffer.alloc(20);
+  let n: number;
+  try {
+    n = readSync(fd, header, 0, header.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (n < header.length || !header.subarray(0, SQLITE_HEADER.length).equals(SQLITE_HEADER)) return;
+  const wal = header[18] === 2 || header[19] === 2;
+  if (wal && !(existsSync(`${path}-wal`) && existsSync(`${path}-shm`))) {
+    throw new ImportError(
+      `'${path}' is a SQLite database in WAL mode without its -wal and -shm files, which reading it would create ` +
+        "beside it; tracegate never writes next to a store. Read a copy of the file instead.",
+    );
+  }
+}
+
+/** Rows per statement when reading a SQLite store (each statement holds the read lock briefly). */
+const SQLITE_PAGE_ROWS = 1000;
+
 function openSqliteStore(path: string): ReferenceStore {
+  assertNoWalFilesCreated(path);
   let db: Database.Database;
   try {
     db = new Database(path, { readonly: true, fileMustExist: true });
@@ -201,14 +250,21 @@ function openSqliteStore(path: string): ReferenceStore {
     throw notAStore(path, (e as Error).message);
   }
   let origin: ChainOrigin;
-  let select: Database.Statement;
+  let page: Database.Statement;
+  let byActionId: Database.Statement;
+  let lastSeq: bigint | null;
   try {
     const hasTraces = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'traces'").get() !== undefined;
     if (!hasTraces) throw notAStore(path, "no such table: traces");
     origin = readOrigin(db, path);
-    select = db
-      .prepare("SELECT seq, action_id, prev_hash, record_hash, invoked_at, payload FROM traces ORDER BY seq")
+    page = db
+      .prepare(
+        "SELECT seq, action_id, prev_hash, record_hash, invoked_at, payload FROM traces WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+      )
       .safeIntegers(true);
+    byActionId = db.prepare("SELECT seq, payload FROM traces WHERE action_id = ?").safeIntegers(true);
+    // The snapshot: rows appended after opening are not read.
+    lastSeq = (db.prepare("SELECT max(seq) FROM traces").pluck().safeIntegers(true).get() as bigint | null) ?? null;
   } catch (e) {
     db.close();
     if (e instanceof ImportError) throw e;
@@ -218,40 +274,63 @@ function openSqliteStore(path: string): ReferenceStore {
     format: "sqlite",
     path,
     origin,
+    findPayload(actionId) {
+      const row = byActionId.get(actionId) as { seq: bigint; payload: unknown } | undefined;
+      return row === undefined ? null : { seq: Number(row.seq), payload: row.payload };
+    },
     async *records() {
-      for (const row of select.iterate() as IterableIterator<SqliteRow>) {
-        const seqBig = row.seq;
-        const where = `${path} (seq ${seqBig})`;
-        if (typeof seqBig !== "bigint" || seqBig < 0n || seqBig > BigInt(Number.MAX_SAFE_INTEGER)) {
-          throw new ImportError(`Corrupted trace row in ${where}: seq is not a non-negative integer.`);
-        }
-        const seq = Number(seqBig);
-        if (typeof row.prev_hash !== "string" || typeof row.record_hash !== "string") {
-          throw new ImportError(`Corrupted trace row in ${where}: prev_hash and record_hash must be text.`);
-        }
-        if (typeof row.payload !== "string") throw new ImportError(`Corrupted trace payload in ${where}: not text.`);
-        let trace: JsonObject;
-        try {
-          trace = parseJsonObject(row.payload);
-        } catch (e) {
-          if (!(e instanceof RecordError)) throw e;
-          throw new ImportError(`Corrupted trace payload in ${where}: ${e.reason}.`);
-        }
-        yield {
-          seq,
-          prevHash: row.prev_hash,
-          recordHash: row.record_hash,
-          trace,
-          payload: canonicalJson(trace),
-          location: where,
-          columns: { actionId: row.action_id, invokedAt: row.invoked_at },
-        };
+      if (lastSeq === null) return;
+      let after = -(2n ** 63n);
+      for (;;) {
+        const rows = page.all(after, lastSeq, SQLITE_PAGE_ROWS) as SqliteRow[];
+        for (const row of rows) yield sqliteRecord(row, path);
+        const last = rows[rows.length - 1];
+        if (rows.length < SQLITE_PAGE_ROWS || last === undefined) return;
+        after = last.seq;
       }
     },
     close() {
       db.close();
     },
   };
+}
+
+/** One row of a SQLite store as a source record (the reference's wording when it is corrupt). */
+function sqliteRecord(row: SqliteRow, path: string): SourceRecord {
+  const seqBig = row.seq;
+  const where = `at seq ${seqBig} in ${path}`;
+  if (typeof seqBig !== "bigint" || seqBig < 0n || seqBig > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new ImportError(`Corrupted trace row ${where}: seq is not a non-negative integer.`);
+  }
+  const seq = Number(seqBig);
+  if (typeof row.prev_hash !== "string" || typeof row.record_hash !== "string") {
+    throw new ImportError(`Corrupted trace row ${where}: prev_hash and record_hash must be text.`);
+  }
+  const trace = parseStoredPayload(row.payload, where);
+  return {
+    seq,
+    prevHash: row.prev_hash,
+    recordHash: row.record_hash,
+    trace,
+    payload: canonicalJson(trace),
+    location: `${path} (seq ${seqBig})`,
+    columns: { actionId: row.action_id, invokedAt: row.invoked_at },
+  };
+}
+
+/**
+ * A SQLite payload column parsed losslessly, or the reference's
+ * `Corrupted trace payload <context>: <reason>.` (context `at seq n in PATH`, or
+ * `for action_id='id'` for a lookup).
+ */
+export function parseStoredPayload(payload: unknown, context: string): JsonObject {
+  if (typeof payload !== "string") throw new ImportError(`Corrupted trace payload ${context}: not text.`);
+  try {
+    return parseJsonObject(payload);
+  } catch (e) {
+    if (!(e instanceof RecordError)) throw e;
+    throw new ImportError(`Corrupted trace payload ${context}: ${e.reason}.`);
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -374,4 +453,143 @@ export async function verifyReferenceStore(store: ReferenceStore, hash: RecordHa
     tick?.(summary.records);
   }
   return summary;
+}
+
+// ---------------------------------------------------------------------------
+// The reference CLI's view of a store (`tracegate audit ... --store`)
+// ---------------------------------------------------------------------------
+
+/**
+ * The reference's `verify_chain` over a whole store (docs/reference-compatibility.md#verification):
+ * genesis is the SQLite prune checkpoint's hash (else GENESIS), the expected seq starts at the
+ * first record's own, and the three checks run in the reference's order; no check of the
+ * index columns (the reference's verify has none). Like the reference, which loads every record
+ * before verifying, a corrupt record anywhere throws ImportError even after a failed link, so
+ * the outcome never depends on where the walk stopped. Constant memory.
+ */
+export async function verifyStoreChain(store: ReferenceStore, hash: RecordHasher): Promise<ChainVerification> {
+  const verifier = new ChainVerifier({ hash, expectedPrevHash: store.origin.prevHash });
+  for await (const record of store.records()) verifier.check(record);
+  return verifier.result();
+}
+
+/** The sensitivity tags the reference's decoder accepts (its SensitivityTag enum). */
+const SENSITIVITY_TAGS: ReadonlySet<string> = new Set(["NONE", "PII", "PCI", "SECRETS", "MEMORY"]);
+
+/** A trace as the reference CLI prints it, and the instant it filters on. */
+export interface ReexportedTrace {
+  /** `export_action_trace(decode_trace(stored))`: the 16 keys in the reference's order. */
+  exported: JsonObject;
+  invokedAt: IsoDateTime;
+}
+
+/** A short Python-like repr of a stored value for messages. */
+function reprOf(v: JsonValue): string {
+  if (typeof v === "string") return `'${v.length > 40 ? `${v.slice(0, 37)}...` : v}'`;
+  if (v === null) return "None";
+  const text = pythonJsonDumps(v);
+  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
+}
+
+/**
+ * What the reference CLI prints for a stored trace: its decoder (`decode_trace`: the eight
+ * required keys, `invoked_at` through `datetime.fromisoformat`, sensitivity one of the enum's
+ * values, the other keys taken as they are) followed by `export_action_trace` (the 16 keys in
+ * order, `invoked_at` re-written by `isoformat()`, `status` derived from `error`, unknown keys
+ * dropped, absent optional keys null, `correction` null).
+ * @throws ImportError with the reference's messages: `Persisted trace payload is missing
+ *   required field 'x'.` or `Persisted trace payload is malformed: <reason>.`
+ */
+export function reexportTrace(t: JsonObject): ReexportedTrace {
+  const missing = (key: string) => new ImportError(`Persisted trace payload is missing required field '${key}'.`);
+  const malformed = (reason: string) => new ImportError(`Persisted trace payload is malformed: ${reason}.`);
+  const required = (key: string): JsonValue => {
+    if (!Object.hasOwn(t, key)) throw missing(key);
+    return t[key]!;
+  };
+  const optional = (key: string, dflt: JsonValue): JsonValue => (Object.hasOwn(t, key) ? t[key]! : dflt);
+  // The keyword arguments in the order the reference evaluates them.
+  const actionId = required("action_id");
+  const capabilityId = required("capability_id");
+  const principalId = required("principal_id");
+  const tokenId = required("token_id");
+  const invokedAtText = required("invoked_at");
+  if (typeof invokedAtText !== "string") throw malformed("fromisoformat: argument must be str");
+  let invokedAt: IsoDateTime;
+  try {
+    invokedAt = parseIsoformat(invokedAtText);
+  } catch (e) {
+    if (e instanceof TimestampError) throw malformed(e.message);
+    throw e;
+  }
+  const args = required("args");
+  const responseMode = required("response_mode");
+  const driverId = required("driver_id");
+  const error = optional("error", null);
+  const sensitivity = optional("sensitivity", "NONE");
+  if (typeof sensitivity !== "string" || !SENSITIVITY_TAGS.has(sensitivity)) {
+    throw malformed(`${reprOf(sensitivity)} is not a valid SensitivityTag`);
+  }
+  const exported = Object.create(null) as JsonObject;
+  Object.assign(exported, {
+    action_id: actionId,
+    capability_id: capabilityId,
+    principal_id: principalId,
+    token_id: tokenId,
+    invoked_at: formatIsoformat(invokedAt),
+    response_mode: responseMode,
+    driver_id: driverId,
+    handle_id: optional("handle_id", null),
+    sensitivity,
+    status: error === null ? "succeeded" : "failed",
+    event_type: optional("event_type", "invoke"),
+    reason_code: optional("reason_code", null),
+    error,
+    args,
+    result_summary: optional("result_summary", null),
+    correction: null,
+  });
+  return { exported, invokedAt };
+}
+
+/**
+ * The traces of a store as the reference CLI decodes them, in chain order, for list and
+ * export. Errors come as the reference raises them: a JSONL store is parsed whole before any
+ * trace is decoded, so a corrupt line anywhere wins over an undecodable trace before it (the
+ * first such decode error is held until the file has been read); SQLite rows fail in seq order.
+ */
+export async function* reexportedTraces(store: ReferenceStore): AsyncGenerator<ReexportedTrace> {
+  let deferred: ImportError | null = null;
+  for await (const record of store.records()) {
+    if (deferred) continue;
+    let trace: ReexportedTrace;
+    try {
+      trace = reexportTrace(record.trace);
+    } catch (e) {
+      if (!(e instanceof ImportError) || store.format !== "jsonl") throw e;
+      deferred = e;
+      continue;
+    }
+    yield trace;
+  }
+  if (deferred) throw deferred;
+}
+
+/**
+ * The reference's `get(action_id)` (`audit show`): SQLite through the action_id column (its
+ * index), JSONL the first record whose trace has that action_id, after reading the whole file.
+ * @throws ImportError `No action trace found for action_id='id'.`, or a corrupt store's error.
+ */
+export async function findTrace(store: ReferenceStore, actionId: string): Promise<ReexportedTrace> {
+  let trace: JsonObject | null = null;
+  if (store.findPayload) {
+    const row = store.findPayload(actionId);
+    if (row) trace = parseStoredPayload(row.payload, `for action_id='${actionId}'`);
+  } else {
+    for await (const record of store.records()) {
+      if (trace === null && record.trace.action_id === actionId) trace = record.trace;
+    }
+  }
+  if (trace === null) throw new ImportError(`No action trace found for action_id='${actionId}'.`);
+  return reexportTrace(trace);
 }

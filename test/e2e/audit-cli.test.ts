@@ -271,7 +271,7 @@ print(json.dumps([{k: json.loads(p)[k] for k in keys} for (p,) in rows], indent=
       expect(empty).toBe("[]\n");
     });
 
-    it("refuses a negative --limit (exit 1), and usage errors exit 2 as argparse's do", async () => {
+    it("usage errors exit 2 as argparse's do: a negative --limit, a time fromisoformat refuses, a store flag without --store", async () => {
       const [negative, badTime, ...usage]: CliRun[] = await Promise.all([
         audit(["list", "--limit", "-1"]),
         audit(["list", "--since", "yesterday"]),
@@ -279,15 +279,19 @@ print(json.dumps([{k: json.loads(p)[k] for k in keys} for (p,) in rows], indent=
         audit(["list", "--limit", "ten"]),
         audit(["show"]),
         audit([]),
+        audit(["verify", "--secret", "s"]),
+        audit(["export", "--format", "sqlite"]),
       ]);
-      expect(negative!.code).toBe(1);
+      expect(negative!.code).toBe(2);
       expect(negative!.stderr).toBe("error: --limit must be 0 or more, got -1.\n");
       for (const run of usage) {
         expect(run.code).toBe(2);
         expect(run.stderr).toMatch(/error: |Usage: /);
       }
-      expect(badTime!.code).toBe(1);
-      expect(badTime!.stderr).toMatch(/^error: --since: 'yesterday' is not an ISO 8601 date-time/);
+      expect(usage.at(-2)!.stderr).toMatch(/^error: --secret reads a store file's chain secret and needs --store PATH/);
+      expect(usage.at(-1)!.stderr).toMatch(/^error: without --store, --format is the output format: jsonl, envelope, chained or ocsf, not 'sqlite'/);
+      expect(badTime!.code).toBe(2);
+      expect(badTime!.stderr).toMatch(/^error: --since: Invalid isoformat string: 'yesterday' \(expected an ISO 8601 date/);
     });
   });
 

@@ -2,7 +2,7 @@
  * `tracegate audit list|show|verify|export --store PATH`: the reference CLI's audit commands,
  * as is, on a weaver-kernel trace store file (docs/reference-compatibility.md#operator-cli),
  * read directly and read-only (src/import/reference-store.ts: no byte, mtime or side file of
- * the store changes).
+ * the store changes; src/import/reference-view.ts: what the reference makes of the records).
  *
  * Same flags, outputs and exit codes as `weaver-kernel audit`: `--format sqlite|jsonl` is the
  * store's format (by default JSONL for a path ending in `.jsonl`, else SQLite); traces are
@@ -27,18 +27,8 @@ import { createRecordHasher } from "../chain/hash.js";
 import { instantOf } from "../chain/isoformat.js";
 import { pythonJsonDumps } from "../chain/json.js";
 import type { TraceStatus } from "../chain/trace.js";
-import {
-  assertStoreExists,
-  findTrace,
-  ImportError,
-  openReferenceStore,
-  type ReexportedTrace,
-  reexportedTraces,
-  type ReferenceStore,
-  STORE_FORMATS,
-  type StoreFormat,
-  verifyStoreChain,
-} from "../import/reference-store.js";
+import { assertStoreExists, ImportError, openReferenceStore, type ReferenceStore, STORE_FORMATS, type StoreFormat } from "../import/reference-store.js";
+import { findTrace, type ReexportedTrace, reexportedTraces, verifyStoreChain } from "../import/reference-view.js";
 import {
   AuditUsageError,
   checkLimit,

@@ -25,7 +25,8 @@
  * the mode (a store `--format` without `--store`, `--order` with it...) too. Usage errors
  * exit 2 as argparse's do; every other error prints `error: <message>` and exits 1. Only
  * `verify` needs the chain secret; the reading commands never load it. Rendering shared by
- * both modes lives in ./audit-render.ts.
+ * both modes lives in ./audit-render.ts, the flags of the store mode and the dispatch between
+ * the modes in ./audit-modes.ts.
  */
 import { existsSync } from "node:fs";
 import { type Command, CommanderError, InvalidArgumentError, Option } from "commander";
@@ -40,7 +41,6 @@ import {
   type ExportOrderName,
   clampedMicros,
   exportObjectOf,
-  isExportFormat,
   streamExport,
   traceRowPages,
 } from "../export/formats.js";
@@ -49,8 +49,8 @@ import { verifyChain, type VerifyPorts } from "../app/verify.js";
 import { OPERATOR, OPERATOR_KEYS } from "../app/caller.js";
 import type { Stores } from "../stores/index.js";
 import type { TraceFilter, TraceOrder } from "../stores/trace-store.js";
+import { addStoreOptions, dispatch } from "./audit-modes.js";
 import {
-  AuditUsageError,
   checkLimit,
   exitOnBrokenPipe,
   exportToFile,
@@ -65,7 +65,6 @@ import {
   writeStdout,
   wroteText,
 } from "./audit-render.js";
-import type { StoreCommand, StoreCommandOptions } from "./audit-store.js";
 import { readOnlyChain, withStores } from "./stores.js";
 
 /** The reading commands never hash; a hasher that throws keeps the secret out of them. */
@@ -135,13 +134,13 @@ function addFilterOptions(command: Command): Command {
     .option("--principal <id>", "only traces of this principal (exact match)")
     .option("--capability <id>", "only traces of this capability (exact match)")
     .addOption(new Option("--status <status>", "only succeeded or failed traces (a denial counts as failed)").choices(STATUSES))
-    .addOption(new Option("--event-type <type>", "only traces of this event type").choices(EVENT_TYPES))
-    .option("--reason-code <code>", "only traces with this reason code (denials)")
-    .option("--since <iso>", "only traces at or after this ISO 8601 instant or date (naive = UTC)")
-    .option("--until <iso>", "only traces strictly before this ISO 8601 instant or date (naive = UTC)")
-    .option("--limit <n>", "at most this many traces, after filtering", parseInteger)
+    .addOption(new Option("--event-type <type>", "only traces of this event type (gateway database only)").choices(EVENT_TYPES))
+    .option("--reason-code <code>", "only traces with this reason code, denials (gateway database only)")
+    .option("--since <iso>", "only traces at or after this date or date-time, as Python's datetime.fromisoformat reads it (naive = UTC)")
+    .option("--until <iso>", "only traces strictly before this date or date-time (as --since)")
+    .option("--limit <n>", "at most this many traces, after filtering (0 or more)", parseInteger)
     .addOption(
-      new Option("--order <order>", "chain order, or by invoked_at (ties in chain order)")
+      new Option("--order <order>", "chain order, or by invoked_at, ties in chain order (gateway database only)")
         .choices(Object.keys(EXPORT_ORDERS))
         .default("seq"),
     );
@@ -300,87 +299,6 @@ async function exportTraces(options: ExportCommandOptions): Promise<void> {
       progress?.stop();
     }
   });
-}
-
-// ---------------------------------------------------------------------------
-// Definitions and dispatch: the gateway database, or a store file with --store
-// ---------------------------------------------------------------------------
-
-/** The flags of the store mode (--store) every subcommand takes. */
-interface StoreFlags {
-  store?: string;
-  format?: string;
-  secret?: string;
-  secretFile?: string;
-  json?: boolean;
-}
-
-const STORE_FORMAT_HELP =
-  "with --store: the store's format, sqlite or jsonl (default: jsonl when the path ends in .jsonl, else sqlite)";
-
-function addStoreOptions(command: Command, formatHelp = STORE_FORMAT_HELP): Command {
-  return command
-    .option("--store <path>", "read this weaver-kernel trace store file (SQLite or JSONL) directly, read-only, instead of the gateway database")
-    .option("--format <format>", formatHelp)
-    .option("--secret <secret>", `with --store: the chain secret for verify (default: WEAVER_KERNEL_SECRET); visible in the process list, prefer the variable or --secret-file`)
-    .option("--secret-file <path>", "with --store: read the chain secret from the first line of this file");
-}
-
-/** The gateway mode's own filters, which the reference's CLI (and so --store) lacks. */
-const GATEWAY_ONLY = [
-  ["eventType", "--event-type"],
-  ["reasonCode", "--reason-code"],
-  ["order", "--order"],
-] as const;
-
-/**
- * Refuse the flags that do not fit the mode: with --store, the gateway's extra filters and an
- * output --format; without it, the store's secret flags and a store --format.
- */
-function checkMode(command: Command, name: StoreCommand): void {
-  const options = command.opts<StoreFlags>();
-  if (options.store !== undefined) {
-    for (const [key, flag] of GATEWAY_ONLY) {
-      if (command.getOptionValueSource(key) === "cli") {
-        throw new AuditUsageError(
-          `${flag} is not available with --store: the reference CLI filters by --principal, --capability, --status, --since, --until and --limit.`,
-        );
-      }
-    }
-    return;
-  }
-  for (const flag of ["--secret", "--secret-file"] as const) {
-    if (options[flag === "--secret" ? "secret" : "secretFile"] !== undefined) {
-      throw new AuditUsageError(`${flag} reads a store file's chain secret and needs --store PATH (the gateway database's secret is TRACEGATE_HMAC_SECRET).`);
-    }
-  }
-  if (options.format === undefined) return;
-  if (name !== "export") {
-    throw new AuditUsageError(`--format names a store file's format (sqlite or jsonl) and needs --store PATH.`);
-  }
-  if (!isExportFormat(options.format)) {
-    throw new AuditUsageError(
-      `without --store, --format is the output format: jsonl, envelope, chained or ocsf, not '${options.format}'` +
-        ((options.format === "sqlite" ? " (a store's format needs --store PATH)" : "") + "."),
-    );
-  }
-}
-
-/**
- * Run a subcommand in its mode: the store module (imported only then) with --store, else the
- * gateway database. Usage errors become commander's, which exit 2.
- */
-async function dispatch(command: Command, name: StoreCommand, gateway: () => Promise<void>, actionId?: string): Promise<void> {
-  try {
-    checkMode(command, name);
-    const options = command.opts<StoreFlags>();
-    if (options.store === undefined) return await gateway();
-    const { runStoreCommand } = await import("./audit-store.js");
-    await runStoreCommand(name, options as StoreCommandOptions, actionId);
-  } catch (e) {
-    if (e instanceof AuditUsageError) command.error(`error: ${e.message}`, { exitCode: 2, code: "tracegate.audit.usage" });
-    throw e;
-  }
 }
 
 /** Add `audit list|show|verify|export` to the program. */

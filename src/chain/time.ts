@@ -19,10 +19,13 @@ export class TimestampError extends Error {
 }
 
 /**
- * Parse an RFC 3339 / ISO 8601 date-time into epoch microseconds.
+ * Parse an RFC 3339 / ISO 8601 date-time into epoch microseconds: ingest's rule for a
+ * trace's `invoked_at` (and the GraphQL DateTime scalar).
  * A missing offset means UTC (the reference treats naive datetimes as UTC). More than six
  * fractional digits are accepted only when the extra digits are zero: an audit timestamp is
- * never silently rounded.
+ * never silently rounded. Deliberately narrower than Python's `datetime.fromisoformat`
+ * (./isoformat.ts, which reads the time bounds operators type and what the reference CLI reads
+ * from its stores): a stored time is hashed as written, so only full date-times are taken.
  */
 export function parseTimestamp(input: string): EpochMicros {
   const m = ISO_PATTERN.exec(input);

@@ -82,6 +82,7 @@ function oneOf<T extends string>(name: string, value: string, allowed: readonly 
   return found;
 }
 
+/** `since`/`until`: what Python's `datetime.fromisoformat` reads (naive = UTC), as the CLI's flags. */
 function time(name: string, value: string | undefined): number | null {
   if (value === undefined) return null;
   try {

@@ -158,7 +158,8 @@ function separatorLocation(s: Uint8Array, len: number): number {
 function parseDate(s: Uint8Array, len: number): [number, number, number] {
   const y = digits(s, 0, 4);
   if (!y) throw new Invalid();
-  let [year, p] = y;
+  const year = y[0];
+  let p = y[1];
   const sep = s[p] === DASH;
   if (sep) p++;
   if (s[p] === 0x57 /* W */) {
@@ -193,7 +194,6 @@ function parseDate(s: Uint8Array, len: number): [number, number, number] {
   if (sep && s[p++] !== DASH) throw new Invalid();
   const d = digits(s, p, 2);
   if (!d) throw new Invalid();
-  year = y[0];
   return [year, m[0], d[0]];
 }
 

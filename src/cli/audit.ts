@@ -19,7 +19,7 @@
  * and exits 1. Only `verify` needs the chain secret; the reading commands never load it.
  */
 import { once } from "node:events";
-import { createWriteStream, existsSync, renameSync, rmSync } from "node:fs";
+import { createWriteStream, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { type Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { createCheckpointMac } from "../chain/checkpoint.js";
@@ -27,7 +27,7 @@ import { createRecordHasher, type RecordHasher } from "../chain/hash.js";
 import { type JsonObject, pythonJsonDumps } from "../chain/json.js";
 import { TimestampError } from "../chain/time.js";
 import { EVENT_TYPES, type EventType, parsePayload, STATUSES, type TraceStatus } from "../chain/trace.js";
-import { type Config, ConfigError, devSecretPath, loadConfig, resolveHmacSecret, sqliteFilePath } from "../config.js";
+import { type Config, loadConfig } from "../config.js";
 import { badUserInput, TracegateError } from "../errors.js";
 import {
   EXPORT_FORMATS,
@@ -45,45 +45,16 @@ import { verifyChain, type VerifyPorts } from "../app/verify.js";
 import { OPERATOR, OPERATOR_KEYS } from "../app/caller.js";
 import type { Stores } from "../stores/index.js";
 import type { TraceFilter, TraceOrder } from "../stores/trace-store.js";
-import { readOnlyChain, withStores } from "./stores.js";
+import { jobProgress, tracked } from "./progress.js";
+import { assertDatabaseExists, existingChainSecret, readOnlyChain, withStores } from "./stores.js";
 
 /** The reading commands never hash; a hasher that throws keeps the secret out of them. */
 const noChainHasher = readOnlyChain("tracegate audit list/show/export");
 
-/**
- * The configured database must already exist: opening would otherwise create an empty store
- * that `verify` reports as OK, hiding a mistyped path (the reference's rule).
- */
-function assertStoreExists(config: Config): void {
-  if (config.databaseProvider !== "sqlite") return;
-  const file = sqliteFilePath(config.databaseUrl);
-  if (!existsSync(file)) {
-    throw new ConfigError(
-      `Trace store '${file}' does not exist. Check DATABASE_URL / TRACEGATE_DATA_DIR ` +
-        "(the audit commands read an existing store; they do not create one).",
-    );
-  }
-}
-
 /** Run `fn` on the migrated stores of an existing database, closing them afterwards. */
 function withExistingStores<T>(config: Config, hash: RecordHasher, fn: (stores: Stores) => Promise<T>): Promise<T> {
-  assertStoreExists(config);
+  assertDatabaseExists(config);
   return withStores(config, hash, fn);
-}
-
-/**
- * The chain secret for `verify`: TRACEGATE_HMAC_SECRET, or the development secret the gateway
- * keeps in the data directory. Never generated here: a fresh random secret could only
- * report every record as tampered.
- */
-function chainSecret(config: Config): string {
-  if (!config.hmacSecret && config.env !== "production" && !existsSync(devSecretPath(config))) {
-    throw new ConfigError(
-      `No chain secret: set TRACEGATE_HMAC_SECRET, or TRACEGATE_DATA_DIR to the gateway's data directory ` +
-        `(no development secret at ${devSecretPath(config)}).`,
-    );
-  }
-  return resolveHmacSecret(config, () => undefined);
 }
 
 /** Control characters replaced, so stored text cannot rewrite the operator's terminal. */
@@ -229,12 +200,13 @@ async function showTrace(actionId: string): Promise<void> {
   process.stdout.write(`${pythonJsonIndent(exportObjectOf(row), 2)}\n`);
 }
 
-async function verifyStore(options: { json?: boolean }): Promise<void> {
+async function verifyStore(options: { json?: boolean; quiet?: boolean }): Promise<void> {
   const config = loadConfig();
-  assertStoreExists(config);
-  const secret = chainSecret(config);
+  assertDatabaseExists(config);
+  const secret = existingChainSecret(config);
   const hash = createRecordHasher(secret);
-  const result = await withExistingStores(config, hash, (stores) => {
+  const progress = jobProgress("verify", { quiet: options.quiet === true });
+  const result = await tracked(progress, withExistingStores(config, hash, (stores) => {
     // The operator at the terminal: nothing aborts the walk and no key can be revoked mid-way.
     const ports: VerifyPorts = {
       stores,
@@ -243,9 +215,10 @@ async function verifyStore(options: { json?: boolean }): Promise<void> {
       signal: new AbortController().signal,
       viewer: OPERATOR,
       keys: OPERATOR_KEYS,
+      onProgress: (checked, total) => progress.update(checked, total),
     };
     return verifyChain({}, ports);
-  });
+  }));
   if (options.json) {
     const report: JsonObject = {
       ok: result.ok,
@@ -264,34 +237,7 @@ async function verifyStore(options: { json?: boolean }): Promise<void> {
 interface ExportCommandOptions extends FilterOptions {
   format: ExportFormat;
   out?: string;
-}
-
-/** A progress line on stderr, redrawn every half second (only when stderr is a terminal). */
-function progressLine(total: Promise<number>): { update(n: number): void; stop(): void } {
-  const started = Date.now();
-  let exported = 0;
-  let known: number | undefined;
-  void total.then((n) => (known = n), () => undefined);
-  const render = () => {
-    const seconds = Math.max((Date.now() - started) / 1000, 0.001);
-    const of = known === undefined ? "" : ` / ${known.toLocaleString("en-US")}`;
-    const percent = known ? ` (${((100 * exported) / known).toFixed(1)}%)` : "";
-    const rate = Math.round(exported / seconds).toLocaleString("en-US");
-    process.stderr.write(`\r\x1b[Kexported ${exported.toLocaleString("en-US")}${of} traces${percent}, ${rate}/s`);
-  };
-  const timer = setInterval(render, 500);
-  timer.unref();
-  let stopped = false;
-  return {
-    update: (n) => void (exported = n),
-    stop: () => {
-      if (stopped) return;
-      stopped = true;
-      clearInterval(timer);
-      render();
-      process.stderr.write("\n");
-    },
-  };
+  quiet?: boolean;
 }
 
 async function exportTraces(options: ExportCommandOptions): Promise<void> {
@@ -310,23 +256,28 @@ async function exportTraces(options: ExportCommandOptions): Promise<void> {
           "record (the reference's JSONL store verifies from GENESIS and reports a broken link at the first record).\n",
       );
     }
-    const progress = process.stderr.isTTY
-      ? progressLine(stores.traces.count(filter).then((n) => (limit === undefined ? n : Math.min(n, limit))))
-      : undefined;
+    const progress = jobProgress("export", { quiet: options.quiet === true, unit: "traces" });
+    // The total is counted beside the export; the progress shows a rate until it is known.
+    void stores.traces.count(filter).then(
+      (n) => progress.update(exported, limit === undefined ? n : Math.min(n, limit)),
+      () => undefined,
+    );
+    let exported = 0;
+    const tick = (n: number) => progress.update((exported = n));
     try {
       if (options.out === undefined) {
-        const n = await streamExport(stores.traces, filter, order, options.format, writeStdout, progress?.update, paging);
+        const n = await streamExport(stores.traces, filter, order, options.format, writeStdout, tick, paging);
         // The reference prints the joined lines, so an empty JSONL export is one empty line.
         if (n === 0 && options.format === "jsonl") await writeStdout("\n");
+        progress.finish();
         return;
       }
-      const n = await exportToFile(options.out, (write) =>
-        streamExport(stores.traces, filter, order, options.format, write, progress?.update, paging),
-      );
-      progress?.stop();
+      const n = await exportToFile(options.out, (write) => streamExport(stores.traces, filter, order, options.format, write, tick, paging));
+      progress.finish();
       process.stdout.write(`Wrote ${n} trace(s) to ${options.out}\n`);
-    } finally {
-      progress?.stop();
+    } catch (e) {
+      progress.abort();
+      throw e;
     }
   });
 }
@@ -382,7 +333,8 @@ export function registerAuditCommand(program: Command): void {
     .command("verify")
     .description("verify the hash chain (needs TRACEGATE_HMAC_SECRET or the data directory's development secret); exit 1 on tampering")
     .option("--json", 'print {"ok", "records_checked", "first_bad_seq", "detail", "kind"} on one line')
-    .action((options: { json?: boolean }) => verifyStore(options));
+    .option("--quiet", "no progress on stderr")
+    .action((options: { json?: boolean; quiet?: boolean }) => verifyStore(options));
 
   addFilterOptions(audit.command("export").description("export traces, one per line (or as one envelope document)"))
     .addOption(
@@ -391,5 +343,6 @@ export function registerAuditCommand(program: Command): void {
         .default("jsonl"),
     )
     .option("--out <file>", "write to this file instead of stdout")
+    .option("--quiet", "no progress on stderr")
     .action((options: ExportCommandOptions) => exportTraces(options));
 }

@@ -28,6 +28,7 @@ const COMMANDS: CommandEntry[] = [
   { name: "checkpoint", summary: "create, list and verify signed chain checkpoints", load: async () => (await import("./checkpoint.js")).registerCheckpointCommand },
   { name: "doctor", summary: "check the configuration, the database and the chain", load: async () => (await import("./doctor.js")).registerDoctorCommand },
   { name: "import", summary: "import a weaver-kernel trace store (JSONL or SQLite) into the chain", load: async () => (await import("./import.js")).registerImportCommand },
+  { name: "prune", summary: "delete the oldest records, leaving an authenticated checkpoint", load: async () => (await import("./prune.js")).registerPruneCommand },
   { name: "audit", summary: "list, show, export and verify traces (the reference CLI's audit commands)", load: async () => (await import("./audit.js")).registerAuditCommand },
   { name: "ship", summary: "follow a weaver-kernel JSONL store and send its traces to a gateway", load: async () => (await import("./ship.js")).registerShipCommand },
 ];
@@ -74,11 +75,19 @@ const LOCKED = /SQLITE_BUSY|database is locked|SocketTimeout/i;
  */
 function fail(e: unknown): never {
   const error = e as { message?: unknown; code?: unknown; name?: unknown; stack?: unknown } | null;
-  let message = String(error?.message ?? e).replace(/\s*\n\s*/g, " ").trim();
+  // Prisma prefixes its errors with the call that failed, which says nothing to an operator.
+  let message = String(error?.message ?? e)
+    .replace(/\s*\n\s*/g, " ")
+    .replace(/^Invalid `[^`]*` invocation:\s*/, "")
+    .trim();
   let code = typeof error?.code === "string" && /^[A-Z][A-Z0-9_]+$/.test(error.code) ? error.code : (CODE_OF[String(error?.name)] ?? "INTERNAL");
   if (LOCKED.test(message) || code === "SQLITE_BUSY") {
     code = "DATABASE_LOCKED";
     message = `the database is locked by another process (a running gateway or CLI command): try again, or stop it first (${message})`;
+  } else if (code === "P1008") {
+    // Prisma's "Operation has timed out": on SQLite, the busy timeout ran out.
+    code = "DATABASE_TIMEOUT";
+    message = `the database did not answer in time (locked by another process, or overloaded): try again (${message})`;
   }
   let tail = wanted === "audit" || message.includes(`[${code}]`) ? "" : ` [${code}]`;
   if (code === "INTERNAL" && !debug()) tail += " (run again with --debug for the stack)";

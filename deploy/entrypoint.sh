@@ -75,7 +75,7 @@ attempts=${TRACEGATE_MIGRATE_ATTEMPTS:-5}
 case $attempts in '' | *[!0-9]* | 0) fail "TRACEGATE_MIGRATE_ATTEMPTS must be a positive integer, got '$attempts'." ;; esac
 attempt=1
 until tracegate migrate; do
-  [ "$attempt" -lt "$attempts" ] || fail "migrations failed $attempts times; not starting the gateway."
+  [ "$attempt" -lt "$attempts" ] || fail "tracegate migrate failed $attempts time(s); not starting the gateway."
   echo "tracegate: migration attempt $attempt of $attempts failed; retrying in 3 s." >&2
   attempt=$((attempt + 1))
   sleep 3

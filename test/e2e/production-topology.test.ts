@@ -237,6 +237,18 @@ describe("deploy/entrypoint.sh refuses to start in production without its settin
     );
     expect(await refusal({ ...env, TRACEGATE_SIGNING_KEY_FILE: missing })).toMatch(/^error: TRACEGATE_SIGNING_KEY_FILE: cannot read /);
   });
+
+  it("retries a failed migration TRACEGATE_MIGRATE_ATTEMPTS times, then gives up without serving", async () => {
+    const env = localGatewayEnv("gateway-a", secretDir, "redis://127.0.0.1:1");
+    const unreachable = join(secretDir, "unreachable_database_url");
+    writeFileSync(unreachable, "postgresql://tracegate@127.0.0.1:1/tracegate\n");
+    const run = await runEntrypoint([], { ...env, DATABASE_URL_FILE: unreachable, TRACEGATE_MIGRATE_ATTEMPTS: "2" }, secretDir);
+    expect(run.code).toBe(1);
+    expect(run.stdout).not.toContain("serving GraphQL");
+    expect(run.stderr.match(/^error: prisma migrate deploy failed/gm)).toHaveLength(2);
+    expect(run.stderr).toContain("tracegate: migration attempt 1 of 2 failed; retrying in 3 s.\n");
+    expect(run.stderr.trimEnd().split("\n").at(-1)).toBe("error: tracegate migrate failed 2 time(s); not starting the gateway.");
+  });
 });
 
 const postgres = BACKENDS.find((b) => b.name === "postgresql");

@@ -25,8 +25,11 @@ set -eu
 
 APP_DIR=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd)
 
+# One line, `error: <message> [<CODE>]`, exit 1: the CLI's own convention (src/cli/main.ts).
 fail() {
-  printf 'error: %s\n' "$*" >&2
+  code=$1
+  shift
+  printf 'error: %s [%s]\n' "$*" "$code" >&2
   exit 1
 }
 
@@ -36,10 +39,10 @@ from_file() {
   eval "file=\${${name}_FILE:-}"
   eval "value=\${${name}:-}"
   [ -n "$file" ] || return 0
-  [ -z "$value" ] || fail "both $name and ${name}_FILE are set: set only one."
-  [ -r "$file" ] || fail "${name}_FILE: cannot read $file (missing, or not readable by uid $(id -u))."
+  [ -z "$value" ] || fail CONFIG "both $name and ${name}_FILE are set: set only one."
+  [ -r "$file" ] || fail CONFIG "${name}_FILE: cannot read $file (missing, or not readable by uid $(id -u))."
   value=$(cat -- "$file")
-  [ -n "$value" ] || fail "${name}_FILE: $file is empty."
+  [ -n "$value" ] || fail CONFIG "${name}_FILE: $file is empty."
   export "$name=$value"
   unset "${name}_FILE"
 }
@@ -51,12 +54,12 @@ from_file REDIS_URL
 
 if [ "${NODE_ENV:-}" = production ]; then
   [ -n "${TRACEGATE_HMAC_SECRET:-}" ] ||
-    fail "TRACEGATE_HMAC_SECRET (or TRACEGATE_HMAC_SECRET_FILE) is required when NODE_ENV=production: the chain's HMAC key, the same on every replica."
+    fail CONFIG "TRACEGATE_HMAC_SECRET (or TRACEGATE_HMAC_SECRET_FILE) is required when NODE_ENV=production: the chain's HMAC key, the same on every replica."
   [ "${#TRACEGATE_HMAC_SECRET}" -ge 32 ] ||
-    fail "TRACEGATE_HMAC_SECRET must be at least 32 characters in production."
+    fail CONFIG "TRACEGATE_HMAC_SECRET must be at least 32 characters in production."
   if [ -n "${TRACEGATE_SIGNING_KEY_FILE:-}" ]; then
     [ -r "$TRACEGATE_SIGNING_KEY_FILE" ] ||
-      fail "TRACEGATE_SIGNING_KEY_FILE: cannot read $TRACEGATE_SIGNING_KEY_FILE (missing, or not readable by uid $(id -u))."
+      fail CONFIG "TRACEGATE_SIGNING_KEY_FILE: cannot read $TRACEGATE_SIGNING_KEY_FILE (missing, or not readable by uid $(id -u))."
   elif [ -z "${TRACEGATE_SIGNING_KEY:-}" ]; then
     echo "tracegate: WARNING: no TRACEGATE_SIGNING_KEY(_FILE): signed checkpoints are unavailable." >&2
   fi
@@ -72,10 +75,10 @@ fi
 [ "$#" -eq 0 ] || shift
 
 attempts=${TRACEGATE_MIGRATE_ATTEMPTS:-5}
-case $attempts in '' | *[!0-9]* | 0) fail "TRACEGATE_MIGRATE_ATTEMPTS must be a positive integer, got '$attempts'." ;; esac
+case $attempts in '' | *[!0-9]* | 0) fail CONFIG "TRACEGATE_MIGRATE_ATTEMPTS must be a positive integer, got '$attempts'." ;; esac
 attempt=1
 until tracegate migrate; do
-  [ "$attempt" -lt "$attempts" ] || fail "tracegate migrate failed $attempts time(s); not starting the gateway."
+  [ "$attempt" -lt "$attempts" ] || fail MIGRATION_FAILED "tracegate migrate failed $attempts time(s); not starting the gateway."
   echo "tracegate: migration attempt $attempt of $attempts failed; retrying in 3 s." >&2
   attempt=$((attempt + 1))
   sleep 3

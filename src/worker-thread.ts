@@ -1,6 +1,5 @@
 /**
- * Request/answer over a worker thread that runs a TypeScript module (started through
- * ./ts-worker.mjs): the verify hash pool (src/chain/hash-pool.ts) and SQLite's read thread
+ * Request/answer over a worker thread: the verify hash pool (src/chain/hash-pool.ts) and SQLite's read thread
  * (src/stores/prisma/driver-client.ts) both use it.
  *
  * Messages: a request goes out as `{ id, request }`; the module answers through
@@ -9,6 +8,15 @@
  * nothing is pending, so an idle thread never keeps the process alive.
  */
 import { parentPort, Worker } from "node:worker_threads";
+
+/**
+ * The worker module `name` (no extension) beside the module at `base` (its import.meta.url),
+ * compiled or not as that module is: `hash-worker.js` in dist/, `hash-worker.ts` when the
+ * code runs from src/ (tests, benches), which WorkerThread starts through ./ts-worker.mjs.
+ */
+export function siblingModule(base: string, name: string): URL {
+  return new URL(`./${name}${base.endsWith(".ts") ? ".ts" : ".js"}`, base);
+}
 
 type Answer<R> = { id: number; result: R } | { id: number; error: { message: string; code?: string } };
 
@@ -20,7 +28,8 @@ export class WorkerThread<Request, Result> {
   #idle: NodeJS.Timeout | undefined;
 
   /**
-   * @param entry the module the thread runs (it calls answerRequests)
+   * @param entry the module the thread runs (it calls answerRequests); a `.ts` module is
+   *   started through ./ts-worker.mjs, which registers tsx in the thread first
    * @param workerData handed to the module as `workerData` (structured clone: strings, KeyObjects, ...)
    * @param idleMs the thread stops after this long without a request
    */
@@ -55,8 +64,10 @@ export class WorkerThread<Request, Result> {
 
   #start(): Worker {
     if (this.#worker) return this.#worker;
-    const worker = new Worker(new URL("./ts-worker.mjs", import.meta.url), {
-      workerData: { ...this.workerData, entry: this.entry.href },
+    // A worker's execArgv cannot carry `--import tsx` on Node 20, hence the shim for TypeScript.
+    const typescript = this.entry.pathname.endsWith(".ts");
+    const worker = new Worker(typescript ? new URL("./ts-worker.mjs", import.meta.url) : this.entry, {
+      workerData: typescript ? { ...this.workerData, entry: this.entry.href } : this.workerData,
     });
     worker.unref();
     worker.on("message", (answer: Answer<Result>) => {

@@ -24,6 +24,11 @@ import type { ChainHead, PruneCheckpointRecord, SeqRange } from "../stores/trace
  */
 export type VerifyPorts = Pick<Caller, "hash" | "checkpointMac" | "signer" | "signal" | "viewer" | "keys"> & {
   stores: { traces: TraceStore };
+  /**
+   * Called now and then during the walk with the records checked so far and the records the
+   * walk expects (the range through the head as read at the start): the CLI's progress.
+   */
+  onProgress?: (checked: number, total: number) => void;
 };
 
 export interface VerifyChainArgs {
@@ -76,10 +81,13 @@ export async function verifyChain(args: VerifyChainArgs, ctx: VerifyPorts): Prom
   // Pass 1: seq, link and HMAC of every record, streamed (the reference's checks).
   const v = verifier();
   let walk: Promise<void>;
+  const total = Math.max(0, headEnd - start + 1);
+  const progress = ctx.onProgress && (() => ctx.onProgress!(v.checked, total));
   try {
     const range = toSeq == null ? { fromSeq: start } : { fromSeq: start, toSeq };
-    walk = ctx.hash.key && headEnd - start + 1 >= POOL_MIN_RECORDS ? walkPooled(ctx, range, v) : walkInline(ctx, range, v);
+    walk = ctx.hash.key && headEnd - start + 1 >= POOL_MIN_RECORDS ? walkPooled(ctx, range, v, progress) : walkInline(ctx, range, v, progress);
     await walk;
+    progress?.();
   } catch (e) {
     columnsBound.through = -1;
     await columns.catch(() => undefined);
@@ -107,13 +115,14 @@ const POOL_IN_FLIGHT = 4;
 const pools = new WeakMap<RecordHasher, RecordHashPool>();
 
 /** Pass 1 on this thread, record by record. */
-async function walkInline(ctx: VerifyPorts, range: SeqRange, v: ChainVerifier): Promise<void> {
+async function walkInline(ctx: VerifyPorts, range: SeqRange, v: ChainVerifier, progress?: () => void): Promise<void> {
   let sinceCheck = 0;
   for await (const record of ctx.stores.traces.scanChain(range)) {
     if (!v.check(record)) return;
     // The client may have left, or its key been revoked, since the walk began: stop then.
     if (++sinceCheck >= WANTED_CHECK_EVERY) {
       sinceCheck = 0;
+      progress?.();
       await stillWanted(ctx);
     }
   }
@@ -124,7 +133,7 @@ async function walkInline(ctx: VerifyPorts, range: SeqRange, v: ChainVerifier): 
  * POOL_IN_FLIGHT ahead, and are checked here in seq order (seq, link, and for the first
  * record the pool could not match, the HMAC again, so failures read as walkInline's).
  */
-async function walkPooled(ctx: VerifyPorts, range: SeqRange, v: ChainVerifier): Promise<void> {
+async function walkPooled(ctx: VerifyPorts, range: SeqRange, v: ChainVerifier, progress?: () => void): Promise<void> {
   let pool = pools.get(ctx.hash);
   if (!pool) pools.set(ctx.hash, (pool = new RecordHashPool(ctx.hash)));
   const ahead: { batch: ChainRecord[]; verdict: Promise<number> }[] = [];
@@ -134,6 +143,7 @@ async function walkPooled(ctx: VerifyPorts, range: SeqRange, v: ChainVerifier): 
     for (let i = 0; i < batch.length; i++) {
       if (!v.check(batch[i]!, undefined, firstMismatch === -1 || i < firstMismatch)) return false;
     }
+    progress?.();
     await stillWanted(ctx);
     return true;
   };

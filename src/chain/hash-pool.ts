@@ -11,7 +11,7 @@
 import { availableParallelism } from "node:os";
 import type { RecordHasher } from "./hash.js";
 import type { ChainRecord } from "./verify.js";
-import { WorkerThread } from "../worker-thread.js";
+import { siblingModule, WorkerThread } from "../worker-thread.js";
 
 /** One batch for a worker: the records' chained fields as parallel arrays. */
 export interface HashJob {
@@ -37,7 +37,7 @@ export class RecordHashPool {
   /** @throws RangeError when `hasher` carries no key (it was not made by createRecordHasher). */
   constructor(hasher: RecordHasher, size = defaultPoolSize()) {
     if (!hasher.key) throw new RangeError("this hasher has no key to hand to worker threads");
-    const entry = new URL("./hash-worker.ts", import.meta.url);
+    const entry = siblingModule(import.meta.url, "hash-worker");
     this.#workers = Array.from({ length: size }, () => new WorkerThread<HashJob, number>(entry, { key: hasher.key }, IDLE_MS));
   }
 

@@ -17,6 +17,9 @@
  * secret `verify` fails instead of hashing with a random one; `--secret-file`; a warning for
  * `--secret`; control characters in the table become `?`; a stored naive `invoked_at` is UTC.
  *
+ * `verify` and `export` show progress on stderr when they run past a second (src/cli/progress.ts;
+ * `--quiet` silences it), as in the gateway mode.
+ *
  * Memory stays constant: records are streamed. `list` and a stdout `export` read the store
  * twice - first to find any corrupt record (the reference decodes them all before printing
  * anything, so it prints nothing then), then to print - and `export --out` once, into a file
@@ -43,6 +46,7 @@ import {
   writeStdout,
   wroteText,
 } from "./audit-render.js";
+import { type JobProgress, jobProgress } from "./progress.js";
 
 /** The environment variable the reference reads its chain secret from. */
 export const SECRET_ENV = "WEAVER_KERNEL_SECRET";
@@ -61,6 +65,8 @@ export interface StoreCommandOptions {
   until?: string;
   limit?: number;
   out?: string;
+  /** No progress on stderr (verify, export). */
+  quiet?: boolean;
 }
 
 export type StoreCommand = "list" | "show" | "verify" | "export";
@@ -99,11 +105,13 @@ export async function runStoreCommand(command: StoreCommand, options: StoreComma
   const secret = command === "verify" ? chainSecret(options) : null;
   const store = openReferenceStore(options.store, format);
   try {
-    if (command === "verify") await verify(store, secret!, options.json === true);
+    const quiet = options.quiet === true;
+    if (command === "verify") await verify(store, secret!, options.json === true, quiet);
     else if (command === "show") process.stdout.write(showText((await findTrace(store, actionId!)).exported));
     else if (command === "list") await list(store, filter!, options.json === true);
-    else if (options.out === undefined) await exportToStdout(store, filter!);
-    else await exportFile(store, filter!, options.out);
+    else await withProgress(jobProgress("export", { quiet, unit: "traces" }), (progress) =>
+      options.out === undefined ? exportToStdout(store, filter!, progress) : exportFile(store, filter!, options.out, progress),
+    );
   } finally {
     store.close();
   }
@@ -170,8 +178,21 @@ function secretFromFile(path: string): string {
   return secret;
 }
 
-async function verify(store: ReferenceStore, secret: string, json: boolean): Promise<void> {
-  const result = await verifyStoreChain(store, createRecordHasher(secret));
+/** Run `job` with a progress display: finished (a summary when it was drawn) or aborted on failure. */
+async function withProgress<T>(progress: JobProgress, job: (progress: JobProgress) => Promise<T>): Promise<T> {
+  try {
+    const result = await job(progress);
+    progress.finish();
+    return result;
+  } catch (e) {
+    progress.abort();
+    throw e;
+  }
+}
+
+async function verify(store: ReferenceStore, secret: string, json: boolean, quiet: boolean): Promise<void> {
+  const hash = createRecordHasher(secret);
+  const result = await withProgress(jobProgress("verify", { quiet }), (progress) => verifyStoreChain(store, hash, (n) => progress.update(n)));
   process.stdout.write(verifyText({ ok: result.ok, checked: result.checked, firstBadSeq: result.firstBadSeq, detail: result.detail }, json));
   if (!result.ok) process.exitCode = 1;
 }
@@ -193,7 +214,12 @@ async function* selected(store: ReferenceStore, filter: StoreFilter): AsyncGener
 }
 
 /** Print `render` of each selected trace, in chunks; returns how many were printed. */
-async function printSelected(store: ReferenceStore, filter: StoreFilter, render: (trace: ReexportedTrace, index: number) => string): Promise<number> {
+async function printSelected(
+  store: ReferenceStore,
+  filter: StoreFilter,
+  render: (trace: ReexportedTrace, index: number) => string,
+  progress?: JobProgress,
+): Promise<number> {
   await checkReadable(store);
   let count = 0;
   let text = "";
@@ -202,6 +228,7 @@ async function printSelected(store: ReferenceStore, filter: StoreFilter, render:
     if (text.length >= FLUSH_CHARS) {
       await writeStdout(text);
       text = "";
+      progress?.update(count);
     }
   }
   if (text !== "") await writeStdout(text);
@@ -219,14 +246,15 @@ async function list(store: ReferenceStore, filter: StoreFilter, json: boolean): 
   if (n === 0) await writeStdout(NO_TRACES);
 }
 
-async function exportToStdout(store: ReferenceStore, filter: StoreFilter): Promise<void> {
-  const n = await printSelected(store, filter, (t) => pythonJsonDumps(t.exported) + "\n");
+async function exportToStdout(store: ReferenceStore, filter: StoreFilter, progress: JobProgress): Promise<void> {
+  const n = await printSelected(store, filter, (t) => pythonJsonDumps(t.exported) + "\n", progress);
+  progress.update(n);
   // The reference prints the joined lines: an empty export is one empty line.
   if (n === 0) await writeStdout("\n");
 }
 
 /** One pass into a temporary file; a corrupt record anywhere discards it (nothing written). */
-async function exportFile(store: ReferenceStore, filter: StoreFilter, out: string): Promise<void> {
+async function exportFile(store: ReferenceStore, filter: StoreFilter, out: string, progress: JobProgress): Promise<void> {
   const n = await exportToFile(out, async (write) => {
     let count = 0;
     let text = "";
@@ -237,9 +265,11 @@ async function exportFile(store: ReferenceStore, filter: StoreFilter, out: strin
       if (text.length >= FLUSH_CHARS) {
         await write(text);
         text = "";
+        progress.update(count);
       }
     }
     if (text !== "") await write(text);
+    progress.update(count);
     return count;
   });
   process.stdout.write(wroteText(n, out));

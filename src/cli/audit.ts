@@ -28,12 +28,11 @@
  * both modes lives in ./audit-render.ts, the flags of the store mode and the dispatch between
  * the modes in ./audit-modes.ts.
  */
-import { existsSync } from "node:fs";
 import { type Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { createCheckpointMac } from "../chain/checkpoint.js";
 import { createRecordHasher, type RecordHasher } from "../chain/hash.js";
 import { EVENT_TYPES, type EventType, parsePayload, STATUSES, type TraceStatus } from "../chain/trace.js";
-import { type Config, ConfigError, devSecretPath, loadConfig, resolveHmacSecret, sqliteFilePath } from "../config.js";
+import { type Config, loadConfig } from "../config.js";
 import { badUserInput, TracegateError } from "../errors.js";
 import {
   EXPORT_ORDERS,
@@ -65,45 +64,16 @@ import {
   writeStdout,
   wroteText,
 } from "./audit-render.js";
-import { readOnlyChain, withStores } from "./stores.js";
+import { jobProgress, tracked } from "./progress.js";
+import { assertDatabaseExists, existingChainSecret, readOnlyChain, withStores } from "./stores.js";
 
 /** The reading commands never hash; a hasher that throws keeps the secret out of them. */
 const noChainHasher = readOnlyChain("tracegate audit list/show/export");
 
-/**
- * The configured database must already exist: opening would otherwise create an empty store
- * that `verify` reports as OK, hiding a mistyped path (the reference's rule).
- */
-function assertStoreExists(config: Config): void {
-  if (config.databaseProvider !== "sqlite") return;
-  const file = sqliteFilePath(config.databaseUrl);
-  if (!existsSync(file)) {
-    throw new ConfigError(
-      `Trace store '${file}' does not exist. Check DATABASE_URL / TRACEGATE_DATA_DIR ` +
-        "(the audit commands read an existing store; they do not create one).",
-    );
-  }
-}
-
 /** Run `fn` on the migrated stores of an existing database, closing them afterwards. */
 function withExistingStores<T>(config: Config, hash: RecordHasher, fn: (stores: Stores) => Promise<T>): Promise<T> {
-  assertStoreExists(config);
+  assertDatabaseExists(config);
   return withStores(config, hash, fn);
-}
-
-/**
- * The chain secret for `verify`: TRACEGATE_HMAC_SECRET, or the development secret the gateway
- * keeps in the data directory. Never generated here: a fresh random secret could only
- * report every record as tampered.
- */
-function chainSecret(config: Config): string {
-  if (!config.hmacSecret && config.env !== "production" && !existsSync(devSecretPath(config))) {
-    throw new ConfigError(
-      `No chain secret: set TRACEGATE_HMAC_SECRET, or TRACEGATE_DATA_DIR to the gateway's data directory ` +
-        `(no development secret at ${devSecretPath(config)}).`,
-    );
-  }
-  return resolveHmacSecret(config, () => undefined);
 }
 
 // ---------------------------------------------------------------------------
@@ -210,12 +180,13 @@ async function showTrace(actionId: string): Promise<void> {
   process.stdout.write(showText(exportObjectOf(row)));
 }
 
-async function verifyStore(options: { json?: boolean }): Promise<void> {
+async function verifyStore(options: { json?: boolean; quiet?: boolean }): Promise<void> {
   const config = loadConfig();
-  assertStoreExists(config);
-  const secret = chainSecret(config);
+  assertDatabaseExists(config);
+  const secret = existingChainSecret(config);
   const hash = createRecordHasher(secret);
-  const result = await withExistingStores(config, hash, (stores) => {
+  const progress = jobProgress("verify", { quiet: options.quiet === true });
+  const result = await tracked(progress, withExistingStores(config, hash, (stores) => {
     // The operator at the terminal: nothing aborts the walk and no key can be revoked mid-way.
     const ports: VerifyPorts = {
       stores,
@@ -224,9 +195,10 @@ async function verifyStore(options: { json?: boolean }): Promise<void> {
       signal: new AbortController().signal,
       viewer: OPERATOR,
       keys: OPERATOR_KEYS,
+      onProgress: (checked, total) => progress.update(checked, total),
     };
     return verifyChain({}, ports);
-  });
+  }));
   process.stdout.write(verifyText(result, options.json === true));
   if (!result.ok) process.exitCode = 1;
 }
@@ -234,34 +206,7 @@ async function verifyStore(options: { json?: boolean }): Promise<void> {
 interface ExportCommandOptions extends FilterOptions {
   format: ExportFormat;
   out?: string;
-}
-
-/** A progress line on stderr, redrawn every half second (only when stderr is a terminal). */
-function progressLine(total: Promise<number>): { update(n: number): void; stop(): void } {
-  const started = Date.now();
-  let exported = 0;
-  let known: number | undefined;
-  void total.then((n) => (known = n), () => undefined);
-  const render = () => {
-    const seconds = Math.max((Date.now() - started) / 1000, 0.001);
-    const of = known === undefined ? "" : ` / ${known.toLocaleString("en-US")}`;
-    const percent = known ? ` (${((100 * exported) / known).toFixed(1)}%)` : "";
-    const rate = Math.round(exported / seconds).toLocaleString("en-US");
-    process.stderr.write(`\r\x1b[Kexported ${exported.toLocaleString("en-US")}${of} traces${percent}, ${rate}/s`);
-  };
-  const timer = setInterval(render, 500);
-  timer.unref();
-  let stopped = false;
-  return {
-    update: (n) => void (exported = n),
-    stop: () => {
-      if (stopped) return;
-      stopped = true;
-      clearInterval(timer);
-      render();
-      process.stderr.write("\n");
-    },
-  };
+  quiet?: boolean;
 }
 
 async function exportTraces(options: ExportCommandOptions): Promise<void> {
@@ -280,23 +225,28 @@ async function exportTraces(options: ExportCommandOptions): Promise<void> {
           "record (the reference's JSONL store verifies from GENESIS and reports a broken link at the first record).\n",
       );
     }
-    const progress = process.stderr.isTTY
-      ? progressLine(stores.traces.count(filter).then((n) => (limit === undefined ? n : Math.min(n, limit))))
-      : undefined;
+    const progress = jobProgress("export", { quiet: options.quiet === true, unit: "traces" });
+    // The total is counted beside the export; the progress shows a rate until it is known.
+    void stores.traces.count(filter).then(
+      (n) => progress.update(exported, limit === undefined ? n : Math.min(n, limit)),
+      () => undefined,
+    );
+    let exported = 0;
+    const tick = (n: number) => progress.update((exported = n));
     try {
       if (options.out === undefined) {
-        const n = await streamExport(stores.traces, filter, order, options.format, writeStdout, progress?.update, paging);
+        const n = await streamExport(stores.traces, filter, order, options.format, writeStdout, tick, paging);
         // The reference prints the joined lines, so an empty JSONL export is one empty line.
         if (n === 0 && options.format === "jsonl") await writeStdout("\n");
+        progress.finish();
         return;
       }
-      const n = await exportToFile(options.out, (write) =>
-        streamExport(stores.traces, filter, order, options.format, write, progress?.update, paging),
-      );
-      progress?.stop();
+      const n = await exportToFile(options.out, (write) => streamExport(stores.traces, filter, order, options.format, write, tick, paging));
+      progress.finish();
       process.stdout.write(wroteText(n, options.out));
-    } finally {
-      progress?.stop();
+    } catch (e) {
+      progress.abort();
+      throw e;
     }
   });
 }
@@ -330,8 +280,10 @@ export function registerAuditCommand(program: Command): void {
         "verify the hash chain; exit 1 on tampering (the gateway database needs TRACEGATE_HMAC_SECRET or the data " +
           "directory's development secret, a store file WEAVER_KERNEL_SECRET, --secret-file or --secret)",
       ),
-  ).option("--json", 'print {"ok", "records_checked", "first_bad_seq", "detail"} on one line (and "kind" for the gateway database)');
-  verify.action(() => dispatch(verify, "verify", () => verifyStore(verify.opts<{ json?: boolean }>())));
+  )
+    .option("--json", 'print {"ok", "records_checked", "first_bad_seq", "detail"} on one line (and "kind" for the gateway database)')
+    .option("--quiet", "no progress on stderr");
+  verify.action(() => dispatch(verify, "verify", () => verifyStore(verify.opts<{ json?: boolean; quiet?: boolean }>())));
 
   const exporter = addStoreOptions(
     addFilterOptions(audit.command("export").description("export traces, one per line (or as one envelope document)")),
@@ -340,7 +292,8 @@ export function registerAuditCommand(program: Command): void {
       "path ends in .jsonl, else sqlite), the output being JSONL export objects",
   )
     .option("--out <file>", "write to this file instead of stdout")
-    .option("--json", "accepted, as by the reference (export always prints JSONL)");
+    .option("--json", "accepted, as by the reference (export always prints JSONL)")
+    .option("--quiet", "no progress on stderr");
   exporter.action(() =>
     dispatch(exporter, "export", () => {
       const options = exporter.opts<Omit<ExportCommandOptions, "format"> & { format?: ExportFormat }>();

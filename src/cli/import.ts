@@ -39,6 +39,7 @@ import {
 } from "../import/reference-store.js";
 import { type ImportContext, type ImportMode, type ImportOutcome, rechainReason, writeImport } from "../import/chain-import.js";
 import { ChainWriteTimeoutError } from "../stores/chain-writer.js";
+import { jobProgress, tracked } from "./progress.js";
 import { openStores, type Stores } from "../stores/index.js";
 import { ensureMigrated } from "../stores/prisma/migrate.js";
 
@@ -47,6 +48,7 @@ export interface ImportOptions {
   secret?: string;
   dryRun?: boolean;
   json?: boolean;
+  quiet?: boolean;
 }
 
 /** Original seq/hash of a record and the seq it has in tracegate's chain. */
@@ -73,35 +75,6 @@ export interface ImportSummary {
   prunedBefore: { seq: number; prevHash: string } | null;
   /** Where the first and last records went (identity when kept). */
   mapping: { first: SeqMapping; last: SeqMapping } | null;
-}
-
-// ---------------------------------------------------------------------------
-// Progress
-// ---------------------------------------------------------------------------
-
-/** A progress line on stderr, redrawn at most once a second, only on a terminal. */
-class Progress {
-  #last = Date.now();
-  #shown = false;
-  constructor(
-    private readonly label: string,
-    private readonly total?: number,
-  ) {}
-
-  tick(done: number): void {
-    if (!process.stderr.isTTY) return;
-    const now = Date.now();
-    if (now - this.#last < 1_000) return;
-    this.#last = now;
-    this.#shown = true;
-    const of = this.total ? ` of ${this.total.toLocaleString("en")} (${Math.floor((done / this.total) * 100)}%)` : "";
-    process.stderr.write(`\r\x1b[K${this.label}: ${done.toLocaleString("en")} record(s)${of}`);
-  }
-
-  done(): void {
-    if (this.#shown) process.stderr.write("\r\x1b[K");
-    this.#shown = false;
-  }
 }
 
 // ---------------------------------------------------------------------------
@@ -221,13 +194,8 @@ export async function runImport(path: string, options: ImportOptions, env: NodeJ
   const source = openReferenceStore(file, format);
   try {
     // Pass 1: verify everything before tracegate's database is even opened.
-    const verifying = new Progress("verifying");
-    let summary: StoreSummary;
-    try {
-      summary = await verifyReferenceStore(source, importHash, (n) => verifying.tick(n));
-    } finally {
-      verifying.done();
-    }
+    const verifying = jobProgress("import: verifying", { quiet: options.quiet === true });
+    const summary = await tracked(verifying, verifyReferenceStore(source, importHash, (n) => verifying.update(n)));
     const base = {
       format,
       path: file,
@@ -265,11 +233,11 @@ export async function runImport(path: string, options: ImportOptions, env: NodeJ
         return { ...base, mode: reason === null ? "kept" : "rechained", reason, imported: 0, mapping: mappingOf(summary, firstNewSeq) };
       }
       // Pass 2, in one transaction under the chain lock: re-verify and write.
-      const writing = new Progress("importing", summary.records);
+      const writing = jobProgress("import: writing", { quiet: options.quiet === true, total: summary.records });
       const ctx: ImportContext = { source, summary, importHash, sameSecret, secret };
       let outcome: ImportOutcome;
       try {
-        outcome = await traces.chain.write((chain) => writeImport(chain, ctx, (n) => writing.tick(n)));
+        outcome = await tracked(writing, traces.chain.write((chain) => writeImport(chain, ctx, (n) => writing.update(n))));
       } catch (e) {
         if (e instanceof ChainWriteTimeoutError) {
           throw new ImportError(
@@ -278,8 +246,6 @@ export async function runImport(path: string, options: ImportOptions, env: NodeJ
           );
         }
         throw e;
-      } finally {
-        writing.done();
       }
       return {
         ...base,
@@ -309,6 +275,7 @@ export function registerImportCommand(program: Command): void {
     .option("--secret <secret>", "the store's chain secret (default: WEAVER_KERNEL_SECRET, then TRACEGATE_HMAC_SECRET; prefer the env var)")
     .option("--dry-run", "verify and report what an import would do, without writing")
     .option("--json", "print the summary as one JSON object")
+    .option("--quiet", "no progress on stderr")
     .action(async (path: string, options: ImportOptions) => {
       let summary: ImportSummary;
       try {

@@ -1,76 +1,116 @@
 /**
- * The `tracegate` command line: serve (default) and migrate here; keys, checkpoint, doctor,
- * import, audit and ship each in their own file beside this one, each parsing its flags,
- * calling the use cases in src/app/ (or the store for reads) and printing.
+ * The `tracegate` command line. Each command lives in its own file beside this one (flags ->
+ * src/app/ use cases -> print) and is imported only when the command line names it, so
+ * `tracegate --help` and `--version` load commander and nothing else (BENCHMARKS.md, "CLI
+ * start-up").
  *
- * Exit codes, one policy: 0 done; 1 an error (`error: <message>` on stderr, the reference
- * CLI's convention) or a check that failed (audit verify, doctor, checkpoint verify); 2 a
- * usage error of the reference-compatible `audit` command (argparse's code); 130 a second
- * interrupt while `ship` drains; 141 a closed output pipe (`audit list | head`).
+ * Exit codes, one policy: 0 done; 1 an error or a check that failed (audit verify, doctor,
+ * checkpoint verify); 2 a usage error of the reference-compatible `audit` command (argparse's
+ * code); 130 a second interrupt while `ship` drains; 141 a closed output pipe
+ * (`audit list | head`). An error is one line on stderr (`fail` below); its stack only with
+ * `--debug` (or TRACEGATE_DEBUG=1).
  */
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
-import { ConfigError, loadConfig } from "../config.js";
-import { isTracegateError } from "../errors.js";
-import { migrateDatabase, MigrationError } from "../stores/prisma/migrate.js";
-import { registerAuditCommand } from "./audit.js";
-import { registerCheckpointCommand } from "./checkpoint.js";
-import { registerDoctorCommand } from "./doctor.js";
-import { registerImportCommand } from "./import.js";
-import { registerKeysCommand } from "./keys.js";
-import { registerShipCommand } from "./ship.js";
-import { serve } from "./serve.js";
 
-/** One line on stderr, exit 1; an unexpected error's stack only with TRACEGATE_DEBUG=1. */
+/** A command: its name and one-line summary for `tracegate --help`, and the module that defines it. */
+interface CommandEntry {
+  name: string;
+  summary: string;
+  /** Adds the command, with its flags and action, to the program. */
+  load: () => Promise<(program: Command) => void>;
+}
+
+const COMMANDS: CommandEntry[] = [
+  { name: "serve", summary: "migrate the database and serve GraphQL (the default command)", load: async () => (await import("./serve.js")).registerServeCommand },
+  { name: "migrate", summary: "apply pending database migrations and exit", load: async () => (await import("./migrate.js")).registerMigrateCommand },
+  { name: "keys", summary: "create, list and revoke API keys", load: async () => (await import("./keys.js")).registerKeysCommand },
+  { name: "checkpoint", summary: "create, list and verify signed chain checkpoints", load: async () => (await import("./checkpoint.js")).registerCheckpointCommand },
+  { name: "doctor", summary: "check the configuration, the database and the chain", load: async () => (await import("./doctor.js")).registerDoctorCommand },
+  { name: "import", summary: "import a weaver-kernel trace store (JSONL or SQLite) into the chain", load: async () => (await import("./import.js")).registerImportCommand },
+  { name: "prune", summary: "delete the oldest records, leaving an authenticated checkpoint", load: async () => (await import("./prune.js")).registerPruneCommand },
+  { name: "audit", summary: "list, show, export and verify traces (the reference CLI's audit commands)", load: async () => (await import("./audit.js")).registerAuditCommand },
+  { name: "ship", summary: "follow a weaver-kernel JSONL store and send its traces to a gateway", load: async () => (await import("./ship.js")).registerShipCommand },
+];
+
+const HELP_FLAGS = new Set(["-h", "--help"]);
+const VERSION_FLAGS = new Set(["-V", "--version"]);
+
+/**
+ * The command `args` run: the first word that is not a flag (the word after `help` for
+ * `tracegate help <command>`), `serve` when there is none, or null for the program's own
+ * `--help` / `--version`.
+ */
+function commandNamed(args: readonly string[]): string | null {
+  const at = args.findIndex((arg) => !arg.startsWith("-"));
+  const flags = at === -1 ? args : args.slice(0, at);
+  if (flags.some((arg) => HELP_FLAGS.has(arg) || VERSION_FLAGS.has(arg))) return null;
+  if (at === -1) return "serve";
+  return args[at] === "help" ? (args[at + 1] ?? null) : args[at]!;
+}
+
+const wanted = commandNamed(process.argv.slice(2));
+const debug = () => process.argv.includes("--debug") || process.env.TRACEGATE_DEBUG === "1";
+
+/** Codes for the errors that carry none, by class name (the classes are not imported: see above). */
+const CODE_OF: Record<string, string> = {
+  ConfigError: "CONFIG",
+  ChainKeyMismatchError: "CHAIN_KEY_MISMATCH",
+  MigrationError: "MIGRATION_FAILED",
+  StoreUnavailableError: "STORE_UNAVAILABLE",
+  ChainWriteTimeoutError: "CHAIN_LOCK_TIMEOUT",
+  DuplicateActionIdError: "DUPLICATE_ACTION_ID",
+  ImportError: "IMPORT_FAILED",
+  ChainImportError: "CHAIN_INVALID",
+};
+
+/** A database another process holds locked (SQLite's busy timeout ran out). */
+const LOCKED = /SQLITE_BUSY|database is locked|SocketTimeout/i;
+
+/**
+ * Report `e` and exit 1, as one line: `error: <message> [<CODE>]`. The code is the error's own
+ * (tracegate's coded errors, SQLite's, Node's system errors) or its class's (CODE_OF); an
+ * error of no known kind is INTERNAL (a bug: its stack is printed with --debug). The
+ * reference-compatible `audit` command prints the reference's `error: <message>` exactly.
+ */
 function fail(e: unknown): never {
-  const expected = e instanceof ConfigError || e instanceof MigrationError || isTracegateError(e);
-  const debug = process.env.TRACEGATE_DEBUG === "1";
-  const message = expected || !debug ? String((e as Error)?.message ?? e) : String((e as Error)?.stack ?? e);
-  process.stderr.write(`error: ${message}\n`);
+  const error = e as { message?: unknown; code?: unknown; name?: unknown; stack?: unknown } | null;
+  // Prisma prefixes its errors with the call that failed, which says nothing to an operator.
+  let message = String(error?.message ?? e)
+    .replace(/\s*\n\s*/g, " ")
+    .replace(/^Invalid `[^`]*` invocation:\s*/, "")
+    .trim();
+  let code = typeof error?.code === "string" && /^[A-Z][A-Z0-9_]+$/.test(error.code) ? error.code : (CODE_OF[String(error?.name)] ?? "INTERNAL");
+  if (LOCKED.test(message) || code === "SQLITE_BUSY") {
+    code = "DATABASE_LOCKED";
+    message = `the database is locked by another process (a running gateway or CLI command): try again, or stop it first (${message})`;
+  } else if (code === "P1008") {
+    // Prisma's "Operation has timed out": on SQLite, the busy timeout ran out.
+    code = "DATABASE_TIMEOUT";
+    message = `the database did not answer in time (locked by another process, or overloaded): try again (${message})`;
+  }
+  let tail = wanted === "audit" || message.includes(`[${code}]`) ? "" : ` [${code}]`;
+  if (code === "INTERNAL" && !debug()) tail += " (run again with --debug for the stack)";
+  process.stderr.write(`error: ${message}${tail}\n`);
+  if (debug() && typeof error?.stack === "string") process.stderr.write(`${error.stack}\n`);
   process.exit(1);
 }
 
-/** The package's version (package.json beside src/), for `tracegate --version`. */
-const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+/** The package's version (package.json two levels up, from src/cli/ and dist/cli/ alike). */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+}
 
 const program = new Command()
   .name("tracegate")
   .description("GraphQL audit query gateway over a tamper-evident HMAC hash chain")
-  .version(VERSION, "-V, --version", "print the version and exit");
+  .version(packageVersion(), "-V, --version", "print the version and exit")
+  .option("--debug", "print the stack of an error as well as its message (also TRACEGATE_DEBUG=1)");
 
-program
-  .command("serve", { isDefault: true })
-  .description("migrate the database and serve GraphQL (PORT, HOST, DATABASE_URL, TRACEGATE_HMAC_SECRET)")
-  .action(async () => {
-    // The handlers go in before the listen line is printed (serve's onListening), so a
-    // SIGTERM sent right after it drains instead of killing the process. A second signal
-    // while draining exits at once.
-    await serve(loadConfig(), (stop) => {
-      let stopping = false;
-      const shutdown = () => {
-        if (stopping) process.exit(1);
-        stopping = true;
-        void stop().then(() => process.exit(0), fail);
-      };
-      process.on("SIGINT", shutdown);
-      process.on("SIGTERM", shutdown);
-    });
-  });
-
-program
-  .command("migrate")
-  .description("apply pending database migrations and exit")
-  .action(async () => {
-    const config = loadConfig();
-    await migrateDatabase(config.databaseUrl);
-    process.stdout.write(`Migrated ${config.databaseProvider} database.\n`);
-  });
-
-registerKeysCommand(program);
-registerCheckpointCommand(program);
-registerDoctorCommand(program);
-registerImportCommand(program);
-registerAuditCommand(program);
-registerShipCommand(program);
+for (const entry of COMMANDS) {
+  if (entry.name === wanted) (await entry.load())(program);
+  // The others only for the command list of `tracegate --help`.
+  else program.command(entry.name, { isDefault: entry.name === "serve" }).description(entry.summary);
+}
 
 await program.parseAsync(process.argv).catch(fail);

@@ -3,9 +3,10 @@
  * serve GraphQL until SIGINT/SIGTERM. Stopping drains: no new connections, SSE streams end,
  * WebSockets close with 1001, in-flight requests finish within TRACEGATE_SHUTDOWN_GRACE_MS.
  */
+import type { Command } from "commander";
 import { createCheckpointMac } from "../chain/checkpoint.js";
 import { createRecordHasher } from "../chain/hash.js";
-import { type Config, ConfigError, redactUrl, resolveHmacSecret } from "../config.js";
+import { type Config, ConfigError, loadConfig, redactUrl, resolveHmacSecret } from "../config.js";
 import { memoryBus, redisBus, type TraceBus } from "../streams/bus.js";
 import { type SoftRedis, softRedis } from "../streams/redis.js";
 import { buildApp } from "../http/app.js";
@@ -133,4 +134,31 @@ export async function serve(config: Config, onListening?: (stop: () => Promise<v
           logger,
         });
   return stop;
+}
+
+/** Add `serve` (the default command) to the program; SIGINT/SIGTERM drain, a second one exits at once. */
+export function registerServeCommand(program: Command): void {
+  program
+    .command("serve", { isDefault: true })
+    .description("migrate the database and serve GraphQL (PORT, HOST, DATABASE_URL, TRACEGATE_HMAC_SECRET)")
+    .action(async () => {
+      // The handlers go in before the listen line is printed (serve's onListening), so a
+      // SIGTERM sent right after it drains instead of killing the process.
+      await serve(loadConfig(), (stop) => {
+        let stopping = false;
+        const shutdown = () => {
+          if (stopping) process.exit(1);
+          stopping = true;
+          void stop().then(
+            () => process.exit(0),
+            (e: unknown) => {
+              process.stderr.write(`error: stopping failed: ${(e as Error)?.message ?? e}\n`);
+              process.exit(1);
+            },
+          );
+        };
+        process.on("SIGINT", shutdown);
+        process.on("SIGTERM", shutdown);
+      });
+    });
 }

@@ -4,8 +4,9 @@
  * hasher: it keeps the HMAC secret out of them, and an accidental chain write fails loudly
  * instead of appending records hashed with a wrong secret.
  */
+import { existsSync } from "node:fs";
 import type { RecordHasher } from "../chain/hash.js";
-import type { Config } from "../config.js";
+import { type Config, ConfigError, devSecretPath, resolveHmacSecret, sqliteFilePath } from "../config.js";
 import { openStores, type Stores } from "../stores/index.js";
 import { ensureMigrated } from "../stores/prisma/migrate.js";
 
@@ -25,4 +26,36 @@ export async function withStores<T>(config: Config, hash: RecordHasher, fn: (sto
   } finally {
     await stores.close();
   }
+}
+
+/**
+ * The configured database must already exist: opening would otherwise create an empty store
+ * (which `audit verify` would report as OK, hiding a mistyped path: the reference's rule).
+ * @throws ConfigError naming the missing file
+ */
+export function assertDatabaseExists(config: Config): void {
+  if (config.databaseProvider !== "sqlite") return;
+  const file = sqliteFilePath(config.databaseUrl);
+  if (!existsSync(file)) {
+    throw new ConfigError(
+      `Trace store '${file}' does not exist. Check DATABASE_URL / TRACEGATE_DATA_DIR ` +
+        "(the audit commands read an existing store; they do not create one).",
+    );
+  }
+}
+
+/**
+ * The chain secret of an existing gateway: TRACEGATE_HMAC_SECRET, or the development secret the
+ * gateway keeps in the data directory. Never generated here: a fresh random secret would
+ * report every record as tampered, or fork the chain when writing.
+ * @throws ConfigError when there is neither
+ */
+export function existingChainSecret(config: Config): string {
+  if (!config.hmacSecret && config.env !== "production" && !existsSync(devSecretPath(config))) {
+    throw new ConfigError(
+      `No chain secret: set TRACEGATE_HMAC_SECRET, or TRACEGATE_DATA_DIR to the gateway's data directory ` +
+        `(no development secret at ${devSecretPath(config)}).`,
+    );
+  }
+  return resolveHmacSecret(config, () => undefined);
 }

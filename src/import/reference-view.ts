@@ -17,11 +17,17 @@ import { ImportError, parseStoredPayload, type ReferenceStore } from "./referenc
  * first record's own, and the three checks run in the reference's order; no check of the
  * index columns (the reference's verify has none). Like the reference, which loads every record
  * before verifying, a corrupt record anywhere throws ImportError even after a failed link, so
- * the outcome never depends on where the walk stopped. Constant memory.
+ * the outcome never depends on where the walk stopped. Constant memory. `onProgress` hears
+ * the number of records read every thousand records and at the end.
  */
-export async function verifyStoreChain(store: ReferenceStore, hash: RecordHasher): Promise<ChainVerification> {
+export async function verifyStoreChain(store: ReferenceStore, hash: RecordHasher, onProgress?: (read: number) => void): Promise<ChainVerification> {
   const verifier = new ChainVerifier({ hash, expectedPrevHash: store.origin.prevHash });
-  for await (const record of store.records()) verifier.check(record);
+  let read = 0;
+  for await (const record of store.records()) {
+    verifier.check(record);
+    if (++read % 1000 === 0) onProgress?.(read);
+  }
+  onProgress?.(read);
   return verifier.result();
 }
 

@@ -7,9 +7,7 @@ import type { RecordHasher } from "../chain/hash.js";
 import { type Config, sqliteFilePath } from "../config.js";
 import { postgresDialect, sqliteDialect } from "./prisma/dialect.js";
 import { openSqliteDriverClient } from "./prisma/driver-client.js";
-import { openPostgres } from "./prisma/postgres.js";
 import { PrismaTraceStore } from "./prisma/prisma-trace-store.js";
-import { openSqliteClient, SQLITE_BUSY_TIMEOUT_MS, SQLITE_WRITER_BUSY_TIMEOUT_MS } from "./prisma/sqlite.js";
 import { PrismaKeyStore } from "./prisma/prisma-key-store.js";
 import { PrismaRevocationStore } from "./prisma/prisma-revocation-store.js";
 import type { RevocationStore } from "./revocation-store.js";
@@ -37,6 +35,9 @@ export async function openStores(
     // One pool serves both roles: each transaction gets its own connection, and readers
     // never see another connection's uncommitted rows. The raw SQL of the trace and
     // revocation stores runs on the driver; API keys on Prisma's typed client.
+    // Each backend's drivers and generated client are imported only when used: a CLI command
+    // on SQLite never loads pg and the PostgreSQL client (BENCHMARKS.md, "CLI start-up").
+    const { openPostgres } = await import("./prisma/postgres.js");
     const db = openPostgres(config.databaseUrl);
     traces = new PrismaTraceStore({ writer: db.sql, reader: db.sql, hash, dialect: postgresDialect, onClose: () => db.close() });
     keys = new PrismaKeyStore(db.prisma.apiKey);
@@ -46,6 +47,7 @@ export async function openStores(
     // The raw SQL of the trace and revocation stores runs on the driver (one connection for
     // the chain writes, one for reads); API keys on Prisma's typed client, a third.
     const file = sqliteFilePath(config.databaseUrl);
+    const { openSqliteClient, SQLITE_BUSY_TIMEOUT_MS, SQLITE_WRITER_BUSY_TIMEOUT_MS } = await import("./prisma/sqlite.js");
     const prisma = await openSqliteClient(file);
     const writer = openSqliteDriverClient(file, SQLITE_WRITER_BUSY_TIMEOUT_MS);
     const reader = openSqliteDriverClient(file, SQLITE_BUSY_TIMEOUT_MS);

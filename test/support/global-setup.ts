@@ -1,5 +1,6 @@
 /**
- * Runs once per `vitest run`: migrates one template database per backend with the real
+ * Runs once per `vitest run`: compiles src/ to dist/ (build.ts), so the processes the e2e tests
+ * start (`bin/tracegate.js`, which runs dist/) run the code under test; migrates one template database per backend with the real
  * `prisma migrate deploy`; every test copies it (docs/toolchain.md#test-databases): a SQLite
  * file copy, or PostgreSQL's `CREATE DATABASE ... TEMPLATE`, each in milliseconds.
  *
@@ -15,6 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import type { TestProject } from "vitest/node";
+import { buildServer } from "../../build.js";
 import { migrateDatabase } from "../../src/stores/prisma/migrate.js";
 import { PG_ADMIN_URL, pgDatabaseUrl } from "./pg.js";
 import { redisProblem, redisUrl } from "./redis.js";
@@ -55,6 +57,7 @@ async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  await buildServer();
   const runId = `${process.pid}_${Date.now().toString(36)}`;
   const tmpRoot = mkdtempSync(join(tmpdir(), "tracegate-test-"));
   const template = join(tmpRoot, "template.db");

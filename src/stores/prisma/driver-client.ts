@@ -24,7 +24,7 @@
 import type { Sql } from "@prisma/client/runtime/client";
 import Database from "better-sqlite3";
 import type pg from "pg";
-import { WorkerThread } from "../../worker-thread.js";
+import { siblingModule, WorkerThread } from "../../worker-thread.js";
 import type { RawSqlClient, RawSqlRunner } from "./sql-client.js";
 
 /** Prepared statements kept per SQLite connection; the stores use a few dozen distinct texts. */
@@ -186,7 +186,7 @@ export class SqliteReadThread {
   readonly #thread: WorkerThread<ReadRequest, unknown[]>;
 
   constructor(filePath: string, busyTimeoutMs: number) {
-    this.#thread = new WorkerThread(new URL("./sqlite-read-worker.ts", import.meta.url), { filePath, busyTimeoutMs }, READ_THREAD_IDLE_MS);
+    this.#thread = new WorkerThread(siblingModule(import.meta.url, "sqlite-read-worker"), { filePath, busyTimeoutMs }, READ_THREAD_IDLE_MS);
   }
 
   async $queryRaw<T>(query: Sql): Promise<T> {

@@ -7,8 +7,6 @@ import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import Database from "better-sqlite3";
-import pg from "pg";
 import { pgPoolConfig, providerOf, redactUrl, sqliteFilePath } from "../../config.js";
 
 /** The project root: where prisma.config.ts and prisma/ live. */
@@ -54,6 +52,8 @@ async function appliedMigrations(databaseUrl: string): Promise<string[]> {
   if (providerOf(databaseUrl) === "sqlite") {
     const file = sqliteFilePath(databaseUrl);
     if (!existsSync(file)) return [];
+    // Drivers are imported when used: a SQLite command never loads pg, nor the reverse.
+    const { default: Database } = await import("better-sqlite3");
     const db = new Database(file, { readonly: true, fileMustExist: true });
     try {
       return (db.prepare(APPLIED_SQL).all() as { migration_name: string }[]).map((r) => r.migration_name);
@@ -61,6 +61,7 @@ async function appliedMigrations(databaseUrl: string): Promise<string[]> {
       db.close();
     }
   }
+  const { default: pg } = await import("pg");
   const client = new pg.Client({ ...pgPoolConfig(databaseUrl), connectionTimeoutMillis: 10_000 });
   await client.connect();
   try {

@@ -318,6 +318,20 @@ describe("audit verify --store", () => {
     expect(() => statSync(missing)).toThrow();
   });
 
+  it("shows progress on stderr past the delay (a summary line), nothing with --quiet; stdout stays the verdict", async () => {
+    const now = { WEAVER_KERNEL_SECRET: SECRET, TRACEGATE_PROGRESS_AFTER_MS: "0" };
+    const [shown, quiet] = await Promise.all([
+      audit(["verify", "--store", JSONL_STORE], now),
+      audit(["verify", "--store", SQLITE_STORE, "--quiet"], now),
+    ]);
+    for (const run of [shown, quiet]) {
+      expect(run.stdout).toBe("OK: Verified 6 record(s).\n");
+      expect(run.code).toBe(0);
+    }
+    expect(shown.stderr).toMatch(/(^|\n)verify: 6 records in \d+\.\d s \([\d,]+\/s\)\n$/);
+    expect(quiet.stderr).toBe("");
+  });
+
   it("refuses a WAL-mode store without its -wal/-shm files instead of creating them", async () => {
     const dir = mkdtempSync(join(work, "wal-"));
     const wal = join(dir, "wal.db");

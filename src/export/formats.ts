@@ -19,7 +19,7 @@
  * `result_summary` keys was never stored (nor hashed), so nested objects come out sorted.
  * Exports read keyset pages of the store, so memory stays constant however large the chain.
  */
-import { isJsonObject, type JsonObject, type JsonValue, parseJsonLossless, pythonJsonDumps } from "../chain/json.js";
+import { isJsonObject, type JsonObject, type JsonValue, keysInOrder, parseJsonLossless, pythonJsonDumps } from "../chain/json.js";
 import { parseIsoInstant } from "../chain/isoformat.js";
 import type { EpochMicros } from "../chain/time.js";
 import { CorruptPayloadError, EXPORT_KEYS } from "../chain/trace.js";
@@ -143,7 +143,7 @@ export function pythonJsonIndent(value: JsonValue, indent = 2, depth = 0): strin
       return "[" + inner + v.map((item) => write(item, level + 1)).join("," + inner) + "\n" + pad.repeat(level) + "]";
     }
     if (v !== null && typeof v === "object") {
-      const keys = Object.keys(v);
+      const keys = keysInOrder(v);
       if (keys.length === 0) return "{}";
       const inner = "\n" + pad.repeat(level + 1);
       const items = keys.map((k) => pythonJsonDumps(k) + ": " + write(v[k] as JsonValue, level + 1));

@@ -92,6 +92,8 @@ export interface SourceRecord {
   payload: string;
   /** Where the record is, for messages: `path:lineno` or `path (seq n)`. */
   location: string;
+  /** The JSON text the trace was parsed from: the JSONL line (the whole envelope), or the SQLite payload. */
+  text?: string;
   /** SQLite only: the indexed copies the reference keeps next to the payload. */
   columns?: { actionId: unknown; invokedAt: unknown };
 }
@@ -135,7 +137,7 @@ function corruptLine(path: string, lineno: number, reason: string): ImportError 
 
 function envelopeOf(line: string, path: string, lineno: number): SourceRecord {
   try {
-    return { ...parseChainedRecord(line), location: `${path}:${lineno}` };
+    return { ...parseChainedRecord(line), location: `${path}:${lineno}`, text: line };
   } catch (e) {
     if (e instanceof RecordError) throw corruptLine(path, lineno, e.reason);
     throw e;
@@ -316,6 +318,7 @@ function sqliteRecord(row: SqliteRow, path: string): SourceRecord {
     trace,
     payload: canonicalJson(trace),
     location: `${path} (seq ${seqBig})`,
+    text: row.payload as string,
     columns: { actionId: row.action_id, invokedAt: row.invoked_at },
   };
 }

@@ -5,11 +5,11 @@
  * and export print), and its `get`.
  */
 import { formatIsoformat, type IsoDateTime, parseIsoformat } from "../chain/isoformat.js";
-import { type JsonObject, type JsonValue, pythonJsonDumps } from "../chain/json.js";
+import { hasIndexKey, isJsonObject, type JsonObject, type JsonValue, parseJsonLossless, pythonJsonDumps, withDocumentKeyOrder } from "../chain/json.js";
 import { TimestampError } from "../chain/time.js";
 import type { RecordHasher } from "../chain/hash.js";
 import { ChainVerifier, type ChainVerification } from "../chain/verify.js";
-import { ImportError, parseStoredPayload, type ReferenceStore } from "./reference-store.js";
+import { ImportError, parseStoredPayload, type ReferenceStore, type SourceRecord } from "./reference-store.js";
 
 /**
  * The reference's `verify_chain` over a whole store (docs/reference-compatibility.md#verification):
@@ -111,6 +111,21 @@ export function reexportTrace(t: JsonObject): ReexportedTrace {
 }
 
 /**
+ * A record's trace with the key order of its stored text kept on every object (KEY_ORDER in
+ * src/chain/json.ts), so that what is printed orders keys as the reference does even where a
+ * JavaScript object would put array-index keys ("0", "17") first. Only texts that have such a
+ * key are parsed again.
+ */
+function traceInStoredOrder(record: SourceRecord, format: ReferenceStore["format"]): JsonObject {
+  const text = record.text;
+  if (text === undefined || !hasIndexKey(text)) return record.trace;
+  const root = withDocumentKeyOrder(parseJsonLossless(text), text);
+  // A JSONL line is the envelope around the trace; a SQLite payload is the trace.
+  const trace = format === "jsonl" && isJsonObject(root) ? root.trace : root;
+  return trace !== undefined && isJsonObject(trace) ? trace : record.trace;
+}
+
+/**
  * The traces of a store as the reference CLI decodes them, in chain order, for list and
  * export. Errors come as the reference raises them: a JSONL store is parsed whole before any
  * trace is decoded, so a corrupt line anywhere wins over an undecodable trace before it (the
@@ -122,7 +137,7 @@ export async function* reexportedTraces(store: ReferenceStore): AsyncGenerator<R
     if (deferred) continue;
     let trace: ReexportedTrace;
     try {
-      trace = reexportTrace(record.trace);
+      trace = reexportTrace(traceInStoredOrder(record, store.format));
     } catch (e) {
       if (!(e instanceof ImportError) || store.format !== "jsonl") throw e;
       deferred = e;
@@ -142,10 +157,13 @@ export async function findTrace(store: ReferenceStore, actionId: string): Promis
   let trace: JsonObject | null = null;
   if (store.findPayload) {
     const row = store.findPayload(actionId);
-    if (row) trace = parseStoredPayload(row.payload, `for action_id='${actionId}'`);
+    if (row) {
+      trace = parseStoredPayload(row.payload, `for action_id='${actionId}'`);
+      if (typeof row.payload === "string") trace = withDocumentKeyOrder(trace, row.payload);
+    }
   } else {
     for await (const record of store.records()) {
-      if (trace === null && record.trace.action_id === actionId) trace = record.trace;
+      if (trace === null && record.trace.action_id === actionId) trace = traceInStoredOrder(record, store.format);
     }
   }
   if (trace === null) throw new ImportError(`No action trace found for action_id='${actionId}'.`);

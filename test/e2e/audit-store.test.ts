@@ -36,6 +36,9 @@ const JSONL_STORE = join(storeDir, "traces.jsonl");
 /** The JSONL store under a name that does not end in .jsonl: needs --format jsonl. */
 const JSONL_AS_LOG = join(storeDir, "traces.log");
 
+/** Args whose keys include array indexes, nested, after other keys. */
+const INDEX_KEY_ARGS = String.raw`{"content-type": "application/json", "10": 1, "2": {"b": 0, "1": [{"x": null, "0": true}]}, "timeout": 30.0}`;
+
 /** Six traces: times with Z, a +05:30 offset and fractions, a denial, a failure, tricky args. */
 const TRACES = `[${[
   referenceTraceText("a-0", 0, "2026-03-02T23:59:59.999999+00:00", { principal_id: "alice" }, MIXED_ARGS),
@@ -44,9 +47,10 @@ const TRACES = `[${[
     error: "denied: missing role", status: "failed", driver_id: "", result_summary: null,
   }),
   referenceTraceText("a-2", 2, "2026-03-03T05:30:00.5+05:30", { principal_id: "alice" }),
-  referenceTraceText("a-3", 3, "2026-03-03T10:00:00Z", {}, HEADER_ARGS),
+  // Array-index keys, which a JavaScript object would list first: the reference keeps them in place.
+  referenceTraceText("a-3", 3, "2026-03-03T10:00:00Z", { result_summary: { row_count: 2, "0": "zero" } }, INDEX_KEY_ARGS),
   referenceTraceText("a-4", 4, "2026-03-04T00:00:00+00:00", { principal_id: "alice", error: "boom", status: "failed" }),
-  referenceTraceText("a-5", 5, "2026-03-05T12:00:00+00:00", { principal_id: "bob", handle_id: "h-5" }),
+  referenceTraceText("a-5", 5, "2026-03-05T12:00:00+00:00", { principal_id: "bob", handle_id: "h-5" }, HEADER_ARGS),
 ].join(",\n")}]`;
 
 function python(args: string[], input: string, script?: string): string {
@@ -398,11 +402,15 @@ describe("audit list --store", () => {
 
 describe("audit show --store", () => {
   it("prints json.dumps(export object, indent=2); an unknown id exits 1 naming it", async () => {
-    const [jsonl, sqlite, unknown] = await Promise.all([
+    const [jsonl, sqlite, unknown, ...indexKeys] = await Promise.all([
       sameAsReference(["show", "--store", JSONL_STORE, "a-0"], { command: "show", store: JSONL_STORE, format: "jsonl", id: "a-0" }),
       sameAsReference(["show", "--store", SQLITE_STORE, "a-2", "--json"], { command: "show", store: SQLITE_STORE, format: "sqlite", id: "a-2" }),
       audit(["show", "--store", PRUNED_STORE, "a-0"]),
+      sameAsReference(["show", "--store", JSONL_STORE, "a-3"], { command: "show", store: JSONL_STORE, format: "jsonl", id: "a-3" }),
+      sameAsReference(["show", "--store", SQLITE_STORE, "a-3"], { command: "show", store: SQLITE_STORE, format: "sqlite", id: "a-3" }),
     ]);
+    // Array-index keys stay where the store has them.
+    for (const text of indexKeys) expect(text).toContain('"content-type": "application/json",\n    "10": 1,');
     expect(jsonl).toContain('"f": 100.0');
     expect(jsonl).toContain('"big": 1152921504606846976');
     expect(sqlite).toContain('"invoked_at": "2026-03-03T05:30:00.500000+05:30"');

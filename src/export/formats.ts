@@ -19,7 +19,8 @@
  * `result_summary` keys was never stored (nor hashed), so nested objects come out sorted.
  * Exports read keyset pages of the store, so memory stays constant however large the chain.
  */
-import { isJsonObject, type JsonObject, type JsonValue, keysInOrder, parseJsonLossless, pythonJsonDumps } from "../chain/json.js";
+import { isJsonObject, type JsonObject, type JsonValue, parseJsonLossless, pythonJsonDumps } from "../chain/json.js";
+import { keysInOrder } from "../chain/key-order.js";
 import { parseIsoInstant } from "../chain/isoformat.js";
 import type { EpochMicros } from "../chain/time.js";
 import { CorruptPayloadError, EXPORT_KEYS } from "../chain/trace.js";

@@ -5,7 +5,8 @@
  * and export print), and its `get`.
  */
 import { formatIsoformat, type IsoDateTime, parseIsoformat } from "../chain/isoformat.js";
-import { hasIndexKey, isJsonObject, type JsonObject, type JsonValue, parseJsonLossless, pythonJsonDumps, withDocumentKeyOrder } from "../chain/json.js";
+import { isJsonObject, type JsonObject, type JsonValue, parseJsonLossless, pythonJsonDumps } from "../chain/json.js";
+import { hasIndexKey, withDocumentKeyOrder } from "../chain/key-order.js";
 import { TimestampError } from "../chain/time.js";
 import type { RecordHasher } from "../chain/hash.js";
 import { ChainVerifier, type ChainVerification } from "../chain/verify.js";
@@ -112,7 +113,7 @@ export function reexportTrace(t: JsonObject): ReexportedTrace {
 
 /**
  * A record's trace with the key order of its stored text kept on every object (KEY_ORDER in
- * src/chain/json.ts), so that what is printed orders keys as the reference does even where a
+ * src/chain/key-order.ts), so that what is printed orders keys as the reference does even where a
  * JavaScript object would put array-index keys ("0", "17") first. Only texts that have such a
  * key are parsed again.
  */

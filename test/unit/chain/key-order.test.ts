@@ -1,5 +1,5 @@
 /**
- * withDocumentKeyOrder (src/chain/json.ts): a parsed object keeps its text's key order for
+ * withDocumentKeyOrder (src/chain/key-order.ts): a parsed object keeps its text's key order for
  * the serializers that keep insertion order, even for array-index keys ("0", "17"), which a
  * JavaScript object lists first. Checked against CPython: for seeded random JSON texts
  * (nested objects and arrays, index and other keys, repeated keys), pythonJsonDumps and
@@ -8,7 +8,8 @@
  */
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { canonicalJson, parseJsonLossless, pythonJsonDumps, withDocumentKeyOrder } from "../../../src/chain/json.js";
+import { canonicalJson, parseJsonLossless, pythonJsonDumps } from "../../../src/chain/json.js";
+import { withDocumentKeyOrder } from "../../../src/chain/key-order.js";
 import { pythonJsonIndent } from "../../../src/export/formats.js";
 
 function random(seed: number): () => number {

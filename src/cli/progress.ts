@@ -35,6 +35,8 @@ export interface JobProgressOptions {
 
 /** Lines, not redraws, when the stream is no terminal: one every this many milliseconds. */
 const LINE_EVERY_MS = 2_000;
+/** Redraws of the bar on a terminal, at most one every this many milliseconds. */
+const REDRAW_EVERY_MS = 100;
 
 /** Milliseconds a job runs before its progress is drawn (TRACEGATE_PROGRESS_AFTER_MS, default 1000). */
 function showAfterMs(): number {
@@ -87,6 +89,9 @@ export function jobProgress(label: string, options: JobProgressOptions = {}): Jo
   let total = options.total ?? 0;
   let bar: SingleBar | undefined;
   let finished = false;
+  let drawnAt = 0;
+  const afterMs = showAfterMs();
+  const drawEveryMs = stream.isTTY ? REDRAW_EVERY_MS : LINE_EVERY_MS;
 
   const show = () => {
     if (bar || finished) return;
@@ -100,19 +105,24 @@ export function jobProgress(label: string, options: JobProgressOptions = {}): Jo
       // The summary line replaces the bar (on a terminal) and follows the last line (otherwise).
       clearOnComplete: true,
       barsize: 24,
-      format: (_options, params) =>
-        progressLine(
+      format: (_options, params) => {
+        drawnAt = performance.now();
+        return progressLine(
           label,
           unit,
           params.value,
           params.total,
           seconds(),
           stream.isTTY ? `[${"#".repeat(Math.round(24 * Math.min(1, params.progress)))}${"-".repeat(24 - Math.round(24 * Math.min(1, params.progress)))}]` : null,
-        ),
+        );
+      },
     });
     bar.start(total, done);
   };
-  const timer = setTimeout(show, showAfterMs());
+  // The timers (this one and cli-progress's schedule) draw while the job waits on I/O; a job
+  // that keeps the event loop busy (synchronous SQLite reads, writes to a pipe) never lets
+  // them run, so update() draws too when they are late.
+  const timer = setTimeout(show, afterMs);
   timer.unref();
 
   return {
@@ -122,7 +132,10 @@ export function jobProgress(label: string, options: JobProgressOptions = {}): Jo
         total = newTotal;
         bar?.setTotal(newTotal);
       }
+      const now = performance.now();
+      if (!bar && now - started >= afterMs) show();
       bar?.update(n);
+      if (bar && now - drawnAt >= drawEveryMs) bar.render();
     },
     abort() {
       if (finished) return;

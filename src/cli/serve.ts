@@ -11,7 +11,7 @@ import { memoryBus, redisBus, type TraceBus } from "../streams/bus.js";
 import { type SoftRedis, softRedis } from "../streams/redis.js";
 import { buildApp } from "../http/app.js";
 import { scheduleRetention } from "../http/retention-schedule.js";
-import { createLogger } from "../logger.js";
+import { createLogger, ignoreClosedPipe } from "../logger.js";
 import { resolveSigningKey } from "../app/signing-key.js";
 import { openStores } from "../stores/index.js";
 import { ensureMigrated } from "../stores/prisma/migrate.js";
@@ -142,6 +142,9 @@ export function registerServeCommand(program: Command): void {
     .command("serve", { isDefault: true })
     .description("migrate the database and serve GraphQL (PORT, HOST, DATABASE_URL, TRACEGATE_HMAC_SECRET)")
     .action(async () => {
+      // Output whose reader went away is dropped rather than fatal (see ignoreClosedPipe).
+      process.stdout.on("error", ignoreClosedPipe);
+      process.stderr.on("error", ignoreClosedPipe);
       // The handlers go in before the listen line is printed (serve's onListening), so a
       // SIGTERM sent right after it drains instead of killing the process.
       await serve(loadConfig(), (stop) => {

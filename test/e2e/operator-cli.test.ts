@@ -5,7 +5,7 @@
  * terminal, nothing with --quiet), stdout untouched.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -118,6 +118,40 @@ describe("tracegate migrate and errors", () => {
     }
     expect(runs[0]!.stderr).toMatch(/does not exist.*\[CONFIG\]/);
     expect(runs[1]!.stderr).toContain("[BAD_USER_INPUT]");
+  });
+});
+
+describe("tracegate serve without its log reader", () => {
+  it("still stops on SIGTERM after the process reading its stdout and stderr died (EPIPE)", async () => {
+    // A parent that starts the gateway with piped output, waits for the listen line and exits.
+    const parent = String.raw`
+      const { spawn } = require("node:child_process");
+      const c = spawn(process.execPath, [process.argv[1], "serve"], { env: process.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+      let out = "";
+      c.stdout.on("data", (b) => { out += b; if (out.includes("serving GraphQL")) { console.log(c.pid); process.exit(0); } });`;
+    const run = spawnSync(process.execPath, ["-e", parent, join(ROOT, "bin/tracegate.js")], {
+      env: { ...process.env, ...CLEAN, PORT: "0", TRACEGATE_DATA_DIR: freshDir(), LOG_LEVEL: "info" },
+      encoding: "utf8",
+      timeout: 120_000,
+    });
+    const pid = Number(run.stdout.trim());
+    expect(pid, run.stderr).toBeGreaterThan(0);
+    // Gone, or a zombie (exited; reaping it is up to whichever process adopted it).
+    const alive = () => {
+      try {
+        return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+      } catch {
+        return false;
+      }
+    };
+    expect(alive()).toBe(true);
+    process.kill(pid, "SIGTERM");
+    // A generous bound that only catches a gateway that ignores the signal.
+    const deadline = Date.now() + 60_000;
+    while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const stillAlive = alive();
+    if (stillAlive) process.kill(pid, "SIGKILL");
+    expect(stillAlive).toBe(false);
   });
 });
 

@@ -31,7 +31,7 @@ import { parse as parseYaml } from "yaml";
 import { BACKENDS } from "../support/backends.js";
 import { PG_ADMIN_URL, pgDatabaseUrl } from "../support/pg.js";
 import { type PrivateRedis, privateRedis, privateRedisProblem } from "../support/private-redis.js";
-import { postGraphQL, ROOT } from "../support/process.js";
+import { postGraphQL, ROOT, runProcess } from "../support/process.js";
 import { deny, invoke } from "../support/traces.js";
 import { sleep, waitFor } from "../support/wait.js";
 
@@ -121,22 +121,7 @@ function startReplica(env: Record<string, string>, cwd: string): Promise<Replica
 
 /** A command through the entrypoint to completion (the compose docs' `docker compose run`). */
 function runEntrypoint(args: string[], env: Record<string, string>, cwd: string, limitMs = 180_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(ENTRYPOINT, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (b: Buffer) => (stdout += b.toString()));
-  child.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`entrypoint ${args.join(" ")} did not exit within ${limitMs / 1000} s; stderr:\n${stderr}`));
-    }, limitMs);
-    child.once("error", reject);
-    child.once("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runProcess(ENTRYPOINT, args, { cwd, env, label: `entrypoint ${args.join(" ")}`, limitMs });
 }
 
 async function pgAdmin<T>(fn: (c: pg.Client) => Promise<T>, url = PG_ADMIN_URL): Promise<T> {

@@ -98,11 +98,20 @@ export interface CliRun {
 const CLI_LIMIT_MS = 120_000;
 
 export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
-  const child = spawn(process.execPath, [join(ROOT, "bin/tracegate.js"), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  return runProcess(process.execPath, [join(ROOT, "bin/tracegate.js"), ...args], { cwd: ROOT, env: { ...process.env, ...env }, label: `tracegate ${args.join(" ")}` });
+}
+
+/**
+ * Run `command args` to completion, collecting its output; killed and rejected after
+ * `limitMs` (default CLI_LIMIT_MS), a bound that only catches hangs.
+ */
+export function runProcess(
+  command: string,
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; label: string; limitMs?: number },
+): Promise<CliRun> {
+  const limitMs = options.limitMs ?? CLI_LIMIT_MS;
+  const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout!.on("data", (b: Buffer) => (stdout += b.toString()));
@@ -110,8 +119,8 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`tracegate ${args.join(" ")} did not exit within ${CLI_LIMIT_MS / 1000} s; stderr:\n${stderr}`));
-    }, CLI_LIMIT_MS);
+      reject(new Error(`${options.label} did not exit within ${limitMs / 1000} s; stderr:\n${stderr}`));
+    }, limitMs);
     child.once("error", reject);
     child.once("close", (code) => {
       clearTimeout(timer);

@@ -62,6 +62,7 @@ const CODE_OF: Record<string, string> = {
   DuplicateActionIdError: "DUPLICATE_ACTION_ID",
   ImportError: "IMPORT_FAILED",
   ChainImportError: "CHAIN_INVALID",
+  TimestampError: "BAD_USER_INPUT",
 };
 
 /** A database another process holds locked (SQLite's busy timeout ran out). */

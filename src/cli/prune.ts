@@ -16,6 +16,7 @@ import { prune } from "../app/retention.js";
 import { resolveSigningKey } from "../app/signing-key.js";
 import { createCheckpointMac } from "../chain/checkpoint.js";
 import { createRecordHasher } from "../chain/hash.js";
+import type { EpochMicros } from "../chain/time.js";
 import { loadConfig } from "../config.js";
 import { badUserInput } from "../errors.js";
 import { parseExportTime } from "../export/formats.js";
@@ -23,10 +24,20 @@ import { jobProgress, tracked } from "./progress.js";
 import { assertDatabaseExists, existingChainSecret, withStores } from "./stores.js";
 
 interface PruneOptions {
-  before?: string;
+  /** --before, parsed (epoch microseconds). */
+  before?: EpochMicros;
   beforeSeq?: number;
   json?: boolean;
   quiet?: boolean;
+}
+
+/** --before as Python's datetime.fromisoformat reads it; a usage error (one line, exit 1) otherwise. */
+function parseBefore(value: string): EpochMicros {
+  try {
+    return parseExportTime(value);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
 }
 
 function parseSeq(value: string): number {
@@ -38,7 +49,7 @@ async function runPrune(options: PruneOptions): Promise<void> {
   if ((options.before === undefined) === (options.beforeSeq === undefined)) {
     throw badUserInput("give exactly one of --before TIME and --before-seq N.", "before");
   }
-  const cut = options.beforeSeq !== undefined ? { beforeSeq: options.beforeSeq } : { beforeUs: parseExportTime(options.before!) };
+  const cut = options.beforeSeq !== undefined ? { beforeSeq: options.beforeSeq } : { beforeUs: options.before! };
   const config = loadConfig();
   assertDatabaseExists(config);
   const secret = existingChainSecret(config);
@@ -65,7 +76,7 @@ export function registerPruneCommand(program: Command): void {
   program
     .command("prune")
     .description("delete the oldest records (a seq prefix), leaving an authenticated checkpoint and an audit record of the prune")
-    .option("--before <time>", "prune records older than this ISO 8601 instant or date (naive = UTC), up to the first record that is not")
+    .option("--before <time>", "prune records older than this ISO 8601 instant or date (naive = UTC), up to the first record that is not", parseBefore)
     .option("--before-seq <n>", "prune every record with a lower seq", parseSeq)
     .option("--json", 'print {"pruned", "checkpointSeq", "auditSeq"}')
     .option("--quiet", "no progress on stderr")

@@ -14,6 +14,7 @@ import { parseIsoInstant } from "../chain/isoformat.js";
 import { type JsonObject, pythonJsonDumps } from "../chain/json.js";
 import { TimestampError } from "../chain/time.js";
 import { pythonJsonIndent } from "../export/formats.js";
+import { onInterrupt } from "./interrupt.js";
 
 /**
  * A usage error of the reference-compatible `audit` command: printed as `error: <message>`
@@ -147,6 +148,8 @@ export async function exportToFile(path: string, run: (write: (chunk: string) =>
   const file = createWriteStream(partial, { flags: "wx" });
   const failed = new Promise<never>((_, reject) => file.once("error", reject));
   failed.catch(() => undefined);
+  // Ctrl-C or SIGTERM mid-export: the partial file goes too.
+  const forget = onInterrupt(() => rmSync(partial, { force: true }));
   try {
     const n = await Promise.race([
       run((chunk) => {
@@ -162,5 +165,7 @@ export async function exportToFile(path: string, run: (write: (chunk: string) =>
     file.destroy();
     rmSync(partial, { force: true });
     throw e;
+  } finally {
+    forget();
   }
 }

@@ -105,8 +105,8 @@ export function registerCheckpointCommand(program: Command): void {
         process.stdout.write(`${verifyCheckpointFile(options.publicKey, file)}\n`);
       } catch (e) {
         if (!(e instanceof CheckpointCheckError)) throw e;
-        process.stderr.write(`error: ${e.message}\n`);
-        process.exitCode = 1;
+        // main.ts prints it: one line, with the code, exit 1.
+        throw Object.assign(e, { code: "CHECKPOINT_INVALID" });
       }
     });
 

@@ -282,9 +282,9 @@ export function registerImportCommand(program: Command): void {
         summary = await runImport(path, options);
       } catch (e) {
         if (!(e instanceof ImportError)) throw e;
-        const suffix = e instanceof ChainImportError ? " Nothing was imported." : "";
-        process.stderr.write(`error: ${e.message}${suffix}\n`);
-        process.exit(1);
+        // main.ts prints it: one line, with the code, exit 1.
+        if (e instanceof ChainImportError) throw Object.assign(new Error(`${e.message} Nothing was imported.`), { code: "CHAIN_INVALID" });
+        throw Object.assign(e, { code: "IMPORT_FAILED" });
       }
       report(summary, options);
     });

@@ -23,9 +23,9 @@ interface CommandEntry {
 
 const COMMANDS: CommandEntry[] = [
   { name: "serve", summary: "migrate the database and serve GraphQL (the default command)", load: async () => (await import("./serve.js")).registerServeCommand },
-  { name: "migrate", summary: "apply pending database migrations and exit", load: async () => (await import("./migrate.js")).registerMigrateCommand },
+  { name: "migrate", summary: "apply pending database migrations and exit (only reads an up-to-date database)", load: async () => (await import("./migrate.js")).registerMigrateCommand },
   { name: "keys", summary: "create, list and revoke API keys", load: async () => (await import("./keys.js")).registerKeysCommand },
-  { name: "checkpoint", summary: "create, list and verify signed chain checkpoints", load: async () => (await import("./checkpoint.js")).registerCheckpointCommand },
+  { name: "checkpoint", summary: "verify a signed checkpoint offline; print the checkpoint signing public key", load: async () => (await import("./checkpoint.js")).registerCheckpointCommand },
   { name: "doctor", summary: "check the configuration, the database and the chain", load: async () => (await import("./doctor.js")).registerDoctorCommand },
   { name: "import", summary: "import a weaver-kernel trace store (JSONL or SQLite) into the chain", load: async () => (await import("./import.js")).registerImportCommand },
   { name: "prune", summary: "delete the oldest records, leaving an authenticated checkpoint", load: async () => (await import("./prune.js")).registerPruneCommand },
@@ -50,6 +50,11 @@ function commandNamed(args: readonly string[]): string | null {
 }
 
 const wanted = commandNamed(process.argv.slice(2));
+if (wanted !== null && !COMMANDS.some((c) => c.name === wanted)) {
+  // Not an argument for the default command (commander would say "too many arguments for 'serve'").
+  process.stderr.write(`error: unknown command '${wanted}'; \`tracegate --help\` lists the commands [USAGE]\n`);
+  process.exit(1);
+}
 const debug = () => process.argv.includes("--debug") || process.env.TRACEGATE_DEBUG === "1";
 
 /** Codes for the errors that carry none, by class name (the classes are not imported: see above). */
@@ -65,8 +70,11 @@ const CODE_OF: Record<string, string> = {
   TimestampError: "BAD_USER_INPUT",
 };
 
-/** A database another process holds locked (SQLite's busy timeout ran out). */
+/** A database another process holds locked (SQLite's busy timeout ran out), in any of the words the drivers use. */
 const LOCKED = /SQLITE_BUSY|database is locked|SocketTimeout/i;
+
+/** The Prisma CLI's own chatter, which precedes the message that matters in a failed migration. */
+const PRISMA_NOISE = /^(Loaded Prisma config[^\n]*|Prisma schema loaded[^\n]*|Datasource "[^\n]*|WARNING:[\s\S]*?(?=\nError:|$))\n?/gm;
 
 /**
  * Report `e` and exit 1, as one line: `error: <message> [<CODE>]`. The code is the error's own
@@ -78,15 +86,18 @@ function fail(e: unknown): never {
   const error = e as { message?: unknown; code?: unknown; name?: unknown; stack?: unknown } | null;
   // Prisma prefixes its errors with the call that failed, which says nothing to an operator.
   let message = String(error?.message ?? e)
+    .replace(PRISMA_NOISE, "")
+    // A stack folded into a message (Prisma's schema engine does that) says nothing to an operator.
+    .replace(/\n\s+at [^\n]*/g, "")
     .replace(/\s*\n\s*/g, " ")
     .replace(/^Invalid `[^`]*` invocation:\s*/, "")
     .trim();
   let code = typeof error?.code === "string" && /^[A-Z][A-Z0-9_]+$/.test(error.code) ? error.code : (CODE_OF[String(error?.name)] ?? "INTERNAL");
-  if (LOCKED.test(message) || code === "SQLITE_BUSY") {
+  const cause = String((error as { cause?: { message?: unknown } } | null)?.cause?.message ?? "");
+  if (LOCKED.test(message) || LOCKED.test(cause) || code === "SQLITE_BUSY" || (code === "P1008" && process.env.DATABASE_URL?.startsWith("postgres") !== true)) {
     code = "DATABASE_LOCKED";
     message = `the database is locked by another process (a running gateway or CLI command): try again, or stop it first (${message})`;
   } else if (code === "P1008") {
-    // Prisma's "Operation has timed out": on SQLite, the busy timeout ran out.
     code = "DATABASE_TIMEOUT";
     message = `the database did not answer in time (locked by another process, or overloaded): try again (${message})`;
   }
@@ -103,6 +114,9 @@ function packageVersion(): string {
 }
 
 const program = new Command()
+  // Usage errors (an unknown flag, a missing value) get the error line's code too; the
+  // reference-compatible audit command exits 2 on them, as argparse does.
+  .configureOutput({ outputError: (text, write) => write(wanted === "audit" ? text : text.replace(/\n?$/, " [USAGE]\n")) })
   .name("tracegate")
   .description("GraphQL audit query gateway over a tamper-evident HMAC hash chain")
   .version(packageVersion(), "-V, --version", "print the version and exit")

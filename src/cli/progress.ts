@@ -8,6 +8,7 @@
  * output (an export's lines, verify's verdict).
  */
 import { SingleBar } from "cli-progress";
+import { onInterrupt } from "./interrupt.js";
 
 /** A job's progress handle. */
 export interface JobProgress {
@@ -90,6 +91,7 @@ export function jobProgress(label: string, options: JobProgressOptions = {}): Jo
   let bar: SingleBar | undefined;
   let finished = false;
   let drawnAt = 0;
+  let forget = () => {};
   const afterMs = showAfterMs();
   const drawEveryMs = stream.isTTY ? REDRAW_EVERY_MS : LINE_EVERY_MS;
 
@@ -118,6 +120,9 @@ export function jobProgress(label: string, options: JobProgressOptions = {}): Jo
       },
     });
     bar.start(total, done);
+    // cli-progress turns line wrapping off while it draws; an interrupt must turn it back on.
+    const drawn = bar;
+    forget = onInterrupt(() => drawn.stop());
   };
   // The timers (this one and cli-progress's schedule) draw while the job waits on I/O; a job
   // that keeps the event loop busy (synchronous SQLite reads, writes to a pipe) never lets
@@ -141,6 +146,7 @@ export function jobProgress(label: string, options: JobProgressOptions = {}): Jo
       if (finished) return;
       finished = true;
       clearTimeout(timer);
+      forget();
       bar?.stop();
     },
     finish(summary) {
@@ -148,6 +154,7 @@ export function jobProgress(label: string, options: JobProgressOptions = {}): Jo
       finished = true;
       clearTimeout(timer);
       if (!bar) return;
+      forget();
       bar.update(done);
       bar.stop();
       const s = seconds();

@@ -116,7 +116,7 @@ export function registerShipCommand(program: Command): void {
         summary = await runShip(path, options, process.env, stop.signal);
       } catch (e) {
         if (!(e instanceof ShipError)) throw e;
-        process.stderr.write(`error: ${e.message}\n`);
+        process.stderr.write(`error: ${e.message} [${e.code}]\n`);
         process.exit(1);
       }
       const file = resolve(path);

@@ -275,7 +275,7 @@ describe("tracegate import", () => {
     const cases: [string, string[], RegExp, Record<string, string>, boolean][] = [
       // JSONL: the reference's own checklist
       // (docs/reference-compatibility.md#tamper-checklist), edited as text.
-      ["jsonl mutation", [tamperJsonl(jsonlStore, (l) => l.map((s, j) => (j === 2 ? s.replace('"team-a/agent"', '"team-b/agent"') : s)))], /^error: MUTATED at seq 2: Tampered record at seq 2: .* Nothing was imported\.\n$/, {}, true],
+      ["jsonl mutation", [tamperJsonl(jsonlStore, (l) => l.map((s, j) => (j === 2 ? s.replace('"team-a/agent"', '"team-b/agent"') : s)))], /^error: MUTATED at seq 2: Tampered record at seq 2: .* Nothing was imported\. \[[A-Z_]+\]\n$/, {}, true],
       ["jsonl args mutation", [tamperJsonl(jsonlStore, (l) => l.map((s, j) => (j === 0 ? s.replace('"f": 100.0', '"f": 100') : s)))], /^error: MUTATED at seq 0: /, {}, false],
       ["jsonl deletion", [tamperJsonl(jsonlStore, line(2))], /^error: NON_CONTIGUOUS at seq 3: Non-contiguous sequence at position 3: expected seq 2, found 3/, {}, false],
       ["jsonl head deletion", [tamperJsonl(jsonlStore, line(0))], /^error: NON_CONTIGUOUS at seq 1: /, {}, false],
@@ -305,7 +305,7 @@ describe("tracegate import", () => {
       [
         "a trace the reference could not decode",
         [writeStore("jsonl", `[${traceText("m-0", 0)}, ${traceText("m-1", 1).replace('"args":{},', "")}]`)],
-        /^error: Malformed trace at seq 1 \(.*\.jsonl:2\): missing required field 'args'\.\n$/,
+        /^error: Malformed trace at seq 1 \(.*\.jsonl:2\): missing required field 'args'\. \[[A-Z_]+\]\n$/,
         {},
         false,
       ],

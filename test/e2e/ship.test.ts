@@ -350,7 +350,7 @@ describe("tracegate ship", () => {
     const run = await runCli(shipArgs(store, "--batch", "3"), SHIP_ENV);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(
-      /^error: TAMPERED at seq 5: Tampered record at seq 5: content does not match its stored hash \(mutation, or wrong secret\)\. Stopped: shipped up to seq 4; nothing from seq 5 on was sent\.\n$/,
+      /^error: TAMPERED at seq 5: Tampered record at seq 5: content does not match its stored hash \(mutation, or wrong secret\)\. Stopped: shipped up to seq 4; nothing from seq 5 on was sent\. \[[A-Z_]+\]\n$/,
     );
     // seq 3 and 4 were verified in the batch that reached the tampered line: shipped first.
     expect((await storedWith("d")).map((r) => r.actionId)).toEqual(["d-0", "d-1", "d-2", "d-3", "d-4"]);

@@ -42,13 +42,28 @@ export function checkpointSealer(mac: CheckpointMac, signer?: CheckpointSigner):
   };
 }
 
-/** Prune a prefix on behalf of `actor`. */
+/**
+ * Prune a prefix on behalf of `actor`.
+ * @param nowUs the present (epoch microseconds): a time cut may not be later
+ * @throws BAD_USER_INPUT for a cut beyond the chain (beforeSeq past its next seq) or in the
+ *   future: such a cut is a typo (2062 for 2026) that would delete the whole chain at once
+ */
 export async function prune(
   traces: TraceStore,
   seal: { mac: CheckpointMac; signer?: CheckpointSigner | undefined },
   actor: AdminActor,
   cut: PruneCut,
+  nowUs: EpochMicros = Date.now() * 1000,
 ): Promise<PruneResult> {
+  if ("beforeUs" in cut && cut.beforeUs > nowUs) {
+    throw badUserInput(`before ${formatIsoMicros(cut.beforeUs)} is in the future; a prune deletes only records older than a past instant.`, "before");
+  }
+  if ("beforeSeq" in cut) {
+    const { nextSeq } = await traces.head();
+    if (cut.beforeSeq > nextSeq) {
+      throw badUserInput(`beforeSeq ${cut.beforeSeq} is beyond the chain, whose next seq is ${nextSeq}: at most beforeSeq ${nextSeq} (the whole chain).`, "beforeSeq");
+    }
+  }
   const args: JsonObject = "beforeSeq" in cut ? { beforeSeq: BigInt(cut.beforeSeq) } : { before: formatIsoMicros(cut.beforeUs) };
   const { outcome, trace } = await traces.prune(cut, checkpointSealer(seal.mac, seal.signer), (o) =>
     adminTrace(actor, "pruneTraces", args, {

@@ -186,7 +186,17 @@ async function verifyStore(options: { json?: boolean; quiet?: boolean }): Promis
   const secret = existingChainSecret(config);
   const hash = createRecordHasher(secret);
   const progress = jobProgress("verify", { quiet: options.quiet === true });
-  const result = await tracked(progress, withExistingStores(config, hash, (stores) => {
+  const result = await tracked(progress, withExistingStores(config, hash, async (stores) => {
+    // A secret whose key id is not the one the chain recorded is the wrong secret, not a
+    // tampered chain: say so instead of reporting every record as tampered (a chain from
+    // before key ids cannot tell the two apart, and is walked).
+    const key = await stores.traces.checkChainKey(hash);
+    if (key.kind === "mismatch" && key.error.storedKeyId !== null) {
+      throw new Error(
+        `wrong secret: its key id ${key.error.configuredKeyId} is not the chain's (${key.error.storedKeyId}); nothing was verified. ` +
+          "Set TRACEGATE_HMAC_SECRET to the secret the chain was written with (or the chain's recorded key id was edited).",
+      );
+    }
     // The operator at the terminal: nothing aborts the walk and no key can be revoked mid-way.
     const ports: VerifyPorts = {
       stores,

@@ -5,11 +5,11 @@
  */
 import type { Command } from "commander";
 import { formatPrincipalPatterns, isScope, SCOPES, type Scope } from "../access/scopes.js";
-import { loadConfig } from "../config.js";
+import { loadConfig, sqliteFilePath } from "../config.js";
 import { badUserInput, TracegateError } from "../errors.js";
 import { issueApiKey } from "../app/keys.js";
 import type { ApiKeyRecord } from "../stores/key-store.js";
-import { readOnlyChain, withStores } from "./stores.js";
+import { assertDatabaseExists, databaseExists, readOnlyChain, withStores } from "./stores.js";
 
 /** Key commands never touch the chain, so they never need the HMAC secret. */
 const noChainHasher = readOnlyChain("tracegate keys");
@@ -59,9 +59,19 @@ interface CreateOptions {
 
 async function createKey(options: CreateOptions): Promise<void> {
   const scopes = options.scope.map(parseScope);
-  const { key, apiKey } = await withStores(loadConfig(), noChainHasher, (stores) =>
+  const config = loadConfig();
+  // Keys may be made before the gateway's first start, which creates the database; but a
+  // mistyped DATABASE_URL would mint a key into a new, unused database: say so.
+  const created = !databaseExists(config);
+  const { key, apiKey } = await withStores(config, noChainHasher, (stores) =>
     issueApiKey(stores.keys, { name: options.name, scopes, principals: options.principal ?? null }, "cli"),
   );
+  if (created) {
+    process.stderr.write(
+      `tracegate: note: no database was at ${sqliteFilePath(config.databaseUrl)}: created it for this key. ` +
+        "If the gateway uses another one, check DATABASE_URL / TRACEGATE_DATA_DIR.\n",
+    );
+  }
   const principals = principalsOf(apiKey);
   if (options.json) {
     process.stdout.write(`${JSON.stringify({ key, id: apiKey.id, name: apiKey.name, scopes: apiKey.scopes, principals })}\n`);
@@ -75,7 +85,9 @@ async function createKey(options: CreateOptions): Promise<void> {
 }
 
 async function listKeys(options: { all?: boolean; json?: boolean }): Promise<void> {
-  const keys = await withStores(loadConfig(), noChainHasher, (stores) => stores.keys.list({ includeRevoked: options.all === true }));
+  const config = loadConfig();
+  assertDatabaseExists(config, "keys live in the gateway's database: start the gateway, or run tracegate migrate, first");
+  const keys = await withStores(config, noChainHasher, (stores) => stores.keys.list({ includeRevoked: options.all === true }));
   if (options.json) {
     process.stdout.write(`${JSON.stringify(keys.map(publicView), null, 2)}\n`);
     return;
@@ -96,7 +108,9 @@ async function listKeys(options: { all?: boolean; json?: boolean }): Promise<voi
 }
 
 async function revokeKey(id: string): Promise<void> {
-  const revoked = await withStores(loadConfig(), noChainHasher, (stores) => stores.keys.revoke(id, new Date()));
+  const config = loadConfig();
+  assertDatabaseExists(config, "keys live in the gateway's database: start the gateway, or run tracegate migrate, first");
+  const revoked = await withStores(config, noChainHasher, (stores) => stores.keys.revoke(id, new Date()));
   if (!revoked) throw new TracegateError("NOT_FOUND", `No API key has id '${printable(id)}'.`);
   process.stdout.write(`revoked ${revoked.id}\n`);
 }

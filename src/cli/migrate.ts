@@ -13,7 +13,7 @@ import { ensureMigrated, MigrationError } from "../stores/prisma/migrate.js";
 export function registerMigrateCommand(program: Command): void {
   program
     .command("migrate")
-    .description("apply pending database migrations and exit (safe while gateways run)")
+    .description("apply pending database migrations and exit; an up-to-date database is only read (safe beside running gateways), applying one to SQLite needs them stopped")
     .action(async () => {
       const config = loadConfig();
       let applied: string[];

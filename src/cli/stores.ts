@@ -33,15 +33,15 @@ export async function withStores<T>(config: Config, hash: RecordHasher, fn: (sto
  * (which `audit verify` would report as OK, hiding a mistyped path: the reference's rule).
  * @throws ConfigError naming the missing file
  */
-export function assertDatabaseExists(config: Config): void {
-  if (config.databaseProvider !== "sqlite") return;
-  const file = sqliteFilePath(config.databaseUrl);
-  if (!existsSync(file)) {
-    throw new ConfigError(
-      `Trace store '${file}' does not exist. Check DATABASE_URL / TRACEGATE_DATA_DIR ` +
-        "(the audit commands read an existing store; they do not create one).",
-    );
+export function assertDatabaseExists(config: Config, why = "the audit commands read an existing store; they do not create one"): void {
+  if (!databaseExists(config)) {
+    throw new ConfigError(`Trace store '${sqliteFilePath(config.databaseUrl)}' does not exist. Check DATABASE_URL / TRACEGATE_DATA_DIR (${why}).`);
   }
+}
+
+/** Whether the configured database is there already (always true for PostgreSQL: the server says). */
+export function databaseExists(config: Config): boolean {
+  return config.databaseProvider !== "sqlite" || existsSync(sqliteFilePath(config.databaseUrl));
 }
 
 /**

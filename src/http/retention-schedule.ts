@@ -38,7 +38,7 @@ export function scheduleRetention(options: RetentionOptions): RetentionSchedule 
   let running: Promise<unknown> = Promise.resolve();
   const runOnce = () => {
     const beforeUs = (now() - options.retentionMs) * 1000;
-    const run = prune(options.traces, { mac: options.mac, signer: options.signer }, RETENTION_ACTOR, { beforeUs });
+    const run = prune(options.traces, { mac: options.mac, signer: options.signer }, RETENTION_ACTOR, { beforeUs }, now() * 1000);
     running = run.then(
       (r) => {
         if (r.pruned > 0) options.logger.info({ pruned: r.pruned, checkpointSeq: r.checkpoint?.seq }, "retention sweep pruned the chain");

@@ -55,7 +55,11 @@ describe("tracegate keys against a running gateway", () => {
   let keyId: string;
 
   it("creates a scoped key that the gateway accepts with exactly those scopes", async () => {
-    const out = await keysOk(dataDir, ["create", "--name", "reader", "--scope", "traces:read", "--principal", "team-a/*"]);
+    // Before the gateway ever started: the database is created, and the command says so.
+    const first = await keys(dataDir, ["create", "--name", "reader", "--scope", "traces:read", "--principal", "team-a/*"]);
+    expect(first.code).toBe(0);
+    expect(first.stderr).toMatch(/^tracegate: note: no database was at .*tracegate\.db: created it for this key\./);
+    const out = first.stdout;
     expect(out).toMatch(/not be shown again/);
     key = KEY.exec(out)![0];
     keyId = /key_[0-9a-f]{16}/.exec(out)![0];

@@ -112,6 +112,7 @@ describe("tracegate migrate and errors", () => {
       runCli(["prune"], { ...CLEAN, TRACEGATE_DATA_DIR: freshDir() }),
       runCli(["serve"], { ...CLEAN, TRACEGATE_DATA_DIR: freshDir(), NODE_ENV: "production" }),
       runCli(["prune", "--before", "2026-13-01"], { ...CLEAN, TRACEGATE_DATA_DIR: freshDir() }),
+      runCli(["keys", "list"], { ...CLEAN, DATABASE_URL: `file:${join(freshDir(), "typo", "x.db")}` }),
     ]);
     for (const run of runs.slice(0, 3)) {
       expect(run.code, run.stderr).toBe(1);
@@ -122,6 +123,9 @@ describe("tracegate migrate and errors", () => {
     expect(runs[3]!.stderr).toMatch(/^error: option '--before <time>' argument '2026-13-01' is invalid\. [^\n]*month[^\n]*\n$/);
     expect(runs[0]!.stderr).toMatch(/does not exist.*\[CONFIG\]/);
     expect(runs[1]!.stderr).toContain("[BAD_USER_INPUT]");
+    // A mistyped database path is not silently created.
+    expect(runs[4]!.code).toBe(1);
+    expect(runs[4]!.stderr).toMatch(/^error: Trace store '.*typo\/x\.db' does not exist\. [^\n]*\[CONFIG\]\n$/);
   });
 });
 
@@ -166,6 +170,13 @@ describe("tracegate prune", () => {
     const wrong = await runCli(["prune", "--before-seq", "10"], { ...env, TRACEGATE_HMAC_SECRET: "not-the-chain-secret" });
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/^error: [^\n]*\[CHAIN_KEY_MISMATCH\]\n$/);
+
+    // Beyond the chain, or in the future: refused, nothing deleted.
+    const [beyond, future] = await Promise.all([runCli(["prune", "--before-seq", "31"], env), runCli(["prune", "--before", "2099-01-01"], env)]);
+    expect(beyond.code).toBe(1);
+    expect(beyond.stderr).toMatch(/^error: beforeSeq 31 is beyond the chain, whose next seq is 30[^\n]*\[BAD_USER_INPUT\]\n$/);
+    expect(future.code).toBe(1);
+    expect(future.stderr).toMatch(/^error: before 2099-01-01T00:00:00[^\n]* is in the future[^\n]*\[BAD_USER_INPUT\]\n$/);
 
     const bySeq = await runCli(["prune", "--before-seq", "10", "--json"], env);
     expect(bySeq.code, bySeq.stderr).toBe(0);

@@ -77,7 +77,9 @@ describe.each(BACKENDS)("$name: retention", (backend) => {
 
   it("refuses bad arguments with BAD_USER_INPUT and non-admin keys with FORBIDDEN, writing nothing", async () => {
     await record([0, 1]);
-    for (const variables of [{}, { beforeSeq: 1, before: at(1) }, { beforeSeq: -1 }]) {
+    // A cut beyond the chain or in the future is a typo that would delete everything.
+    const future = new Date(Date.now() + 86_400_000).toISOString();
+    for (const variables of [{}, { beforeSeq: 1, before: at(1) }, { beforeSeq: -1 }, { beforeSeq: 3 }, { before: future }]) {
       expect(codesOf(await gw.raw(PRUNE, variables))).toEqual(["BAD_USER_INPUT"]);
     }
     const reader = await gw.issueKey(["traces:read", "traces:write", "revocations:write"]);

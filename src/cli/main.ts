@@ -97,6 +97,10 @@ function fail(e: unknown): never {
   if (LOCKED.test(message) || LOCKED.test(cause) || code === "SQLITE_BUSY" || (code === "P1008" && process.env.DATABASE_URL?.startsWith("postgres") !== true)) {
     code = "DATABASE_LOCKED";
     message = `the database is locked by another process (a running gateway or CLI command): try again, or stop it first (${message})`;
+  } else if (code === "INTERNAL" && /^timeout expired$|Connection terminated due to connection timeout/.test(message)) {
+    // node-postgres found no PostgreSQL server answering at DATABASE_URL in time.
+    code = "DATABASE_UNREACHABLE";
+    message = `no PostgreSQL server answered at DATABASE_URL in time (${message})`;
   } else if (code === "P1008") {
     code = "DATABASE_TIMEOUT";
     message = `the database did not answer in time (locked by another process, or overloaded): try again (${message})`;

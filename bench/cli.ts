@@ -200,11 +200,11 @@ async function main(): Promise<void> {
   const section = [
     `## CLI start-up: run ${m.date}${QUICK ? " (BENCH_QUICK)" : ""}`,
     "",
-    `Machine: ${m.cpuModel}, ${m.cores} cores, Node ${m.node}, commit ${m.commit}. Other processes kept ` +
+    `Machine: ${m.cpuModel}, ${m.cores} cores, Node ${m.node}, commit ${m.commit}. Processes other than the bench's own (the timed ones included) kept ` +
       `${others === null ? "an unmeasured share" : `${others.toFixed(2)} cores`} busy during the run ` +
       `(${((performance.now() - started) / 1000).toFixed(0)} s).`,
     "",
-    `\`node --import tsx bench/cli.ts\`: ${RUNS} runs of each case after one warm-up, the two variants interleaved. ` +
+    `\`node --import tsx bench/cli.ts\`: ${RUNS} runs of each case after one warm-up, the variants interleaved. ` +
       "Time: median, spawn to exit (serve: spawn to the first /readyz answer). Memory: the highest peak RSS of the runs. " +
       "\"Sources (tsx)\" runs `src/cli/main.ts` through tsx, as `bin/tracegate.js` and `npm start` did before the build; " +
       "targets apply to the compiled CLI." +

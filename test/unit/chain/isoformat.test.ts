@@ -30,19 +30,10 @@ const OFFSETS = [
   "+00:00:00.000001", "-00:00:00.5", "-00:00:01.5", "+053015", "-0530", "+05:30:15.", "Z ", "+",
 ];
 
-/** A seeded generator (mulberry32), so the corpus is the same on every run. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function corpus(): string[] {
   const out = new Set<string>();
-  const rnd = random(17);
+  const rnd = seededRandom(17);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
   // Every date alone and with a plain time; every time and every offset on a plain date.
   for (const d of DATES) {
@@ -90,6 +81,7 @@ for s in json.loads(sys.stdin.read()):
     out.append([str(us), dt.isoformat()])
 sys.stdout.write(json.dumps(out))
 `;
+import { seededRandom } from "../../support/random.js";
 
 describe("parseIsoformat is CPython 3.11's datetime.fromisoformat", () => {
   it("accepts and refuses what CPython does, with the same instant and isoformat()", () => {

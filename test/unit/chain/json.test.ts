@@ -40,17 +40,6 @@ function referenceCompare(a: string, b: string): number {
   return ca.length - cb.length;
 }
 
-/** Deterministic PRNG so the Python corpus is reproducible. */
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Valid float lexemes for x written in many non-canonical ways (Python must still see the same float). */
 function messyFloat(x: number, rnd: () => number): string {
@@ -186,7 +175,7 @@ const INVALID: string[] = [
 function buildCorpus(): CorpusEntry[] {
   const corpus: CorpusEntry[] = HANDWRITTEN.map((text, i) => ({ label: `handwritten#${i}`, text }));
   const values = fc.sample(jsonArb, { numRuns: 400, seed: 20240611 });
-  const rnd = mulberry32(42);
+  const rnd = seededRandom(42);
   values.forEach((v, i) => {
     corpus.push({ label: `canonical#${i}`, text: canonicalJson(v) });
     corpus.push({ label: `messy#${i}`, text: messyJson(v, rnd) });
@@ -217,6 +206,7 @@ for line in sys.stdin.buffer.read().decode("utf-8").split("\\n"):
         out.append("ERR " + type(e).__name__)
 sys.stdout.write("\\n".join(out) + "\\n")
 `;
+import { seededRandom } from "../../support/random.js";
 
 /** Runs every corpus text through CPython; each stdin line is a JSON string literal holding one text (so lone surrogates survive UTF-8). */
 function runPython(corpus: CorpusEntry[]): string[] {
@@ -601,7 +591,7 @@ describe("properties", () => {
   it("(e) messy, reordered, duplicated-key texts canonicalize to the same string as the value", () => {
     fc.assert(
       fc.property(jsonArb, fc.integer(), (v, seed) => {
-        const text = messyJson(v, mulberry32(seed));
+        const text = messyJson(v, seededRandom(seed));
         // messyJson may prepend a discarded duplicate; the last value wins, so the result is v.
         expect(canonicalJson(parseJsonLossless(text))).toBe(canonicalJson(v));
       }),

@@ -11,15 +11,8 @@ import { describe, expect, it } from "vitest";
 import { canonicalJson, parseJsonLossless, pythonJsonDumps } from "../../../src/chain/json.js";
 import { withDocumentKeyOrder } from "../../../src/chain/key-order.js";
 import { pythonJsonIndent } from "../../../src/export/formats.js";
+import { seededRandom } from "../../support/random.js";
 
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A JSON text written by hand (so keys repeat and come in any order), `depth` levels deep. */
 function text(rnd: () => number, depth: number): string {
@@ -33,7 +26,7 @@ function text(rnd: () => number, depth: number): string {
 
 describe("withDocumentKeyOrder", () => {
   it("prints keys in the text's order, as CPython's json.dumps of json.loads does", () => {
-    const rnd = random(7);
+    const rnd = seededRandom(7);
     const texts = Array.from({ length: 300 }, () => `{"top": ${text(rnd, 4)}, "5": ${text(rnd, 3)}}`);
     const python = spawnSync(
       "python3",

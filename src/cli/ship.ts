@@ -27,6 +27,8 @@ export interface ShipCliOptions {
   state?: string;
   batch: number;
   pollMs: number;
+  /** Attempts per batch before a one-shot run gives up (not used with --follow). */
+  retries: number;
 }
 
 /** Largest batch the gateway takes in one recordTraceRecords call (MAX_BATCH). */
@@ -68,6 +70,9 @@ export async function runShip(path: string, options: ShipCliOptions, env: NodeJS
     apiKey,
     hash: createRecordHasher(secret),
     follow: options.follow === true && options.once !== true,
+    // A one-shot run (cron, CI) must end: it gives up on a gateway that stays away. A follower
+    // waits out an outage.
+    ...(options.follow === true && options.once !== true ? {} : { maxAttempts: options.retries }),
     batch: options.batch,
     pollMs: options.pollMs,
     ...(signal ? { signal } : {}),
@@ -97,6 +102,7 @@ export function registerShipCommand(program: Command): void {
     .argument("<path>", "the reference's JSONL trace file")
     .option("--follow", "keep polling the file for new records (stop with SIGINT/SIGTERM)")
     .option("--once", "ship what is there and exit (overrides --follow)")
+    .option("--retries <n>", "without --follow: attempts per batch before giving up with exit 1 (default 8, about a minute)", intOption(1, 1_000), 8)
     .option("--url <url>", "the gateway's GraphQL endpoint, e.g. http://127.0.0.1:4000/graphql")
     .option("--key <key>", "API key with traces:write (default: TRACEGATE_API_KEY; prefer the env var)")
     .option("--secret <secret>", "the store's chain secret (default: WEAVER_KERNEL_SECRET; prefer the env var)")

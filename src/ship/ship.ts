@@ -159,6 +159,12 @@ class Shipper {
       switch (delivery.kind) {
         case "stopped":
           return false;
+        case "unavailable":
+          throw new ShipError(
+            "GATEWAY",
+            `the gateway did not take ${rangeOf(chunk)} after ${delivery.attempts} attempts (last: ${delivery.why}). Stopped: ${this.#sent()}.`,
+            chunk[0]!.seq,
+          );
         case "too-large":
           if (chunk.length === 1) {
             throw new ShipError(

@@ -42,6 +42,8 @@ export type Delivery =
   | { kind: "ack"; traces: AckedTrace[] }
   /** A stop was requested while retrying; nothing is known to be stored. */
   | { kind: "stopped" }
+  /** `maxAttempts` transient failures in a row (the last one's `why`); nothing is known to be stored. */
+  | { kind: "unavailable"; why: string; attempts: number }
   /** The request is over the gateway's body size limit; nothing was stored. */
   | { kind: "too-large" }
   /**
@@ -51,7 +53,7 @@ export type Delivery =
   | { kind: "refused"; why: string; index: number | null };
 
 /** One attempt's outcome: a Delivery, or a transient failure to retry (`afterMs` from the gateway). */
-type Attempt = Exclude<Delivery, { kind: "stopped" }> | { kind: "retry"; why: string; afterMs: number | null };
+type Attempt = Exclude<Delivery, { kind: "stopped" | "unavailable" }> | { kind: "retry"; why: string; afterMs: number | null };
 
 export interface TransportOptions {
   /** The gateway's GraphQL endpoint. */
@@ -67,6 +69,8 @@ export interface TransportOptions {
   retryMaxMs?: number;
   /** Aborted = stop retrying (a request in flight is still finished). */
   signal?: AbortSignal;
+  /** Attempts per batch before giving up as `unavailable`; default unlimited (a follower waits out an outage). */
+  maxAttempts?: number;
   /** One line per retry (`gateway unavailable for <label> (<why>); retry n in t ms`). */
   warn?: (line: string) => void;
 }
@@ -83,7 +87,7 @@ export class GatewayTransport {
 
   /**
    * POST one batch until the gateway answers for good: acknowledged, refused (or over the
-   * body limit), or a stop was requested while retrying. Transient failures are retried with
+   * body limit), a stop was requested while retrying, or `maxAttempts` attempts failed. Transient failures are retried with
    * jittered exponential backoff from `retryBaseMs` up to `retryMaxMs`, or after the
    * gateway's Retry-After (retryDelayMs, shared with the emitter), each reported through
    * `warn`. Never throws.
@@ -99,6 +103,7 @@ export class GatewayTransport {
       const outcome = await this.#post(body, texts.length);
       if (outcome.kind !== "retry") return outcome;
       if (signal?.aborted) return { kind: "stopped" };
+      if (attempt >= (this.#options.maxAttempts ?? Number.POSITIVE_INFINITY)) return { kind: "unavailable", why: outcome.why, attempts: attempt };
       const wait = retryDelayMs(attempt, backoff, outcome.afterMs ?? undefined);
       this.#options.warn?.(`gateway unavailable for ${label} (${outcome.why}); retry ${attempt} in ${Math.round(wait)} ms`);
       await delay(wait, undefined, signal ? { signal } : {}).catch(() => undefined); // an abort ends the wait early

@@ -498,6 +498,13 @@ describe("tracegate ship", () => {
     expect(down.warnings[0]).toMatch(/gateway unavailable for seq 0\.\.1 \(network: ECONNREFUSED\)/);
     expect(existsSync(`${unreachable}.tracegate-ship.json`)).toBe(false);
 
+    // A one-shot run gives up (exit 1, coded), so a cron job or CI step never hangs on an outage.
+    const oneShot = await runCli(["ship", unreachable, "--once", "--retries", "2", "--url", `http://127.0.0.1:${port}/graphql`, "--key", "tgk_any-key-0123456789abcdefghijklmnop"], SHIP_ENV);
+    expect(oneShot.code).toBe(1);
+    expect(oneShot.stderr).toMatch(/^tracegate ship: gateway unavailable for seq 0\.\.1 \(network: ECONNREFUSED\); retry 1 in \d+ ms\n/);
+    expect(oneShot.stderr).toMatch(/\nerror: the gateway did not take seq 0\.\.1 after 2 attempts \(last: network: ECONNREFUSED\)\. Stopped: [^\n]* \[GATEWAY\]\n$/);
+    expect(existsSync(`${unreachable}.tracegate-ship.json`)).toBe(false);
+
     // Refusals stop with the code named.
     const badKey = await shipInProcess(unreachable, { apiKey: "tgk_not-a-key-0123456789abcdefghijklmnop" });
     expect(badKey.error?.code).toBe("GATEWAY");

@@ -25,10 +25,11 @@ import { parseIsoInstant } from "../chain/isoformat.js";
 import type { EpochMicros } from "../chain/time.js";
 import { CorruptPayloadError, EXPORT_KEYS } from "../chain/trace.js";
 import type { TraceFilter, TraceOrder, TraceRow, TraceStore } from "../stores/trace-store.js";
+import { stringify as csvStringify } from "csv-stringify/sync";
 import { traceToOcsf } from "./ocsf.js";
 
 /** Every export format; `jsonl` is the reference CLI's. */
-export const EXPORT_FORMATS = ["jsonl", "envelope", "chained", "ocsf"] as const;
+export const EXPORT_FORMATS = ["jsonl", "envelope", "chained", "ocsf", "csv"] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 /** The formats written one trace per line. */
 export type LineFormat = Exclude<ExportFormat, "envelope">;
@@ -57,7 +58,34 @@ export const EXPORT_CONTENT_TYPES: Readonly<Record<ExportFormat, string>> = {
   chained: "application/x-ndjson; charset=utf-8",
   ocsf: "application/x-ndjson; charset=utf-8",
   envelope: "application/json; charset=utf-8",
+  csv: "text/csv; charset=utf-8; header=present",
 };
+
+/**
+ * The columns of the `csv` format, in order: the chain position (seq) and the record's hash
+ * (never its prev_hash, which is another record's hash, maybe of a principal the reader's key
+ * may not see), then the trace's fields (README.md, "Export formats"). `status` is derived as in the
+ * export object; `args` and `result_summary` are their JSON text, exactly as the jsonl export
+ * writes them.
+ */
+export const CSV_COLUMNS = [
+  "seq", "invoked_at", "action_id", "event_type", "status", "capability_id", "principal_id", "token_id",
+  "driver_id", "handle_id", "response_mode", "sensitivity", "reason_code", "error", "args", "result_summary",
+  "record_hash",
+] as const;
+
+/**
+ * One CSV record (RFC 4180 quoting by csv-stringify, records ended by "\n"). A cell that
+ * starts with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`
+ * (csv-stringify's escape_formulas), so a spreadsheet opening the file never runs a formula
+ * a client wrote into a principal or an error: the jsonl export has the exact text.
+ */
+function csvRecord(cells: readonly string[]): string {
+  return csvStringify([cells], { escape_formulas: true, eof: false });
+}
+
+/** The header line of the `csv` format. */
+export const CSV_HEADER = csvRecord(CSV_COLUMNS);
 
 /** The 16 keys of the export object, in the reference's insertion order (defined with the trace model). */
 export { EXPORT_KEYS };
@@ -110,6 +138,19 @@ export function chainedLine(row: TraceRow): string {
   return pythonJsonDumps(record);
 }
 
+/** `csv`: one record of CSV_COLUMNS; null is an empty cell, a string itself, anything else its JSON text. */
+export function csvLine(row: TraceRow): string {
+  const trace = exportObjectOf(row);
+  const cell = (value: JsonValue | undefined) => (value === null || value === undefined ? "" : typeof value === "string" ? value : pythonJsonDumps(value));
+  return csvRecord(
+    CSV_COLUMNS.map((column) => {
+      if (column === "seq") return String(row.seq);
+      if (column === "record_hash") return row.recordHash;
+      return cell(trace[column]);
+    }),
+  );
+}
+
 /** `ocsf`: the trace's OCSF API Activity event. */
 export function ocsfLine(row: TraceRow): string {
   return pythonJsonDumps(traceToOcsf(exportObjectOf(row)));
@@ -120,6 +161,7 @@ export const LINE_FORMATTERS: Readonly<Record<LineFormat, (row: TraceRow) => str
   jsonl: jsonlLine,
   chained: chainedLine,
   ocsf: ocsfLine,
+  csv: csvLine,
 };
 
 /** Everything of the envelope before the first trace, and after the last. */
@@ -251,6 +293,8 @@ export async function* exportChunks(
     return exported;
   }
   const line = LINE_FORMATTERS[format];
+  // A CSV file starts with its header, also when no trace matches.
+  if (format === "csv") yield CSV_HEADER + "\n";
   for await (const rows of traceRowPages(store, filter, order, options)) {
     let text = "";
     for (const row of rows) text += line(row) + "\n";

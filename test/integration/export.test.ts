@@ -6,11 +6,12 @@
  * `chained` with a principal-scoped key, principal scoping of everything else, 400 for bad
  * parameters). The `chained` stream must verify as the chain it came from.
  */
+import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GENESIS_HASH } from "../../src/chain/hash.js";
-import { canonicalJson, isJsonObject, parseJsonLossless, pythonJsonDumps } from "../../src/chain/json.js";
+import { canonicalJson, isJsonObject, type JsonValue, parseJsonLossless, pythonJsonDumps } from "../../src/chain/json.js";
 import { verifyRecords } from "../../src/chain/verify.js";
-import { EXPORT_KEYS, EXPORT_PAGE_SIZE } from "../../src/export/formats.js";
+import { CSV_COLUMNS, EXPORT_KEYS, EXPORT_PAGE_SIZE } from "../../src/export/formats.js";
 import { RecordTracesDocument } from "../gql/graphql.js";
 import { BACKENDS } from "../support/backends.js";
 import { createTestGateway, dataOf, type TestGateway } from "../support/harness.js";
@@ -71,6 +72,53 @@ describe.each(BACKENDS)("GET /export ($name)", (backend) => {
   afterAll(() => gw.close());
 
   describe("formats", () => {
+    it("csv: the documented columns, read back by CPython's csv module; formula cells neutralised", async () => {
+      // On a gateway of its own, so the other tests' chain stays as they expect it.
+      const own = await createTestGateway({ backend });
+      // Cells a spreadsheet would run as formulas, and text that needs quoting.
+      dataOf(
+        await own.exec(RecordTracesDocument, {
+          input: [invoke("e-csv", { principalId: "=HYPERLINK(\"x\")", invokedAt: at(9), error: 'line 1\nline 2, "quoted"', driverId: "@drv", tokenId: "-1" })],
+        }),
+      );
+      const stored = await own.raw(`{ trace(actionId: "e-csv") { seq payload recordHash prevHash } }`);
+      const row = (dataOf(stored) as { trace: { seq: number; payload: string; recordHash: string; prevHash: string } }).trace;
+      const ownGet = (query: string) => own.app.yoga.fetch(`http://tracegate.test/export${query}`, { headers: { authorization: `Bearer ${own.adminKey}` } });
+      const res = await ownGet("?format=csv&principalId=" + encodeURIComponent("=HYPERLINK(\"x\")"));
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toBe("text/csv; charset=utf-8; header=present");
+      const text = await res.text();
+      // CPython's csv module is the independent reader.
+      const read = spawnSync("python3", ["-c", "import csv,json,sys; print(json.dumps(list(csv.reader(sys.stdin))))"], { input: text, encoding: "utf8" });
+      expect(read.status, read.stderr).toBe(0);
+      const [header, ...records] = JSON.parse(read.stdout) as string[][];
+      expect(header).toEqual([...CSV_COLUMNS]);
+      expect(records).toHaveLength(1);
+      const trace = parseJsonLossless(row.payload) as Record<string, JsonValue>;
+      expect(Object.fromEntries(CSV_COLUMNS.map((c, i) => [c, records[0]![i]]))).toEqual({
+        seq: String(row.seq),
+        invoked_at: trace.invoked_at,
+        action_id: "e-csv",
+        event_type: "invoke",
+        status: "failed",
+        capability_id: trace.capability_id,
+        principal_id: `'=HYPERLINK("x")`,
+        token_id: "'-1",
+        driver_id: "'@drv",
+        handle_id: trace.handle_id ?? "",
+        response_mode: trace.response_mode,
+        sensitivity: trace.sensitivity,
+        reason_code: "",
+        error: 'line 1\nline 2, "quoted"',
+        args: pythonJsonDumps(trace.args!),
+        result_summary: trace.result_summary === null ? "" : pythonJsonDumps(trace.result_summary!),
+        record_hash: row.recordHash,
+      });
+      // No trace matched: the header alone.
+      expect(await (await ownGet("?format=csv&principalId=nobody")).text()).toBe(`${CSV_COLUMNS.join(",")}\n`);
+      await own.close();
+    });
+
     it("jsonl (default): one export object per line in chain order, written like Python's json.dumps", async () => {
       const res = await get("");
       expect(res.status).toBe(200);

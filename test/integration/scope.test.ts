@@ -33,6 +33,7 @@ import { sseSubscribe } from "../support/sse.js";
 import { at, deny, invoke } from "../support/traces.js";
 import { sleep, waitFor } from "../support/wait.js";
 import { wsClient, wsExec } from "../support/ws.js";
+import { parse as parseCsv } from "csv-parse/sync";
 
 type Json = Record<string, unknown>;
 interface GqlError {
@@ -631,6 +632,10 @@ const EXPORTS: Record<ExportFormat, ExportCase[]> = {
     { name: "bob's, newest first", params: { principalId: "bob", order: "time-desc" }, want: none },
   ],
   chained: [{ name: "the chain itself", params: {} }],
+  csv: [
+    { name: "everything", params: {}, want: all },
+    { name: "bob's denies", params: { principalId: "bob", eventType: "deny" }, want: none },
+  ],
 };
 
 /** bob's known trace as a TraceInput, exactly as it was recorded. */
@@ -964,7 +969,11 @@ describe.each(BACKENDS)("$name: a principal-scoped key", (backend) => {
         const res = await fetch(`${origin}/export?${query}`, { headers: { authorization: `Bearer ${w.key}` } });
         const text = await res.text();
         const parsed: unknown[] =
-          format === "envelope" || !c.want ? [JSON.parse(text)] : text.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as unknown);
+          format === "envelope" || !c.want
+            ? [JSON.parse(text)]
+            : format === "csv"
+              ? (parseCsv(text, { columns: true }) as unknown[])
+              : text.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as unknown);
         assertNoForeign(w, { text, parsed }, where);
         if (!c.want) {
           expect(res.status, where).toBe(403);

@@ -8,7 +8,7 @@
  * definitions load this module.
  */
 import { once } from "node:events";
-import { createWriteStream, renameSync, rmSync } from "node:fs";
+import { createWriteStream, openSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { parseIsoInstant } from "../chain/isoformat.js";
 import { type JsonObject, pythonJsonDumps } from "../chain/json.js";
@@ -145,7 +145,9 @@ export function wroteText(count: number, path: string): string {
  */
 export async function exportToFile(path: string, run: (write: (chunk: string) => void | Promise<void>) => Promise<number>): Promise<number> {
   const partial = join(dirname(path), `.${basename(path)}.${process.pid}.partial`);
-  const file = createWriteStream(partial, { flags: "wx" });
+  // Opened synchronously: the file exists before anything else runs, so an interrupt's cleanup
+  // always finds it (an asynchronous open could complete after the cleanup, leaving it behind).
+  const file = createWriteStream(partial, { fd: openSync(partial, "wx") });
   const failed = new Promise<never>((_, reject) => file.once("error", reject));
   failed.catch(() => undefined);
   // Ctrl-C or SIGTERM mid-export: the partial file goes too.

@@ -16,7 +16,7 @@ import { createLogger } from "../logger.js";
 import { resolveSigningKey } from "../app/signing-key.js";
 import { openStores } from "../stores/index.js";
 import { ensureMigrated } from "../stores/prisma/migrate.js";
-import { ensureAdminAccess } from "../cli/bootstrap-keys.js";
+import { ensureAdminAccess } from "../app/bootstrap-keys.js";
 
 /**
  * Start the gateway; resolves once it listens. Returns a function that stops it. `onListening`

@@ -6,7 +6,7 @@
  * Both backends.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { ensureAdminAccess } from "../../src/cli/bootstrap-keys.js";
+import { ensureAdminAccess } from "../../src/app/bootstrap-keys.js";
 import { BACKENDS } from "../support/backends.js";
 import { codesOf, createTestGateway, dataOf, type TestGateway } from "../support/harness.js";
 

@@ -7,7 +7,7 @@
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { type Config, ConfigError, devAdminKeyPath } from "../config.js";
-import { bootstrapAdminKey, issueApiKey } from "../app/keys.js";
+import { bootstrapAdminKey, issueApiKey } from "./keys.js";
 import type { KeyStore } from "../stores/key-store.js";
 
 /** What happened, for the caller to report. */

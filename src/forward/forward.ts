@@ -15,7 +15,7 @@
  * Batching. Records are read a page (`batch` records) at a time and sent in batches of at
  * most `batch` events and `batchBytes` bytes. A batch is sent when it is full; a partial one
  * when the gateway has nothing more and the oldest event in it has waited `flushMs`
- * (at once with --once). So a busy chain goes out in full batches, a quiet one within
+ * (at once with --once, which ends at the newest seq there was when it began). So a busy chain goes out in full batches, a quiet one within
  * about flushMs + pollMs.
  *
  * Order of events. Batches are sent one at a time in seq order, so the cursor (the last seq
@@ -108,6 +108,13 @@ class Forwarder {
   #readSeq: number | null;
   #lastProgress = 0;
   #sinceProgress = 0;
+  /**
+   * --once: the newest matching seq when the run began (undefined before the first read,
+   * null when nothing matched). The run ends there, so a one-shot run on a busy chain ends.
+   */
+  #onceUntil: number | null | undefined;
+  /** The cursor-ahead-of-the-gateway warning was given. */
+  #warnedBehind = false;
 
   constructor(options: ForwardOptions, state: ForwardState) {
     this.#o = options;
@@ -157,7 +164,7 @@ class Forwarder {
       if (this.#pending.length < o.batch) {
         const page = await this.#read();
         if (page === "stopped") return this.#end("stopped");
-        caughtUp = page < o.batch;
+        caughtUp = page < o.batch || this.#onceDone();
       } else {
         caughtUp = false;
       }
@@ -184,6 +191,13 @@ class Forwarder {
     const page = this.#unwrap(await this.#reader.read(this.#readSeq, this.#o.batch), "GATEWAY_UNAVAILABLE", "the gateway");
     if (page === "stopped") return page;
     this.#o.metrics.setGatewayLast(page.lastSeq);
+    if (this.#onceUntil === undefined) this.#onceUntil = page.lastSeq;
+    const acked = this.#state.ackedSeq;
+    if (!this.#warnedBehind && acked !== null && page.lastSeq !== null && page.lastSeq < acked) {
+      // A restored database, or another gateway: nothing at or below the cursor is sent again.
+      this.#warnedBehind = true;
+      this.#o.log(`the gateway's newest matching seq ${page.lastSeq} is below the cursor ${acked} (a restored database, or another gateway?); only seqs after ${acked} will be delivered`);
+    }
     const readAt = Date.now();
     for (const record of page.records) {
       let text: string;
@@ -198,6 +212,12 @@ class Forwarder {
       this.#readSeq = record.seq;
     }
     return page.records.length;
+  }
+
+  /** --once: everything up to the newest seq as of the first read is read. */
+  #onceDone(): boolean {
+    if (this.#o.follow || this.#onceUntil === undefined) return false;
+    return this.#onceUntil === null || (this.#readSeq ?? -1) >= this.#onceUntil;
   }
 
   /** Send the oldest pending events as one batch (within both limits); "stopped" when a stop came first. */

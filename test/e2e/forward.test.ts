@@ -7,15 +7,16 @@
  * The done-criterion of issue 18: every trace of a 10k-trace ingest reaches a collector that
  * is down for part of the run (refused connections, then 503, then up), with repeats only of
  * the same seq and none missing, also across a kill -9 of the forwarder and a restart from
- * its cursor.
+ * its cursor. On both backends: the cursor is /export's afterSeq, a query of the gateway's store.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TraceInput } from "../gql/graphql.js";
+import { type Backend, BACKENDS } from "../support/backends.js";
 import { type GatewayProcess, PROCESS_ADMIN_KEY, postGraphQL, ROOT, startGatewayProcess } from "../support/process.js";
 import { at, deny, invoke } from "../support/traces.js";
 import { sleep, waitFor } from "../support/wait.js";
@@ -40,14 +41,13 @@ async function createKey(name: string, scopes: string[], principals?: string[]):
   return path;
 }
 
-beforeAll(async () => {
-  const dataDir = mkdtempSync(join(work, "data-"));
-  copyFileSync(inject("sqliteTemplate"), join(dataDir, "tracegate.db"));
-  gateway = await startGatewayProcess({ TRACEGATE_DATA_DIR: dataDir });
+/** A gateway process on a fresh database of `backend`, with the forwarders' keys. */
+async function startGateway(backend: Backend): Promise<void> {
+  gateway = await startGatewayProcess({ DATABASE_URL: await backend.freshDatabaseUrl(), TRACEGATE_HMAC_SECRET: "forward-e2e-secret-0123456789abcdef" });
   keyFiles.reader = await createKey("siem-forwarder", ["TRACES_READ"]);
   keyFiles.teamA = await createKey("team-a-forwarder", ["TRACES_READ"], ["team-a/*"]);
   keyFiles.writer = await createKey("ingest", ["TRACES_WRITE"]);
-});
+}
 
 afterAll(async () => {
   for (const f of forwarders) f.child.kill("SIGKILL");
@@ -243,7 +243,13 @@ async function metric(url: string, name: string): Promise<number> {
 
 const cursorOf = (statePath: string) => (JSON.parse(readFileSync(statePath, "utf8")) as { ackedSeq: number | null; delivered: number; to: string });
 
-describe("tracegate forward", () => {
+describe.each(BACKENDS)("tracegate forward ($name)", (backend) => {
+  beforeAll(() => startGateway(backend));
+  afterAll(async () => {
+    for (const f of forwarders) f.child.kill("SIGKILL");
+    await gateway.kill();
+  });
+
   it(
     "delivers every trace of a 10k ingest through refused connections, 503s and a kill -9, repeats only by seq, none missing; lag goes to 0",
     async () => {
@@ -370,6 +376,13 @@ describe("tracegate forward", () => {
     await hec.listen();
     const tokenFile = file("hec.token");
     writeFileSync(tokenFile, "11111111-2222-3333-4444-555555555555\n", { mode: 0o600 });
+    // Numbers only an exact road keeps: a float with a zero fraction, an integer past 2^53 (a GraphQL literal keeps both).
+    const exact = await postGraphQL(
+      gateway.url,
+      `mutation { recordTraces(input: [{ actionId: "hec-exact", capabilityId: "c", principalId: "team-b/bob", invokedAt: "2026-11-22T09:00:00.123456Z",
+        responseMode: SUMMARY, eventType: DENY, reasonCode: "missing_role", error: "Denied", args: { f: 100.0, big: 1152921504606846976 } }]) { seq } }`,
+    );
+    expect(exact.errors).toBeUndefined();
     const expected = await exported("format=jsonl&principalId=team-b/bob&reasonCode=missing_role");
     expect(expected.size).toBeGreaterThan(0);
     const run = await runForwarder([
@@ -385,6 +398,8 @@ describe("tracegate forward", () => {
       expect(r.headers["content-type"]).toBe("application/json");
     }
     expect([...hec.events.keys()]).toEqual([...expected.keys()]);
+    const exactSeq = (exact.data as { recordTraces: { seq: number }[] }).recordTraces[0]!.seq;
+    expect(hec.events.get(exactSeq)).toMatch(/^\{"time": 1795338000\.123456, .*"args": \{"big": 1152921504606846976, "f": 100\.0\}/);
     for (const [seq, line] of expected) {
       const event = JSON.parse(hec.events.get(seq)!) as Record<string, unknown>;
       expect(Object.keys(event)).toEqual(["time", "host", "source", "sourcetype", "index", "event", "fields"]);

@@ -121,6 +121,10 @@ class HttpCollector {
   requests = 0;
   /** The status of every request, in order. */
   readonly statuses: number[] = [];
+  /** When each request arrived (Date.now ms), in order. */
+  readonly arrivedAt: number[] = [];
+  /** Bodies over this many bytes get 413, as a collector's body limit answers. */
+  maxBodyBytes = Number.POSITIVE_INFINITY;
   /** Event text by seq, and how often each seq arrived. */
   readonly events = new Map<number, string>();
   readonly arrivals = new Map<number, number>();
@@ -134,12 +138,18 @@ class HttpCollector {
       req.on("data", (chunk: string) => (body += chunk));
       req.on("end", () => {
         this.requests++;
+        this.arrivedAt.push(Date.now());
         const mode = this.mode;
         if (mode.kind === "status") {
           if (mode.times !== undefined && --mode.times <= 0) this.mode = { kind: "ok" };
           this.statuses.push(mode.status);
           res.writeHead(mode.status, { "content-type": "application/json", ...(mode.retryAfter ? { "retry-after": mode.retryAfter } : {}) });
           res.end(JSON.stringify({ text: "Server is busy", code: 9 }));
+          return;
+        }
+        if (Buffer.byteLength(body) > this.maxBodyBytes) {
+          this.statuses.push(413);
+          res.writeHead(413, { "content-type": "application/json" }).end('{"text":"Content length too large","code":27}');
           return;
         }
         this.statuses.push(200);
@@ -451,6 +461,46 @@ describe.each(BACKENDS)("tracegate forward ($name)", (backend) => {
     expect(noKey.stderr).toMatch(/no API key.*\[USAGE\]/);
     const hecNoToken = await runForwarder(["--format", "splunk-hec", "--to", collector.url(), "--state", file("n.json"), "--key-file", keyFiles.reader]);
     expect(hecNoToken.stderr).toMatch(/HEC token.*\[USAGE\]/);
+  });
+
+  it("honours Retry-After, and halves a batch over the collector's body limit (413); a single event over it stops", async () => {
+    const collector = new HttpCollector(jsonlSeq);
+    await collector.listen();
+    const expected = await exported("format=jsonl&principalId=team-a/alice&eventType=deny");
+    expect(expected.size).toBeGreaterThan(40);
+    // Room for about 10 events per body; the forwarder reads batches of 40.
+    const sizes = [...expected].map(([seq, line]) => Buffer.byteLength(`{"seq": ${seq}, "trace": ${line}}\n`));
+    collector.maxBodyBytes = Math.max(...sizes) * 10;
+    collector.mode = { kind: "status", status: 503, retryAfter: "1", times: 1 };
+    const run = await runForwarder(["--once", "--batch", "40", "--to", collector.url(), "--state", file("split.json"), "--principal", "team-a/alice", "--event-type", "deny", "--key-file", keyFiles.reader, ...FAST]);
+    expect(run.code).toBe(0);
+    // The 503 asked for a second; the retry came no sooner (our own backoff is at most 300 ms).
+    expect(collector.statuses[0]).toBe(503);
+    expect(collector.arrivedAt[1]! - collector.arrivedAt[0]!).toBeGreaterThanOrEqual(990);
+    expect(collector.statuses).toContain(413);
+    expect(run.stderr).toMatch(/too large \(HTTP 413\); sending them in halves/);
+    expect([...collector.events.keys()]).toEqual([...expected.keys()]);
+    for (const r of collector.accepted) expect(Buffer.byteLength(r.body)).toBeLessThanOrEqual(collector.maxBodyBytes);
+
+    const tiny = new HttpCollector(jsonlSeq);
+    await tiny.listen();
+    tiny.maxBodyBytes = 10;
+    const state = file("tiny.json");
+    const refused = await runForwarder(["--once", "--to", tiny.url(), "--state", state, "--principal", "team-a/alice", "--key-file", keyFiles.reader, ...FAST]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^error: the collector refused the event of seq \d+ as too large \(HTTP 413, \d+ bytes\) \[COLLECTOR_REFUSED\]$/m);
+    expect(existsSync(state)).toBe(false);
+  });
+
+  it("--once gives up on a gateway that stays away after --retries attempts (GATEWAY_UNAVAILABLE)", async () => {
+    const collector = new HttpCollector(jsonlSeq);
+    await collector.listen();
+    const port = collector.port; // a port nothing listens on once the collector is down
+    await collector.down();
+    const run = await runForwarder(["--once", "--retries", "2", "--url", `http://127.0.0.1:${port}/graphql`, "--to", "http://127.0.0.1:9/x", "--state", file("nogw.json"), "--key-file", keyFiles.reader, ...FAST]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/gateway http:\/\/127\.0\.0\.1:\d+\/export unavailable \(network: ECONNREFUSED\); retry 1/);
+    expect(run.stderr).toMatch(/^error: the gateway stayed unavailable for 2 attempt\(s\) \(network: ECONNREFUSED\); delivered up to seq \(none\), which a rerun resumes after \[GATEWAY_UNAVAILABLE\]$/m);
   });
 
   it("--once gives up on a collector that stays away after --retries attempts, exit 1, nothing saved", async () => {

@@ -272,6 +272,10 @@ const OPERATIONS: Record<string, OpCase[]> = {
     tracesCase("bob's capability", () => ({ first: 100, filter: { capabilityId: "bob.private_tool" } }), noTraces),
     tracesCase("bob's reason code", () => ({ first: 100, filter: { reasonCode: "bob_reason" } }), noTraces),
     tracesCase("admin traces", () => ({ first: 100, filter: { capabilityId: "tracegate.createApiKey" } }), noTraces),
+    ...[{ principalIdPrefix: "b" }, { principalIdPrefix: "m" }, { principalIdPrefix: "A" }, { principalIdIn: ["bob", "mallory"] }, { capabilityIdIn: ["bob.private_tool"] }, { capabilityIdPrefix: "bob." }, { capabilityIdPrefix: "tracegate." }].map((filter) =>
+      tracesCase(`foreign list or prefix ${JSON.stringify(filter)}`, () => ({ first: 100, filter }), noTraces),
+    ),
+    tracesCase("the prefix of a visible principal", () => ({ first: 100, filter: { principalIdPrefix: "a" } }), expectPage((w) => w.visible.filter((r) => r.principalId.startsWith("a")))),
     tracesCase(
       "the instant of bob's known trace",
       (w) => ({ first: 100, filter: { since: bob(w).invokedAt, until: at(6, 1) } }),
@@ -390,6 +394,22 @@ const OPERATIONS: Record<string, OpCase[]> = {
       query: "query($from: SafeInt, $to: SafeInt) { verifyChain(fromSeq: $from, toSeq: $to) { ok checked firstBadSeq kind detail } }",
       variables: (w) => ({ from: bob(w).seq, to: bob(w).seq }),
       refused: "FORBIDDEN",
+    },
+  ],
+  verifyTrace: [
+    ...[BOB_KNOWN, "b-deny-1", "m-deny-1", "ta-bare-1", "A-upper-1", "m-pruned"].map(
+      (actionId): OpCase => ({
+        name: `foreign actionId ${actionId}`,
+        query: "query($actionId: String!) { verifyTrace(actionId: $actionId) { ok checked firstBadSeq kind detail } }",
+        variables: () => ({ actionId }),
+        check: (d, _w, where) => expect(d.verifyTrace, where).toBeNull(),
+      }),
+    ),
+    {
+      name: "alice's own record",
+      query: "query($actionId: String!) { verifyTrace(actionId: $actionId) { ok checked firstBadSeq kind detail } }",
+      variables: () => ({ actionId: "a-inv-1" }),
+      check: (d, _w, where) => expect(d.verifyTrace, where).toMatchObject({ ok: true, checked: 1 }),
     },
   ],
   chainHead: [{ name: "the head", query: "{ chainHead { nextSeq headHash keyId } }", refused: "FORBIDDEN" }],

@@ -68,7 +68,7 @@ function checkMode(command: Command, name: StoreCommand): void {
   }
   if (!isExportFormat(options.format)) {
     throw new AuditUsageError(
-      `without --store, --format is the output format: jsonl, envelope, chained, ocsf or csv, not '${options.format}'` +
+      `without --store, --format is the output format: jsonl, envelope, chained, ocsf, ocsf-reference or csv, not '${options.format}'` +
         ((options.format === "sqlite" ? " (a store's format needs --store PATH)" : "") + "."),
     );
   }

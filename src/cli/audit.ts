@@ -15,7 +15,7 @@
  * * `verify`: `OK: Verified N record(s).` (exit 0) or `TAMPER DETECTED: <detail>` (exit 1),
  *   or with `--json` one line `{"ok", "records_checked", "first_bad_seq", "detail", "kind"}`.
  *   Runs the gateway's own verification (head, prune checkpoint, index columns included).
- * * `export`: JSONL as the reference writes it, or `--format envelope|chained|ocsf|csv` (here the
+ * * `export`: JSONL as the reference writes it, or `--format envelope|chained|ocsf|ocsf-reference|csv` (here the
  *   OUTPUT format), to stdout or `--out FILE` (then `Wrote N trace(s) to FILE`), in constant
  *   memory.
  *
@@ -298,7 +298,7 @@ export function registerAuditCommand(program: Command): void {
   const exporter = addStoreOptions(
     addFilterOptions(audit.command("export").description("export traces, one per line (or as one envelope document)")),
     "without --store: the output format, jsonl (the default: export objects), envelope (one JSON document), chained " +
-      "(reference JSONL store lines), ocsf or csv (README \"Export formats\"); with --store: the store's format, sqlite or jsonl (default: jsonl when the " +
+      "(reference JSONL store lines), ocsf (schema-valid OCSF 1.3.0), ocsf-reference (OCSF as weaver-kernel maps it) or csv (README \"Export formats\"); with --store: the store's format, sqlite or jsonl (default: jsonl when the " +
       "path ends in .jsonl, else sqlite), the output being JSONL export objects",
   )
     .option("--out <file>", "write to this file instead of stdout")

@@ -2,7 +2,7 @@
  * GET /export: the audit trail as a streamed download, for jobs that want whole files rather
  * than GraphQL pages (SIEM ingestion, archives, weaver-kernel's own tools).
  *
- *   GET /export?format=jsonl|ocsf|chained|envelope&principalId=&capabilityId=&eventType=
+ *   GET /export?format=jsonl|ocsf|ocsf-reference|csv|chained|envelope&principalId=&capabilityId=&eventType=
  *              &outcome=&reasonCode=&since=&until=&order=seq|time|time-desc&limit=
  *
  * The body is written page by page from keyset pages of the store as the client reads it

@@ -631,6 +631,10 @@ const EXPORTS: Record<ExportFormat, ExportCase[]> = {
     { name: "everything", params: {}, want: all },
     { name: "bob's, newest first", params: { principalId: "bob", order: "time-desc" }, want: none },
   ],
+  "ocsf-reference": [
+    { name: "everything, by time", params: { order: "time" }, want: all, order: "INVOKED_AT_ASC" },
+    { name: "bob's", params: { principalId: "bob" }, want: none },
+  ],
   chained: [{ name: "the chain itself", params: {} }],
   csv: [
     { name: "everything", params: {}, want: all },
@@ -982,7 +986,7 @@ describe.each(BACKENDS)("$name: a principal-scoped key", (backend) => {
         }
         expect(res.status, `${where}: ${text.slice(0, 500)}`).toBe(200);
         const expected = actionIds(ordered(c.order ?? "SEQ_ASC", w.visible.filter(c.want)));
-        if (format === "ocsf") {
+        if (format === "ocsf" || format === "ocsf-reference") {
           expect(parsed.length, where).toBe(expected.length);
           for (const id of expected) expect(text, where).toContain(`"${id}"`);
         } else {

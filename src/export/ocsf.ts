@@ -59,6 +59,18 @@ function utf8Prefix(text: string, maxBytes: number): string {
   return text.slice(0, end);
 }
 
+/** A lone UTF-16 surrogate: text that has no UTF-8 form. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * `text` as a `string_t` holds it: well-formed Unicode (a lone surrogate, which reference
+ * records may carry in `error`, becomes U+FFFD, as a UTF-8 encoder writes it) of at most
+ * OCSF_STRING_MAX_BYTES in UTF-8.
+ */
+export function ocsfString(text: string): string {
+  return utf8Prefix(text, OCSF_STRING_MAX_BYTES).replace(LONE_SURROGATE, "\uFFFD");
+}
+
 function str(v: JsonValue | undefined): string {
   return typeof v === "string" ? v : "";
 }
@@ -144,8 +156,8 @@ export function traceToOcsfReference(trace: JsonObject): JsonObject {
  * served it, when there is one); `metadata.uid` = action_id, `metadata.sequence` = seq (when
  * it fits OCSF's 32-bit integer_t; `unmapped.seq` always has it), `metadata.original_time`
  * = invoked_at as recorded (microseconds), `metadata.log_provider` "tracegate";
- * `status_code` = reason_code; `status_detail` = error (cut to OCSF_STRING_MAX_BYTES, the whole
- * text then in `unmapped.error`). It leaves out null attributes (`status_detail` on success:
+ * `status_code` = reason_code; `status_detail` = error as a string_t holds it (ocsfString: cut
+ * to 65,535 UTF-8 bytes, lone surrogates as U+FFFD; the exact text then in `unmapped.error`). It leaves out null attributes (`status_detail` on success:
  * null is no string_t) and the reference's claim of the draft "aos" extension (no extension
  * attribute is used). A trace without a principal (an expand) has the kernel as its actor
  * (`app_name`), since `actor` needs one of user, process, session, app... and an empty
@@ -172,9 +184,10 @@ export function traceToOcsf(trace: JsonObject, seq: number): JsonObject {
     status: failed ? "Failure" : "Success",
   };
   if (typeof reasonCode === "string") event.status_code = reasonCode;
-  // An error longer than a string_t holds is cut there; unmapped.error then has all of it.
+  // An error a string_t cannot hold (too long, a lone surrogate) is cut or mended there;
+  // unmapped.error then has it exactly.
   const error = failed && typeof trace.error === "string" ? trace.error : null;
-  const detail = error === null ? null : utf8Prefix(error, OCSF_STRING_MAX_BYTES);
+  const detail = error === null ? null : ocsfString(error);
   if (detail !== null) event.status_detail = detail;
   event.time = ocsfTime(trace.invoked_at);
   const metadata: JsonObject = {

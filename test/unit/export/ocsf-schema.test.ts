@@ -1,7 +1,8 @@
 /**
  * The `ocsf` export is valid against OCSF 1.3.0, class 6003 "API Activity": every event of a
  * varied set of traces (invoke, expand, deny; with and without error; empty driver and
- * principal; unicode; integers past 2^53; an error longer than a string_t; a seq past the
+ * principal; unicode; integers past 2^53; an error longer than a string_t or with a lone
+ * surrogate; a seq past the
  * 32-bit integer_t) is checked against the schema's requirements and constraints, written
  * down below from the schema itself (github.com/ocsf/ocsf-schema, tag 1.3.0; each rule names
  * its file), with the type of every value (dictionary.json `types`) and the consistency of
@@ -215,6 +216,7 @@ function typeViolations(v: JsonValue, attribute: Attribute, at: string): string[
     case "string_t":
       if (typeof v !== "string") return [`${at}: string_t must be a string, got ${v === null ? "null" : typeof v}`];
       if (Buffer.byteLength(v, "utf8") > OCSF_STRING_MAX_BYTES) return [`${at}: longer than string_t's max_len 65535`];
+      if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(v)) return [`${at}: not UTF-8 (a lone surrogate)`];
       return [];
     case "object":
       return v !== null && typeof v === "object" && !Array.isArray(v) ? [] : [`${at}: not an object`];
@@ -276,6 +278,7 @@ const CASES: [string, Partial<Trace>, number][] = [
   ["unicode everywhere", { actionId: "act-ü-😀", principalId: "équipe/ßob", capabilityId: "日本.読む", driverId: "drv-€", error: "échec \u2028 😀" }, 6],
   ["integers past 2^53 and a float", { resultSummary: { big: 123456789012345678901234567890n, neg: -(2n ** 70n), f: 100.0 } }, 7],
   ["an error longer than a string_t", { error: longError }, 8],
+  ["an error with a lone surrogate (reference records may hold one)", { error: "bad \ud800 byte" }, 10],
   ["seq at the top of integer_t", {}, 2 ** 31 - 1],
   ["seq past integer_t", {}, 2 ** 40],
   ["before the epoch", { invokedAtUs: -1_500_000 }, 9],
@@ -303,6 +306,7 @@ describe("the ocsf export against OCSF 1.3.0 API Activity (6003)", () => {
     expect(unmapped.result_summary).toEqual(trace.result_summary);
     const error = trace.error as string | null;
     if (error === null) expect(event).not.toHaveProperty("status_detail");
+    else if (error.includes("\ud800")) expect([event.status_detail, unmapped.error]).toEqual([error.replace("\ud800", "\ufffd"), error]);
     else if (Buffer.byteLength(error) <= OCSF_STRING_MAX_BYTES) expect([event.status_detail, unmapped.error]).toEqual([error, undefined]);
     else {
       expect(error.startsWith(event.status_detail as string)).toBe(true);
@@ -346,6 +350,7 @@ describe("the ocsf export against OCSF 1.3.0 API Activity (6003)", () => {
       ["unknown attribute", (e) => (e.cloud = { provider: "x" }), "event.cloud: not an attribute of this object"],
       ["severity id", (e) => (e.severity_id = 7n), "event.severity_id: 7 is not in the enum"],
       ["long status detail", (e) => (e.status_detail = "x".repeat(65_536)), "event.status_detail: longer than string_t's max_len 65535"],
+      ["lone surrogate", (e) => (e.status_detail = "a\udc00"), "event.status_detail: not UTF-8 (a lone surrogate)"],
     ];
     for (const [name, breakIt, problem] of broken) {
       const event = good();

@@ -107,6 +107,13 @@ export function parseExportQuery(params: URLSearchParams): ExportRequest {
     values.set(name, value);
   }
   const format = values.get("format") ?? "jsonl";
+  if (format === "parquet") {
+    // Not a download: Security Lake takes a folder tree of per-day files (README "OCSF in Parquet").
+    throw badUserInput(
+      "format=parquet is not served over HTTP: `tracegate audit export --format parquet --out DIR` writes the Security Lake folder tree of per-day Parquet files; here take format=ocsf.",
+      "format",
+    );
+  }
   if (!isExportFormat(format)) {
     throw badUserInput(`'format' must be one of ${EXPORT_FORMATS.join(", ")}, got ${JSON.stringify(format.slice(0, 64))}.`, "format");
   }

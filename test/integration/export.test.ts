@@ -278,6 +278,15 @@ describe.each(BACKENDS)("GET /export ($name)", (backend) => {
       expect(body.errors[0]!.message).toMatch(/\S/);
     });
 
+    it("format=parquet: 400 naming the CLI command that writes Parquet", async () => {
+      const res = await get("?format=parquet");
+      expect(res.status).toBe(400);
+      expect((await errorOf(res)).errors[0]).toMatchObject({
+        message: expect.stringContaining("tracegate audit export --format parquet --out DIR") as unknown,
+        extensions: { code: "BAD_USER_INPUT", field: "format" },
+      });
+    });
+
     it("authenticates before it validates: no key and a bad parameter is still 401", async () => {
       expect((await get("?format=xml", null)).status).toBe(401);
     });

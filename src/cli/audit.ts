@@ -119,7 +119,7 @@ function addFilterOptions(command: Command): Command {
     .option("--until <iso>", "only traces strictly before this date or date-time (as --since)")
     .option("--limit <n>", "at most this many traces, after filtering (0 or more)", parseInteger)
     .addOption(
-      new Option("--order <order>", "chain order, or by invoked_at, ties in chain order (gateway database only)")
+      new Option("--order <order>", "chain order, or by invoked_at, ties in chain order (gateway database only; --format parquet is always by time)")
         .choices(Object.keys(EXPORT_ORDERS))
         .default("seq"),
     );
@@ -342,7 +342,7 @@ export function registerAuditCommand(program: Command): void {
   verify.action(() => dispatch(verify, "verify", () => verifyStore(verify.opts<{ json?: boolean; quiet?: boolean }>())));
 
   const exporter = addStoreOptions(
-    addFilterOptions(audit.command("export").description("export traces, one per line (or as one envelope document)")),
+    addFilterOptions(audit.command("export").description("export traces, one per line (or as one envelope document, or as Parquet files)")),
     "without --store: the output format, jsonl (the default: export objects), envelope (one JSON document), chained " +
       "(reference JSONL store lines), ocsf (schema-valid OCSF 1.3.0), ocsf-reference (OCSF as weaver-kernel maps it), csv, " +
       "or parquet (OCSF in Parquet files for Amazon Security Lake, with --out DIR) (README \"Export formats\"); with --store: the store's format, sqlite or jsonl (default: jsonl when the " +

@@ -156,10 +156,11 @@ export function traceToOcsfReference(trace: JsonObject): JsonObject {
  * served it, when there is one); `metadata.uid` = action_id, `metadata.sequence` = seq (when
  * it fits OCSF's 32-bit integer_t; `unmapped.seq` always has it), `metadata.original_time`
  * = invoked_at as recorded (microseconds), `metadata.log_provider` "tracegate";
- * `status_code` = reason_code; `status_detail` = error as a string_t holds it (ocsfString: cut
- * to 65,535 UTF-8 bytes, lone surrogates as U+FFFD; the exact text then in `unmapped.error`). It leaves out null attributes (`status_detail` on success:
- * null is no string_t) and the reference's claim of the draft "aos" extension (no extension
- * attribute is used). A trace without a principal (an expand) has the kernel as its actor
+ * `status_code` = reason_code; `status_detail` = error as a string_t holds it (ocsfString:
+ * cut to 65,535 UTF-8 bytes, lone surrogates as U+FFFD; the exact text then in
+ * `unmapped.error`). It leaves out null attributes (`status_detail` on success: null is no
+ * string_t) and the reference's claim of the draft "aos" extension (no extension attribute
+ * is used). A trace without a principal (an expand) has the kernel as its actor
  * (`app_name`), since `actor` needs one of user, process, session, app... and an empty
  * user uid names nobody. `metadata.product` stays the reference's: weaver-kernel, which
  * recorded the trace, by the vendor name the reference gives itself.

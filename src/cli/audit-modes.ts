@@ -7,6 +7,8 @@
  */
 import type { Command } from "commander";
 import { isExportFormat } from "../export/formats.js";
+import { checkSecurityLakeTarget } from "../export/parquet.js";
+import { isTracegateError } from "../errors.js";
 import { AuditUsageError } from "./audit-render.js";
 import type { StoreCommand, StoreCommandOptions } from "./audit-store.js";
 
@@ -34,12 +36,19 @@ export function addStoreOptions(command: Command, formatHelp = STORE_FORMAT_HELP
     .option("--secret-file <path>", "with --store: read the chain secret from the first line of this file");
 }
 
-/** The gateway mode's own filters, which the reference's CLI (and so --store) lacks. */
+/** The gateway mode's own flags, which the reference's CLI (and so --store) lacks. */
 const GATEWAY_ONLY = [
   ["eventType", "--event-type"],
   ["reasonCode", "--reason-code"],
   ["order", "--order"],
+  ["sourceName", "--source-name"],
+  ["region", "--region"],
+  ["accountId", "--account-id"],
+  ["rowsPerFile", "--rows-per-file"],
 ] as const;
+
+/** `export --format` values of the gateway mode written only to files by the CLI (not over /export). */
+export const CLI_ONLY_FORMATS = ["parquet"] as const;
 
 /**
  * Refuse the flags that do not fit the mode: with --store, the gateway's extra filters and an
@@ -66,11 +75,49 @@ function checkMode(command: Command, name: StoreCommand): void {
   if (name !== "export") {
     throw new AuditUsageError(`--format names a store file's format (sqlite or jsonl) and needs --store PATH.`);
   }
-  if (!isExportFormat(options.format)) {
+  if (!isExportFormat(options.format) && !(CLI_ONLY_FORMATS as readonly string[]).includes(options.format)) {
     throw new AuditUsageError(
-      `without --store, --format is the output format: jsonl, envelope, chained, ocsf or csv, not '${options.format}'` +
+      `without --store, --format is the output format: jsonl, envelope, chained, ocsf, ocsf-reference, csv or parquet, not '${options.format}'` +
         ((options.format === "sqlite" ? " (a store's format needs --store PATH)" : "") + "."),
     );
+  }
+}
+
+/** The flags only `export --format parquet` takes. */
+const PARQUET_FLAGS = [
+  ["sourceName", "--source-name"],
+  ["region", "--region"],
+  ["accountId", "--account-id"],
+  ["rowsPerFile", "--rows-per-file"],
+] as const;
+
+/**
+ * `export --format parquet` (gateway mode): it writes a folder tree, so it needs `--out DIR`,
+ * the Security Lake target (`--source-name`, `--region`, `--account-id`, checked by
+ * checkSecurityLakeTarget) and time order (an explicit `--order` other than `time` is
+ * refused); its flags are refused with any other format.
+ */
+function checkParquet(command: Command): void {
+  const options = command.opts<{ format?: string; out?: string; order?: string; sourceName?: string; region?: string; accountId?: string }>();
+  if (options.format !== "parquet") {
+    for (const [key, flag] of PARQUET_FLAGS) {
+      if (command.getOptionValueSource(key) === "cli") throw new AuditUsageError(`${flag} is an option of --format parquet.`);
+    }
+    return;
+  }
+  if (options.out === undefined) {
+    throw new AuditUsageError("--format parquet writes a folder tree: give --out DIR (the root the ext/<source>/... folders go under, e.g. a copy of the Security Lake bucket).");
+  }
+  if (command.getOptionValueSource("order") === "cli" && options.order !== "time") {
+    throw new AuditUsageError("--format parquet writes each day's events in time order: --order must be time (the default for parquet).");
+  }
+  const missing = PARQUET_FLAGS.filter(([key]) => key !== "rowsPerFile" && options[key] === undefined).map(([, flag]) => flag);
+  if (missing.length > 0) throw new AuditUsageError(`--format parquet needs ${missing.join(", ")} (the Security Lake custom source the files are for).`);
+  try {
+    checkSecurityLakeTarget({ sourceName: options.sourceName!, region: options.region!, accountId: options.accountId! });
+  } catch (e) {
+    if (isTracegateError(e)) throw new AuditUsageError(e.message);
+    throw e;
   }
 }
 
@@ -82,6 +129,7 @@ export async function dispatch(command: Command, name: StoreCommand, gateway: ()
   try {
     checkMode(command, name);
     const options = command.opts<StoreFlags>();
+    if (name === "export" && options.store === undefined) checkParquet(command);
     if (options.store === undefined) return await gateway();
     const { runStoreCommand } = await import("./audit-store.js");
     await runStoreCommand(name, options as StoreCommandOptions, actionId);

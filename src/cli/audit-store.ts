@@ -123,7 +123,7 @@ function storeFormat(options: StoreCommandOptions): StoreFormat {
   if ((STORE_FORMATS as readonly string[]).includes(options.format)) return options.format as StoreFormat;
   throw new AuditUsageError(
     `with --store, --format is the store's format: sqlite or jsonl, not '${options.format}' ` +
-      "(the output is the reference's: a table, JSON or JSONL; envelope, chained, ocsf and csv exports are made from a gateway database).",
+      "(the output is the reference's: a table, JSON or JSONL; envelope, chained, ocsf, ocsf-reference, csv and parquet exports are made from a gateway database).",
   );
 }
 

@@ -15,9 +15,11 @@
  * * `verify`: `OK: Verified N record(s).` (exit 0) or `TAMPER DETECTED: <detail>` (exit 1),
  *   or with `--json` one line `{"ok", "records_checked", "first_bad_seq", "detail", "kind"}`.
  *   Runs the gateway's own verification (head, prune checkpoint, index columns included).
- * * `export`: JSONL as the reference writes it, or `--format envelope|chained|ocsf|csv` (here the
+ * * `export`: JSONL as the reference writes it, or `--format envelope|chained|ocsf|ocsf-reference|csv` (here the
  *   OUTPUT format), to stdout or `--out FILE` (then `Wrote N trace(s) to FILE`), in constant
- *   memory.
+ *   memory; or `--format parquet --out DIR --source-name S --region R --account-id A`: OCSF
+ *   events as Amazon Security Lake Parquet files under DIR (./audit-parquet.ts), each file
+ *   and its rows on stdout, then `Wrote N trace(s) to K Parquet file(s) under DIR`.
  *
  * Beyond the reference: `--event-type`, `--reason-code` and `--order seq|time|time-desc`
  * (gateway mode only). In both modes a negative `--limit` and a `--since`/`--until` that
@@ -65,6 +67,7 @@ import {
   wroteText,
 } from "./audit-render.js";
 import { jobProgress, tracked } from "./progress.js";
+import { PARQUET_ROWS_PER_FILE } from "../export/parquet.js";
 import { assertDatabaseExists, existingChainSecret, readOnlyChain, withStores } from "./stores.js";
 
 /** The reading commands never hash; a hasher that throws keeps the secret out of them. */
@@ -99,6 +102,12 @@ function parseInteger(value: string): number {
   return Number(value);
 }
 
+function parsePositive(value: string): number {
+  const n = parseInteger(value);
+  if (n < 1) throw new InvalidArgumentError("must be 1 or more.");
+  return n;
+}
+
 function addFilterOptions(command: Command): Command {
   return command
     .option("--principal <id>", "only traces of this principal (exact match)")
@@ -110,7 +119,7 @@ function addFilterOptions(command: Command): Command {
     .option("--until <iso>", "only traces strictly before this date or date-time (as --since)")
     .option("--limit <n>", "at most this many traces, after filtering (0 or more)", parseInteger)
     .addOption(
-      new Option("--order <order>", "chain order, or by invoked_at, ties in chain order (gateway database only)")
+      new Option("--order <order>", "chain order, or by invoked_at, ties in chain order (gateway database only; --format parquet is always by time)")
         .choices(Object.keys(EXPORT_ORDERS))
         .default("seq"),
     );
@@ -214,20 +223,57 @@ async function verifyStore(options: { json?: boolean; quiet?: boolean }): Promis
 }
 
 interface ExportCommandOptions extends FilterOptions {
-  format: ExportFormat;
+  format: ExportFormat | "parquet";
   out?: string;
   quiet?: boolean;
+  sourceName?: string;
+  region?: string;
+  accountId?: string;
+  rowsPerFile?: number;
+}
+
+/** `--format parquet` (flags checked by audit-modes.ts checkParquet): Security Lake files under --out. */
+async function exportParquet(options: ExportCommandOptions): Promise<void> {
+  // Always in time order: the files are per day and sorted by time.
+  const { filter, limit } = selection({ ...options, order: "time" });
+  const outDir = options.out!;
+  // Imported only here: the Parquet writer is not loaded by the other commands.
+  const { parquetWroteText, writeParquetExport } = await import("./audit-parquet.js");
+  await withExistingStores(loadConfig(), noChainHasher, async (stores) => {
+    const progress = jobProgress("export", { quiet: options.quiet === true, unit: "traces" });
+    void stores.traces.count(filter).then(
+      (n) => progress.update(exported, limit === undefined ? n : Math.min(n, limit)),
+      () => undefined,
+    );
+    let exported = 0;
+    try {
+      const files = await writeParquetExport(stores.traces, filter, {
+        outDir,
+        target: { sourceName: options.sourceName!, region: options.region!, accountId: options.accountId! },
+        ...(limit === undefined ? {} : { limit }),
+        rowsPerFile: options.rowsPerFile ?? PARQUET_ROWS_PER_FILE,
+        onProgress: (n) => progress.update((exported = n)),
+      });
+      progress.finish();
+      process.stdout.write(parquetWroteText(files, outDir));
+    } catch (e) {
+      progress.abort();
+      throw e;
+    }
+  });
 }
 
 async function exportTraces(options: ExportCommandOptions): Promise<void> {
+  if (options.format === "parquet") return exportParquet(options);
+  const format = options.format;
   const { filter, order, limit } = selection(options);
-  if (options.format === "chained" && (hasFilter(filter) || order !== "SEQ_ASC")) {
+  if (format === "chained" && (hasFilter(filter) || order !== "SEQ_ASC")) {
     // A chained file verifies only as an unbroken run of the chain, in chain order.
     throw badUserInput("--format chained exports the chain itself: it takes no filters and only --order seq (--limit keeps a prefix).", "format");
   }
   const paging = limit === undefined ? {} : { limit };
   await withExistingStores(loadConfig(), noChainHasher, async (stores) => {
-    const first = options.format === "chained" ? await stores.traces.firstSeq() : null;
+    const first = format === "chained" ? await stores.traces.firstSeq() : null;
     if (first !== null && first > 0) {
       // After a prune the chain no longer starts at GENESIS; the reference verifies from there.
       process.stderr.write(
@@ -245,13 +291,13 @@ async function exportTraces(options: ExportCommandOptions): Promise<void> {
     const tick = (n: number) => progress.update((exported = n));
     try {
       if (options.out === undefined) {
-        const n = await streamExport(stores.traces, filter, order, options.format, writeStdout, tick, paging);
+        const n = await streamExport(stores.traces, filter, order, format, writeStdout, tick, paging);
         // The reference prints the joined lines, so an empty JSONL export is one empty line.
-        if (n === 0 && options.format === "jsonl") await writeStdout("\n");
+        if (n === 0 && format === "jsonl") await writeStdout("\n");
         progress.finish();
         return;
       }
-      const n = await exportToFile(options.out, (write) => streamExport(stores.traces, filter, order, options.format, write, tick, paging));
+      const n = await exportToFile(options.out, (write) => streamExport(stores.traces, filter, order, format, write, tick, paging));
       progress.finish();
       process.stdout.write(wroteText(n, options.out));
     } catch (e) {
@@ -296,17 +342,22 @@ export function registerAuditCommand(program: Command): void {
   verify.action(() => dispatch(verify, "verify", () => verifyStore(verify.opts<{ json?: boolean; quiet?: boolean }>())));
 
   const exporter = addStoreOptions(
-    addFilterOptions(audit.command("export").description("export traces, one per line (or as one envelope document)")),
+    addFilterOptions(audit.command("export").description("export traces, one per line (or as one envelope document, or as Parquet files)")),
     "without --store: the output format, jsonl (the default: export objects), envelope (one JSON document), chained " +
-      "(reference JSONL store lines), ocsf or csv (README \"Export formats\"); with --store: the store's format, sqlite or jsonl (default: jsonl when the " +
+      "(reference JSONL store lines), ocsf (schema-valid OCSF 1.3.0), ocsf-reference (OCSF as weaver-kernel maps it), csv, " +
+      "or parquet (OCSF in Parquet files for Amazon Security Lake, with --out DIR) (README \"Export formats\"); with --store: the store's format, sqlite or jsonl (default: jsonl when the " +
       "path ends in .jsonl, else sqlite), the output being JSONL export objects",
   )
-    .option("--out <file>", "write to this file instead of stdout")
+    .option("--out <file>", "write to this file instead of stdout (with --format parquet: the folder the ext/... tree goes under)")
+    .option("--source-name <name>", "--format parquet: the Security Lake custom source's name (the folder under ext/)")
+    .option("--region <region>", "--format parquet: the AWS Region of the data (region=... folder), e.g. us-east-1")
+    .option("--account-id <id>", "--format parquet: the 12-digit AWS account id (accountId=... folder)")
+    .option("--rows-per-file <n>", `--format parquet: at most this many rows per file (default ${PARQUET_ROWS_PER_FILE})`, parsePositive)
     .option("--json", "accepted, as by the reference (export always prints JSONL)")
     .option("--quiet", "no progress on stderr");
   exporter.action(() =>
     dispatch(exporter, "export", () => {
-      const options = exporter.opts<Omit<ExportCommandOptions, "format"> & { format?: ExportFormat }>();
+      const options = exporter.opts<Omit<ExportCommandOptions, "format"> & { format?: ExportCommandOptions["format"] }>();
       return exportTraces({ ...options, format: options.format ?? "jsonl" });
     }),
   );

@@ -8,8 +8,10 @@
  *   (docs/reference-compatibility.md#jsonl-store),
  *   `{"seq": n, "prev_hash": …, "record_hash": …, "trace": {…}}`, so weaver-kernel's own
  *   `JsonlTraceStore` can open the file and verify the chain with the shared secret.
- * * `ocsf`: one OCSF 1.3.0 API Activity event per line
+ * * `ocsf`: one OCSF 1.3.0 API Activity event per line, valid against the 1.3.0 schema
  *   (docs/reference-compatibility.md#ocsf-mapping).
+ * * `ocsf-reference`: the same class mapped exactly as the reference kernel maps it (not
+ *   schema-valid: it lacks src_endpoint), for pipelines built on weaver-kernel's events.
  * * `envelope`: the `export_action_traces` document
  *   `{"schema": "weaver_kernel.action_trace_export", "version": "1", "traces": [...]}`,
  *   written trace by trace rather than built in memory.
@@ -26,10 +28,10 @@ import type { EpochMicros } from "../chain/time.js";
 import { CorruptPayloadError, EXPORT_KEYS } from "../chain/trace.js";
 import type { TraceFilter, TraceOrder, TraceRow, TraceStore } from "../stores/trace-store.js";
 import { stringify as csvStringify } from "csv-stringify/sync";
-import { traceToOcsf } from "./ocsf.js";
+import { traceToOcsf, traceToOcsfReference } from "./ocsf.js";
 
 /** Every export format; `jsonl` is the reference CLI's. */
-export const EXPORT_FORMATS = ["jsonl", "envelope", "chained", "ocsf", "csv"] as const;
+export const EXPORT_FORMATS = ["jsonl", "envelope", "chained", "ocsf", "ocsf-reference", "csv"] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 /** The formats written one trace per line. */
 export type LineFormat = Exclude<ExportFormat, "envelope">;
@@ -57,6 +59,7 @@ export const EXPORT_CONTENT_TYPES: Readonly<Record<ExportFormat, string>> = {
   jsonl: "application/x-ndjson; charset=utf-8",
   chained: "application/x-ndjson; charset=utf-8",
   ocsf: "application/x-ndjson; charset=utf-8",
+  "ocsf-reference": "application/x-ndjson; charset=utf-8",
   envelope: "application/json; charset=utf-8",
   csv: "text/csv; charset=utf-8; header=present",
 };
@@ -151,9 +154,14 @@ export function csvLine(row: TraceRow): string {
   );
 }
 
-/** `ocsf`: the trace's OCSF API Activity event. */
+/** `ocsf`: the trace's schema-valid OCSF API Activity event (metadata.uid its action_id, seq carried). */
 export function ocsfLine(row: TraceRow): string {
-  return pythonJsonDumps(traceToOcsf(exportObjectOf(row)));
+  return pythonJsonDumps(traceToOcsf(exportObjectOf(row), row.seq));
+}
+
+/** `ocsf-reference`: the trace's OCSF API Activity event exactly as the reference maps it. */
+export function ocsfReferenceLine(row: TraceRow): string {
+  return pythonJsonDumps(traceToOcsfReference(exportObjectOf(row)));
 }
 
 /**
@@ -170,6 +178,7 @@ export const LINE_FORMATTERS: Readonly<Record<LineFormat, (row: TraceRow) => str
   jsonl: jsonlLine,
   chained: chainedLine,
   ocsf: ocsfLine,
+  "ocsf-reference": ocsfReferenceLine,
   csv: csvLine,
 };
 

@@ -6,10 +6,9 @@
  *   export object is the /export jsonl line byte for byte (the reference's 16 keys,
  *   docs/reference-compatibility.md#the-16-keys); seq goes beside it, not into it, so it can
  *   never collide with a key a trace holds.
- * - `ocsf`: the OCSF API Activity event /export?format=ocsf writes, with `metadata.sequence`
- *   set to the seq (OCSF's Metadata `sequence` attribute: "the sequence number of the event
- *   ... to make the exact ordering of events unambiguous"), one per line. Parsed and written
- *   losslessly (src/chain/json.ts), so numbers stay as the gateway wrote them.
+ * - `ocsf`: the OCSF API Activity event /export?format=ocsf writes, byte for byte, one per
+ *   line. It carries its seq already (src/export/ocsf.ts: `metadata.sequence` while the seq
+ *   fits OCSF's 32-bit integer_t, `unmapped.seq` always) and `metadata.uid` = action_id.
  * - `splunk-hec`: Splunk HTTP Event Collector events, JSON objects concatenated (one per
  *   line) and POSTed to /services/collector/event with `Authorization: Splunk <token>`:
  *   `{"time": <epoch seconds, microsecond fraction>, "host", "source", "sourcetype",
@@ -17,7 +16,6 @@
  *   "Format events for HTTP Event Collector": time in epoch seconds, `fields` an object of
  *   index-time fields; their values are strings, so seq is sent as its decimal text).
  */
-import { isJsonObject, type JsonObject, parseJsonLossless, pythonJsonDumps } from "../chain/json.js";
 import { parseIsoInstant } from "../chain/isoformat.js";
 import type { SeqLine } from "./read.js";
 
@@ -47,16 +45,9 @@ export function jsonlEvent(record: SeqLine): string {
   return `{"seq": ${record.seq}, "trace": ${record.line}}`;
 }
 
-/** `ocsf`: the OCSF event with metadata.sequence = seq (a metadata object is added if missing). */
+/** `ocsf`: the gateway's OCSF event untouched (it names its seq itself). */
 export function ocsfEvent(record: SeqLine): string {
-  const event = parseJsonLossless(record.line);
-  if (!isJsonObject(event)) throw new TypeError(`the gateway's OCSF event at seq ${record.seq} is not a JSON object`);
-  const metadata = event.metadata;
-  const target: JsonObject = metadata !== undefined && metadata !== null && isJsonObject(metadata) ? metadata : (Object.create(null) as JsonObject);
-  // A bigint, so it is written as an integer (src/chain/json.ts: a number would be a float, 12.0).
-  target.sequence = BigInt(record.seq);
-  event.metadata = target;
-  return pythonJsonDumps(event);
+  return record.line;
 }
 
 /** Epoch microseconds as HEC's `time`: decimal seconds with six fraction digits, e.g. 1767225600.000042. */

@@ -2,7 +2,7 @@
  * GET /export: the audit trail as a streamed download, for jobs that want whole files rather
  * than GraphQL pages (SIEM ingestion, archives, weaver-kernel's own tools).
  *
- *   GET /export?format=jsonl|ocsf|chained|envelope|csv&principalId=&capabilityId=&eventType=
+ *   GET /export?format=jsonl|ocsf|ocsf-reference|csv|chained|envelope&principalId=&capabilityId=&eventType=
  *              &outcome=&reasonCode=&since=&until=&order=seq|time|time-desc&limit=
  *              &principalIdPrefix=&capabilityIdPrefix=&principalIdIn=&capabilityIdIn= (repeatable)
  *              &afterSeq=&withSeq=true|false
@@ -146,6 +146,13 @@ export function parseExportQuery(params: URLSearchParams): ExportRequest {
     values.set(name, value);
   }
   const format = values.get("format") ?? "jsonl";
+  if (format === "parquet") {
+    // Not a download: Security Lake takes a folder tree of per-day files (README "OCSF in Parquet").
+    throw badUserInput(
+      "format=parquet is not served over HTTP: `tracegate audit export --format parquet --out DIR` writes the Security Lake folder tree of per-day Parquet files; here take format=ocsf.",
+      "format",
+    );
+  }
   if (!isExportFormat(format)) {
     throw badUserInput(`'format' must be one of ${EXPORT_FORMATS.join(", ")}, got ${JSON.stringify(format.slice(0, 64))}.`, "format");
   }

@@ -291,7 +291,7 @@ print(json.dumps([{k: json.loads(p)[k] for k in keys} for (p,) in rows], indent=
         expect(run.stderr).toMatch(/error: |Usage: /);
       }
       expect(usage.at(-2)!.stderr).toMatch(/^error: --secret reads a store file's chain secret and needs --store PATH/);
-      expect(usage.at(-1)!.stderr).toMatch(/^error: without --store, --format is the output format: jsonl, envelope, chained, ocsf or csv, not 'sqlite'/);
+      expect(usage.at(-1)!.stderr).toMatch(/^error: without --store, --format is the output format: jsonl, envelope, chained, ocsf, ocsf-reference, csv or parquet, not 'sqlite'/);
       expect(badTime!.code).toBe(2);
       expect(badTime!.stderr).toMatch(/^error: --since: Invalid isoformat string: 'yesterday' \(expected an ISO 8601 date/);
     });

@@ -160,12 +160,32 @@ describe.each(BACKENDS)("GET /export ($name)", (backend) => {
       expect(await lines(await get("?format=chained&limit=2"))).toEqual(got.slice(0, 2));
     });
 
-    it("ocsf: one OCSF API Activity event per line", async () => {
+    it("ocsf: one schema-valid OCSF API Activity event per line, with the action id and seq to deduplicate on", async () => {
       const events = (await lines(await get("?format=ocsf"))).map((l) => JSON.parse(l) as Record<string, any>);
       expect(events.map((e) => e.unmapped.action_id)).toEqual(ALL);
-      expect(events[1]).toMatchObject({ class_uid: 6003, severity_id: 3, status_id: 2, status_detail: "Denied: missing_role", time: Date.UTC(2026, 0, 1) });
+      expect(events.map((e) => [e.metadata.uid, e.metadata.sequence, e.unmapped.seq])).toEqual(ALL.map((id, seq) => [id, seq, seq]));
+      expect(events[1]).toMatchObject({ class_uid: 6003, severity_id: 3, status_id: 2, status_detail: "Denied: missing_role", status_code: "missing_role", time: Date.UTC(2026, 0, 1) });
       expect(events[3]).toMatchObject({ activity_id: 2, activity_name: "Read", type_uid: 600302 });
+      expect(events.every((e) => e.src_endpoint.svc_name === "weaver-kernel" && e.metadata.version === "1.3.0")).toBe(true);
       expect(events.every((e) => !("args" in e) && !JSON.stringify(e).includes('"limit"'))).toBe(true); // args never leave in OCSF
+    });
+
+    it("ocsf-reference: the reference's mapping, byte for byte what weaver-kernel's trace_to_ocsf gives json.dumps", async () => {
+      const got = await lines(await get("?format=ocsf-reference"));
+      expect(got.map((l) => (JSON.parse(l) as { unmapped: { action_id: string } }).unmapped.action_id)).toEqual(ALL);
+      const e1 = exportObject("e-1");
+      expect(got[1]).toBe(
+        '{"activity_id": 99, "activity_name": "Other", "category_uid": 6, "category_name": "Application Activity", ' +
+          '"class_uid": 6003, "class_name": "API Activity", "type_uid": 600399, "severity_id": 3, "severity": "Medium", ' +
+          `"status_id": 2, "status": "Failure", "status_detail": "Denied: missing_role", "time": ${Date.UTC(2026, 0, 1)}, ` +
+          '"metadata": {"version": "1.3.0", "product": {"name": "weaver-kernel", "vendor_name": "Weaver"}, ' +
+          '"extensions": [{"name": "aos", "uid": "aos", "version": "draft"}]}, "actor": {"user": {"uid": "team-b/bob"}}, ' +
+          `"api": {"operation": ${pythonJsonDumps(e1.capability_id!)}, "service": {"name": "weaver-kernel"}}, "unmapped": {"action_id": "e-1", ` +
+          `"token_id": ${pythonJsonDumps(e1.token_id!)}, "event_type": "deny", "response_mode": ${pythonJsonDumps(e1.response_mode!)}, ` +
+          `"sensitivity": ${pythonJsonDumps(e1.sensitivity!)}, "reason_code": "missing_role", "handle_id": null, "result_summary": null}}`,
+      );
+      // Not schema-valid on purpose: no src_endpoint, no metadata.uid.
+      expect(got.every((l) => !l.includes("src_endpoint") && !l.includes('"uid": "e-'))).toBe(true);
     });
 
     it("HEAD answers the headers without running the export", async () => {
@@ -335,6 +355,15 @@ describe.each(BACKENDS)("GET /export ($name)", (backend) => {
       expect(body.errors).toHaveLength(1);
       expect(body.errors[0]!.extensions).toMatchObject({ code: "BAD_USER_INPUT", field });
       expect(body.errors[0]!.message).toMatch(/\S/);
+    });
+
+    it("format=parquet: 400 naming the CLI command that writes Parquet", async () => {
+      const res = await get("?format=parquet");
+      expect(res.status).toBe(400);
+      expect((await errorOf(res)).errors[0]).toMatchObject({
+        message: expect.stringContaining("tracegate audit export --format parquet --out DIR") as unknown,
+        extensions: { code: "BAD_USER_INPUT", field: "format" },
+      });
     });
 
     it("authenticates before it validates: no key and a bad parameter is still 401", async () => {

@@ -654,6 +654,10 @@ const EXPORTS: Record<ExportFormat, ExportCase[]> = {
     { name: "with seq, after a cursor (tracegate forward's read)", params: { withSeq: "true", afterSeq: "0" }, want: (r) => r.seq > 0 },
     { name: "bob's, newest first", params: { principalId: "bob", order: "time-desc" }, want: none },
   ],
+  "ocsf-reference": [
+    { name: "everything, by time", params: { order: "time" }, want: all, order: "INVOKED_AT_ASC" },
+    { name: "bob's", params: { principalId: "bob" }, want: none },
+  ],
   chained: [{ name: "the chain itself", params: {} }],
   csv: [
     { name: "everything", params: {}, want: all },
@@ -1008,7 +1012,7 @@ describe.each(BACKENDS)("$name: a principal-scoped key", (backend) => {
         // The newest matching seq the export announces is one of the key's own records.
         const last = res.headers.get("x-tracegate-last-seq");
         if (last !== null) expect(w.visible.some((r) => r.seq === Number(last)), `${where}: X-Tracegate-Last-Seq ${last}`).toBe(true);
-        if (format === "ocsf") {
+        if (format === "ocsf" || format === "ocsf-reference") {
           expect(parsed.length, where).toBe(expected.length);
           for (const id of expected) expect(text, where).toContain(`"${id}"`);
         } else {

@@ -1,5 +1,5 @@
 /**
- * OCSF mapping (docs/reference-compatibility.md#ocsf-mapping and the OCSF items of
+ * The reference's OCSF mapping (docs/reference-compatibility.md#ocsf-mapping and the OCSF items of
  * docs/reference-compatibility.md#tamper-checklist): a golden event, failure, deny and expand,
  * millisecond time, and args never leaking. Plus pythonJsonDumps against CPython, since exports
  * for the reference's tools are written with it.
@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { type JsonObject, parseJsonLossless, pythonJsonDumps } from "../../../src/chain/json.js";
 import { encodeTrace, exportTrace, type Trace } from "../../../src/chain/trace.js";
-import { traceToOcsf } from "../../../src/export/ocsf.js";
+import { traceToOcsfReference } from "../../../src/export/ocsf.js";
 
 const base: Trace = {
   actionId: "act-1",
@@ -26,9 +26,9 @@ const base: Trace = {
   args: { canary: "CANARY-7f3a", limit: 10n },
   resultSummary: { row_count: 3n, ratio: 0.5 },
 };
-const ocsf = (t: Partial<Trace>) => traceToOcsf(parseJsonLossless(encodeTrace({ ...base, ...t }).payload) as JsonObject);
+const ocsf = (t: Partial<Trace>) => traceToOcsfReference(parseJsonLossless(encodeTrace({ ...base, ...t }).payload) as JsonObject);
 
-describe("traceToOcsf", () => {
+describe("traceToOcsfReference", () => {
   it("maps a successful PII invoke to the golden event, keys in the reference's order", () => {
     const event = ocsf({});
     expect(Object.keys(event)).toEqual([

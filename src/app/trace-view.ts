@@ -4,7 +4,7 @@
  */
 import { type JsonObject, parseJsonLossless } from "../chain/json.js";
 import { parsePayload } from "../chain/trace.js";
-import { traceToOcsfReference } from "../export/ocsf.js";
+import { traceToOcsf, traceToOcsfReference } from "../export/ocsf.js";
 import type { TraceRow } from "../stores/trace-store.js";
 
 const parsed = new WeakMap<TraceRow, Record<string, unknown>>();
@@ -50,9 +50,11 @@ export function exactPayloadOf(row: TraceRow): JsonObject {
 }
 
 /**
- * The trace's OCSF 6003 event as the reference maps it (docs/reference-compatibility.md#ocsf-mapping;
- * the GraphQL `ocsf` field promises weaver-kernel's mapping), exact numbers read from the payload.
+ * The trace's OCSF 6003 event (docs/reference-compatibility.md#ocsf-mapping): `schema-valid`,
+ * as the `ocsf` export writes it, or `reference`, as weaver-kernel maps it; exact numbers
+ * read from the payload.
  */
-export function ocsfOf(row: TraceRow): JsonObject {
-  return traceToOcsfReference(exactPayloadOf(row));
+export function ocsfOf(row: TraceRow, mapping: "schema-valid" | "reference"): JsonObject {
+  const trace = exactPayloadOf(row);
+  return mapping === "reference" ? traceToOcsfReference(trace) : traceToOcsf(trace, row.seq);
 }

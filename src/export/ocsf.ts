@@ -7,7 +7,7 @@
  *   events/base_event.json, objects/*.json, dictionary.json), with the chain position so a
  *   SIEM can deduplicate re-sent exports. Checked attribute by attribute in
  *   test/unit/export/ocsf-schema.test.ts.
- * * `traceToOcsfReference` (the `ocsf-reference` format and the GraphQL `ocsf` field): exactly
+ * * `traceToOcsfReference` (the `ocsf-reference` format and GraphQL `ocsf(mapping: REFERENCE)`): exactly
  *   the reference kernel's `trace_to_ocsf`, so SIEM pipelines built for weaver-kernel keep
  *   working. It lacks the required `src_endpoint` and so is not schema-valid.
  *

@@ -188,6 +188,17 @@ describe.each(BACKENDS)("GET /export ($name)", (backend) => {
       expect(got.every((l) => !l.includes("src_endpoint") && !l.includes('"uid": "e-'))).toBe(true);
     });
 
+    it("the GraphQL ocsf field gives the same events: schema-valid by default, the reference's with mapping: REFERENCE", async () => {
+      const valid = (await lines(await get("?format=ocsf"))).map((l) => JSON.parse(l) as unknown);
+      const reference = (await lines(await get("?format=ocsf-reference"))).map((l) => JSON.parse(l) as unknown);
+      for (const [i, actionId] of ALL.entries()) {
+        const query = `query($id: String!) { trace(actionId: $id) { valid: ocsf reference: ocsf(mapping: REFERENCE) } }`;
+        const { trace } = dataOf(await gw.as(keys.reader).raw(query, { id: actionId })) as { trace: { valid: unknown; reference: unknown } };
+        expect(trace.valid, actionId).toEqual(valid[i]);
+        expect(trace.reference, actionId).toEqual(reference[i]);
+      }
+    });
+
     it("HEAD answers the headers without running the export", async () => {
       const res = await get("?format=envelope", gw.adminKey, { method: "HEAD" });
       expect(res.status).toBe(200);

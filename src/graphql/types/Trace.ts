@@ -14,6 +14,7 @@ import type { GraphQLContext } from "../context.js";
 import { builder } from "../builder.js";
 import {
   EventTypeEnum,
+  OcsfMappingEnum,
   OutcomeEnum,
   ResponseModeEnum,
   SensitivityEnum,
@@ -115,8 +116,11 @@ builder.node(TraceRef, {
     }),
     ocsf: t.field({
       type: "JSONObject",
-      description: "This trace as an OCSF 1.3.0 API Activity (6003) event, mapped as weaver-kernel maps it; args are not included.",
-      resolve: (r) => ocsfOf(r),
+      description:
+        "This trace as an OCSF 1.3.0 API Activity (6003) event, as the `ocsf` export writes it (schema-valid), " +
+        "or with mapping: REFERENCE as weaver-kernel maps it; args are not included.",
+      args: { mapping: t.arg({ type: OcsfMappingEnum, defaultValue: "schema-valid" }) },
+      resolve: (r, args) => ocsfOf(r, args.mapping ?? "schema-valid"),
     }),
     prevHash: t.exposeString("prevHash", ACK),
     recordHash: t.exposeString("recordHash", ACK),

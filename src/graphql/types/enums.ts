@@ -50,3 +50,17 @@ export const VerificationFailureKindEnum = builder.enumType("VerificationFailure
     [K in VerificationFailureKind]: { description: string };
   },
 });
+
+export const OcsfMappingEnum = builder.enumType("OcsfMapping", {
+  description: "Which OCSF mapping of a trace (docs/reference-compatibility.md#ocsf-mapping).",
+  values: {
+    SCHEMA_VALID: {
+      value: "schema-valid",
+      description: "Valid against OCSF 1.3.0 API Activity, with metadata.uid = actionId and the seq (the `ocsf` export format).",
+    },
+    REFERENCE: {
+      value: "reference",
+      description: "Exactly weaver-kernel's mapping, which lacks the required src_endpoint (the `ocsf-reference` export format).",
+    },
+  } as const,
+});

@@ -19,7 +19,8 @@ type Group = ConsoleTraceStatsQuery["traceStats"]["groups"][number];
 const LIMIT = 25;
 const BAR_HEIGHT = 22;
 const GAP = 6;
-const LABEL_WIDTH = 220;
+/** The label column is at least this wide, and wider when a label needs it. */
+const LABEL_MIN_WIDTH = 120;
 const BAR_WIDTH = 480;
 const COUNT_WIDTH = 70;
 
@@ -39,27 +40,70 @@ const DIMENSION_NAME: Record<TraceStatsDimension, string> = {
   OUTCOME: "outcome",
 };
 
-/** Cut a label to fit its column (the full text stays in the SVG <title> and the table). */
-const clip = (label: string) => (label.length > 30 ? `${label.slice(0, 29)}…` : label);
+/** Longest label line, in characters; longer labels wrap onto more lines (never cut). */
+const WRAP_CHARS = 32;
+const LINE_HEIGHT = 16;
+const LABEL_PAD = 12;
+/** The labels' font, as console.css sets it on .chart .label (for measuring them). */
+const LABEL_FONT = "13px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace";
+
+/**
+ * Split a label into lines of at most WRAP_CHARS characters, after a separator (_ . / - :)
+ * where one is near the end of a line, so `agent/team-a/deploy_prod` breaks between words.
+ */
+export function wrapLabel(label: string): string[] {
+  const lines: string[] = [];
+  let rest = label;
+  while (rest.length > WRAP_CHARS) {
+    const window = rest.slice(0, WRAP_CHARS);
+    const cut = Math.max(...["_", ".", "/", "-", ":", " "].map((sep) => window.lastIndexOf(sep)));
+    const at = cut >= WRAP_CHARS / 2 ? cut + 1 : WRAP_CHARS;
+    lines.push(rest.slice(0, at));
+    rest = rest.slice(at);
+  }
+  lines.push(rest);
+  return lines;
+}
+
+/** The width the labels' lines need, measured in the chart's font (estimated where canvas is unavailable). */
+function labelWidth(lines: string[]): number {
+  const context = document.createElement("canvas").getContext("2d");
+  if (context) context.font = LABEL_FONT;
+  const widths = lines.map((line) => (context ? context.measureText(line).width : line.length * 8.5));
+  return Math.ceil(Math.max(LABEL_MIN_WIDTH, ...widths.map((w) => w + LABEL_PAD)));
+}
 
 function chart(title: string, groups: { label: string; count: number }[]): SVGSVGElement {
   const max = Math.max(1, ...groups.map((g) => g.count));
-  const height = groups.length * (BAR_HEIGHT + GAP) + GAP;
+  const wrapped = groups.map((g) => wrapLabel(g.label));
+  // The label column is as wide as the widest line: nothing is cut at the chart's left edge.
+  const LABEL_WIDTH = labelWidth(wrapped.flat());
+  const rowHeights = wrapped.map((lines) => Math.max(BAR_HEIGHT, lines.length * LINE_HEIGHT + 6));
+  const tops = rowHeights.map((_, i) => GAP + rowHeights.slice(0, i).reduce((sum, r) => sum + r + GAP, 0));
+  const height = rowHeights.reduce((sum, r) => sum + r + GAP, GAP);
   const width = LABEL_WIDTH + BAR_WIDTH + COUNT_WIDTH;
   return svg(
     "svg",
     { class: "chart", viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-label": title },
     svg("title", {}, title),
     ...groups.map((g, i) => {
-      const y = GAP + i * (BAR_HEIGHT + GAP);
+      const lines = wrapped[i]!;
+      const top = tops[i]!;
+      const middle = top + rowHeights[i]! / 2;
+      const y = middle - BAR_HEIGHT / 2;
       const w = Math.max(2, Math.round((g.count / max) * BAR_WIDTH));
+      const firstLine = middle - ((lines.length - 1) * LINE_HEIGHT) / 2;
       return svg(
         "g",
         { class: "bar" },
         svg("title", {}, `${g.label}: ${g.count}`),
-        svg("text", { x: LABEL_WIDTH - 8, y: y + BAR_HEIGHT / 2, "text-anchor": "end", "dominant-baseline": "middle", class: "label" }, clip(g.label)),
+        svg(
+          "text",
+          { x: LABEL_WIDTH - LABEL_PAD / 2, y: firstLine, "text-anchor": "end", "dominant-baseline": "middle", class: "label" },
+          ...lines.map((line, n) => svg("tspan", { x: LABEL_WIDTH - LABEL_PAD / 2, y: firstLine + n * LINE_HEIGHT }, line)),
+        ),
         svg("rect", { x: LABEL_WIDTH, y, width: w, height: BAR_HEIGHT, rx: 3 }),
-        svg("text", { x: LABEL_WIDTH + w + 6, y: y + BAR_HEIGHT / 2, "dominant-baseline": "middle", class: "count" }, g.count),
+        svg("text", { x: LABEL_WIDTH + w + 6, y: middle, "dominant-baseline": "middle", class: "count" }, g.count),
       );
     }),
   );

@@ -213,7 +213,10 @@ export class Explorer {
   private async load(direction: Direction, step: -1 | 0 | 1): Promise<void> {
     this.prev.disabled = this.next.disabled = true;
     this.status.textContent = "Loading…";
-    this.rows.closest("table")?.setAttribute("aria-busy", "true");
+    const table = this.rows.closest("table");
+    table?.setAttribute("aria-busy", "true");
+    // data-loaded: which search the table shows (for tests and tools waiting on a search).
+    table?.removeAttribute("data-loaded");
     try {
       const data = await request(ConsoleTracesDocument, { filter: this.filter, orderBy: this.query.order, ...direction }, this.key());
       this.current = data.traces;
@@ -229,13 +232,14 @@ export class Explorer {
         this.hasPrevious = this.page > 0;
       }
       this.render(data.traces);
+      table?.setAttribute("data-loaded", this.shown ?? "");
     } catch (e) {
       this.status.textContent = describeFailure(e);
       if ((e as ApiError).kind === "UNAUTHENTICATED") this.onUnauthenticated(e as ApiError);
       this.prev.disabled = !this.hasPrevious;
       this.next.disabled = !this.hasNext;
     } finally {
-      this.rows.closest("table")?.removeAttribute("aria-busy");
+      table?.removeAttribute("aria-busy");
     }
   }
 

@@ -301,6 +301,7 @@ export class Explorer {
     try {
       await navigator.clipboard.writeText(location.href);
       note.textContent = "Link copied (it holds the filter and range, never the key).";
+      setTimeout(() => (note.textContent = ""), 5_000);
     } catch (e) {
       note.textContent = `Could not copy: ${(e as Error).message}`;
     }

@@ -64,11 +64,11 @@ const BOTTOM = 118;
 
 const sameYear = (a: Date, b: Date) => a.getFullYear() === b.getFullYear();
 
-/** A tick or bar label in the viewer's zone, as fine as the bar width needs. */
-function label(ms: number, widthMs: number, spanMs: number): string {
+/** An axis label in the viewer's zone, as fine as the interval between labels needs. */
+function label(ms: number, everyMs: number, spanMs: number): string {
   const date = new Date(ms);
   const options: Intl.DateTimeFormatOptions =
-    widthMs >= DAY
+    everyMs >= DAY
       ? { year: sameYear(date, new Date()) ? undefined : "numeric", month: "short", day: "numeric" }
       : spanMs > DAY
         ? { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }
@@ -78,6 +78,25 @@ function label(ms: number, widthMs: number, spanMs: number): string {
 
 function fullLabel(ms: number): string {
   return new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" }).format(new Date(ms));
+}
+
+/** Intervals between axis labels, so they fall on round local times (whole hours, midnight). */
+const TICK_INTERVALS = [MINUTE, 2 * MINUTE, 5 * MINUTE, 10 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 3 * HOUR, 6 * HOUR, 12 * HOUR, DAY, 2 * DAY, 7 * DAY, 14 * DAY, 28 * DAY, 91 * DAY, 365 * DAY];
+
+/** ms since the epoch shifted by the viewer's UTC offset then, so local round times are multiples. */
+const localMs = (ms: number) => ms - new Date(ms).getTimezoneOffset() * MINUTE;
+
+/**
+ * The instants to label on the axis: about 4 to 8 round local times (every 6 hours, every
+ * midnight...) within [start, end), wherever they fall in a bar.
+ */
+export function ticks(start: number, end: number): { at: number; every: number }[] {
+  const every = TICK_INTERVALS.find((n) => (end - start) / n <= 8) ?? TICK_INTERVALS[TICK_INTERVALS.length - 1]!;
+  const out: { at: number; every: number }[] = [];
+  // The first round local time at or after start (a DST change shifts later labels by an hour).
+  let at = start + ((every - (localMs(start) % every)) % every);
+  for (; at < end; at += every) out.push({ at, every });
+  return out;
 }
 
 export interface HistogramOptions {
@@ -155,8 +174,6 @@ export class Histogram {
     const max = Math.max(1, ...bars.map((b) => b.count));
     const step = (W - LEFT - RIGHT) / bars.length;
     const y = (count: number) => BOTTOM - ((BOTTOM - TOP) * count) / max;
-    const ticks = Math.min(bars.length, 6);
-    const tickBars = Array.from({ length: ticks }, (_, i) => Math.round((i * (bars.length - 1)) / Math.max(1, ticks - 1)));
     const widthText = widthMs >= DAY ? `${widthMs / DAY} day` : widthMs >= HOUR ? `${widthMs / HOUR} h` : `${widthMs / MINUTE} min`;
     const description = `${total} matching trace${total === 1 ? "" : "s"} from ${fullLabel(first.start)} to ${fullLabel(last.end)}, ${bars.length} bars of ${widthText}.`;
     const brush = svg("rect", { class: "brush", x: 0, y: TOP, width: 0, height: BOTTOM - TOP, hidden: true });
@@ -190,9 +207,15 @@ export class Histogram {
       svg("line", { class: "axis", x1: LEFT, x2: W - RIGHT, y1: BOTTOM, y2: BOTTOM }),
       svg("text", { class: "ytick", x: LEFT - 6, y: TOP + 4, "text-anchor": "end", "dominant-baseline": "hanging" }, max),
       svg("text", { class: "ytick", x: LEFT - 6, y: BOTTOM, "text-anchor": "end" }, 0),
-      ...tickBars.map((i) =>
-        svg("text", { class: "xtick", x: LEFT + i * step + step / 2, y: BOTTOM + 18, "text-anchor": i === 0 ? "start" : i === bars.length - 1 ? "end" : "middle" }, label(bars[i]!.start, widthMs, spanMs)),
-      ),
+      ...ticks(first.start, last.end).flatMap(({ at, every }) => {
+        // A label sits on its instant; near an edge it is anchored inside the drawing.
+        const x = LEFT + ((at - first.start) / widthMs) * step;
+        const anchor = x - LEFT < 40 ? "start" : W - RIGHT - x < 40 ? "end" : "middle";
+        return [
+          svg("line", { class: "tick", x1: x, x2: x, y1: BOTTOM, y2: BOTTOM + 5 }),
+          svg("text", { class: "xtick", x, y: BOTTOM + 20, "text-anchor": anchor }, label(at, every, spanMs)),
+        ];
+      }),
       ...barEls,
       brush,
     );

@@ -322,6 +322,12 @@ describe.skipIf(skip)("audit console explorer (browser)", () => {
     await expect.poll(() => Date.parse(hashParams().get("until")!) - Date.parse(hashParams().get("since")!)).toBeGreaterThan(
       Date.parse(fine[startIndex + 1]!.end) - Date.parse(fine[startIndex + 1]!.start),
     );
+
+    // The overview README.md shows (docs/console-explorer.png is copied from it).
+    await page.goto(`${base}/console/#explorer?eventType=DENY&range=7d&size=10`);
+    await settled();
+    await histogramDrawn();
+    await page.screenshot({ path: join(SCREENSHOTS, "explorer-overview.png") });
   });
 
   it("exports exactly the explorer's filter as CSV, JSONL and OCSF", async () => {

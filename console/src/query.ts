@@ -79,9 +79,12 @@ export function parseQuery(search: string): ExplorerQuery {
 /** The query as the part of the hash after `?` (defaults left out, so links stay short). */
 export function formatQuery(query: ExplorerQuery): string {
   const params = new URLSearchParams();
-  for (const name of TEXT_FIELDS) if (query[name]) params.set(name, query[name]);
+  // The form's order: principal, capability, event type, outcome, reason code.
+  if (query.principalId) params.set("principalId", query.principalId);
+  if (query.capabilityId) params.set("capabilityId", query.capabilityId);
   if (query.eventType) params.set("eventType", query.eventType);
   if (query.outcome) params.set("outcome", query.outcome);
+  if (query.reasonCode) params.set("reasonCode", query.reasonCode);
   if (query.range.kind === "relative") params.set("range", query.range.preset);
   if (query.range.kind === "absolute") {
     if (query.range.since) params.set("since", query.range.since);

@@ -39,7 +39,8 @@ export type Sensitivity =
 export type TimeBucket =
   | 'DAY'
   | 'HOUR'
-  | 'MINUTE';
+  | 'MINUTE'
+  | 'SECOND';
 
 /** Filters AND-ed together. The time window is [since, until). */
 export type TraceFilter = {

@@ -1,6 +1,6 @@
 /**
  * The explorer's histogram: how many traces match the current filter over time, as ~20 to
- * 100 bars, from traceStats(bucket: MINUTE | HOUR | DAY). Dragging across it (a brush) or
+ * 100 bars, from traceStats(bucket: SECOND | MINUTE | HOUR | DAY). Dragging across it (a brush) or
  * clicking a bar narrows the range to exactly those bars; from the keyboard, the arrow keys
  * move between bars and Enter zooms into one. It loads after the explorer's page, never
  * before: the table does not wait for it.
@@ -10,6 +10,7 @@ import { type ApiError, describeFailure, request } from "./api.js";
 import { fill, h, svg } from "./dom.js";
 import { parseInstant } from "./time.js";
 
+const SECOND = 1_000;
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
@@ -20,10 +21,15 @@ export const MAX_BARS = 100;
 /**
  * Bar widths and the server bucket each is summed from. A width must be a multiple of its
  * bucket, and the range it covers at MAX_BARS must need at most 1,000 buckets (traceStats'
- * limit): 10 minutes of MINUTE buckets cover 1,000 minutes, 6 hours of HOUR 600 hours. Bars
- * are aligned to the Unix epoch in UTC, as the buckets are.
+ * limit): 10 seconds of SECOND buckets cover 1,000 seconds, 10 minutes of MINUTE 1,000
+ * minutes, 6 hours of HOUR 600 hours. Bars are aligned to the Unix epoch in UTC, as the
+ * buckets are.
  */
 const WIDTHS: readonly (readonly [number, TimeBucket])[] = [
+  [SECOND, "SECOND"],
+  [2 * SECOND, "SECOND"],
+  [5 * SECOND, "SECOND"],
+  [10 * SECOND, "SECOND"],
   [MINUTE, "MINUTE"],
   [2 * MINUTE, "MINUTE"],
   [5 * MINUTE, "MINUTE"],
@@ -72,16 +78,17 @@ function label(ms: number, everyMs: number, spanMs: number): string {
       ? { year: sameYear(date, new Date()) ? undefined : "numeric", month: "short", day: "numeric" }
       : spanMs > DAY
         ? { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }
-        : { hour: "2-digit", minute: "2-digit" };
+        : { hour: "2-digit", minute: "2-digit", second: everyMs < MINUTE ? "2-digit" : undefined };
   return new Intl.DateTimeFormat(undefined, options).format(date);
 }
 
-function fullLabel(ms: number): string {
-  return new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" }).format(new Date(ms));
+/** A bar's bound in full, to the second when bars are shorter than a minute. */
+function fullLabel(ms: number, widthMs = MINUTE): string {
+  return new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: widthMs < MINUTE ? "medium" : "short" }).format(new Date(ms));
 }
 
 /** Intervals between axis labels, so they fall on round local times (whole hours, midnight). */
-const TICK_INTERVALS = [MINUTE, 2 * MINUTE, 5 * MINUTE, 10 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 3 * HOUR, 6 * HOUR, 12 * HOUR, DAY, 2 * DAY, 7 * DAY, 14 * DAY, 28 * DAY, 91 * DAY, 365 * DAY];
+const TICK_INTERVALS = [10 * SECOND, 15 * SECOND, 30 * SECOND, MINUTE, 2 * MINUTE, 5 * MINUTE, 10 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 3 * HOUR, 6 * HOUR, 12 * HOUR, DAY, 2 * DAY, 7 * DAY, 14 * DAY, 28 * DAY, 91 * DAY, 365 * DAY];
 
 /** ms since the epoch shifted by the viewer's UTC offset then, so local round times are multiples. */
 const localMs = (ms: number) => ms - new Date(ms).getTimezoneOffset() * MINUTE;
@@ -174,8 +181,9 @@ export class Histogram {
     const max = Math.max(1, ...bars.map((b) => b.count));
     const step = (W - LEFT - RIGHT) / bars.length;
     const y = (count: number) => BOTTOM - ((BOTTOM - TOP) * count) / max;
-    const widthText = widthMs >= DAY ? `${widthMs / DAY} day` : widthMs >= HOUR ? `${widthMs / HOUR} h` : `${widthMs / MINUTE} min`;
-    const description = `${total} matching trace${total === 1 ? "" : "s"} from ${fullLabel(first.start)} to ${fullLabel(last.end)}, ${bars.length} bars of ${widthText}.`;
+    const widthText =
+      widthMs >= DAY ? `${widthMs / DAY} day` : widthMs >= HOUR ? `${widthMs / HOUR} h` : widthMs >= MINUTE ? `${widthMs / MINUTE} min` : `${widthMs / SECOND} s`;
+    const description = `${total} matching trace${total === 1 ? "" : "s"} from ${fullLabel(first.start, widthMs)} to ${fullLabel(last.end, widthMs)}, ${bars.length} bars of ${widthText}.`;
     const brush = svg("rect", { class: "brush", x: 0, y: TOP, width: 0, height: BOTTOM - TOP, hidden: true });
     const barEls = bars.map((bar, i) =>
       svg(
@@ -187,9 +195,9 @@ export class Histogram {
           "data-start": new Date(bar.start).toISOString(),
           "data-end": new Date(bar.end).toISOString(),
           "data-count": bar.count,
-          "aria-label": `${fullLabel(bar.start)} to ${fullLabel(bar.end)}: ${bar.count} trace${bar.count === 1 ? "" : "s"}. Enter zooms in.`,
+          "aria-label": `${fullLabel(bar.start, widthMs)} to ${fullLabel(bar.end, widthMs)}: ${bar.count} trace${bar.count === 1 ? "" : "s"}. Enter zooms in.`,
         },
-        svg("title", {}, `${fullLabel(bar.start)} – ${fullLabel(bar.end)}: ${bar.count}`),
+        svg("title", {}, `${fullLabel(bar.start, widthMs)} – ${fullLabel(bar.end, widthMs)}: ${bar.count}`),
         // A full-height hit area, so a low bar is as easy to click as a tall one.
         svg("rect", { class: "hit", x: LEFT + i * step, y: TOP, width: step, height: BOTTOM - TOP }),
         svg("rect", {

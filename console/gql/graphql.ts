@@ -45,9 +45,17 @@ export type TimeBucket =
 /** Filters AND-ed together. The time window is [since, until). */
 export type TraceFilter = {
   capabilityId?: string | null | undefined;
+  /** Any of these capability ids (at most 100; an empty list matches nothing). */
+  capabilityIdIn?: Array<string> | null | undefined;
+  /** Capability ids starting with this text, e.g. "billing.". Plain text. */
+  capabilityIdPrefix?: string | null | undefined;
   eventType?: EventType | null | undefined;
   outcome?: Outcome | null | undefined;
   principalId?: string | null | undefined;
+  /** Any of these principal ids (at most 100; an empty list matches nothing). */
+  principalIdIn?: Array<string> | null | undefined;
+  /** Principal ids starting with this text, e.g. "team-a/". Plain text: no wildcard characters. */
+  principalIdPrefix?: string | null | undefined;
   reasonCode?: string | null | undefined;
   /** Inclusive lower bound of invokedAt. */
   since?: string | null | undefined;

@@ -12,7 +12,11 @@ import { traceCursor } from "./cursor.js";
 /** The GraphQL TraceFilter input, with enum values already mapped to stored strings. */
 export interface TraceFilterInput {
   principalId?: string | null;
+  principalIdIn?: readonly string[] | null;
+  principalIdPrefix?: string | null;
   capabilityId?: string | null;
+  capabilityIdIn?: readonly string[] | null;
+  capabilityIdPrefix?: string | null;
   eventType?: EventType | null;
   outcome?: TraceStatus | null;
   reasonCode?: string | null;
@@ -36,22 +40,46 @@ export interface TraceConnectionResult extends Connection<TraceRow> {
   totalCount: () => Promise<number>;
 }
 
-/** Validate a filter input and turn it into a store filter. */
-export function toStoreFilter(input: TraceFilterInput | null | undefined): TraceFilter {
+/**
+ * Validate a filter input and turn it into a store filter.
+ * @param field how errors name the input's fields: `filter.` + the name for GraphQL's
+ *   `filter:` argument, or "" for /export's query parameters, which carry the bare names.
+ * @throws TracegateError BAD_USER_INPUT naming the offending field.
+ */
+export function toStoreFilter(input: TraceFilterInput | null | undefined, field = "filter."): TraceFilter {
   const f: TraceFilter = {};
   if (!input) return f;
   // No stored identifier holds NUL or a lone surrogate; refused here, PostgreSQL would fail on NUL.
-  if (input.principalId != null) f.principalId = storableIdentifier(input.principalId, "filter.principalId");
-  if (input.capabilityId != null) f.capabilityId = storableIdentifier(input.capabilityId, "filter.capabilityId");
+  if (input.principalId != null) f.principalId = storableIdentifier(input.principalId, `${field}principalId`);
+  if (input.capabilityId != null) f.capabilityId = storableIdentifier(input.capabilityId, `${field}capabilityId`);
+  if (input.principalIdIn != null) f.principalIds = identifierList(input.principalIdIn, `${field}principalIdIn`);
+  if (input.principalIdPrefix != null) f.principalPrefix = identifierPrefix(input.principalIdPrefix, `${field}principalIdPrefix`);
+  if (input.capabilityIdIn != null) f.capabilityIds = identifierList(input.capabilityIdIn, `${field}capabilityIdIn`);
+  if (input.capabilityIdPrefix != null) f.capabilityPrefix = identifierPrefix(input.capabilityIdPrefix, `${field}capabilityIdPrefix`);
   if (input.eventType != null) f.eventType = input.eventType;
   if (input.outcome != null) f.status = input.outcome;
-  if (input.reasonCode != null) f.reasonCode = storableIdentifier(input.reasonCode, "filter.reasonCode");
+  if (input.reasonCode != null) f.reasonCode = storableIdentifier(input.reasonCode, `${field}reasonCode`);
   if (input.since != null) f.sinceUs = input.since;
   if (input.until != null) f.untilUs = input.until;
   if (f.sinceUs !== undefined && f.untilUs !== undefined && f.sinceUs > f.untilUs) {
-    throw badUserInput("filter.since must not be later than filter.until (since is inclusive, until exclusive).", "filter");
+    throw badUserInput(`${field}since must not be later than ${field}until (since is inclusive, until exclusive).`, field === "" ? "since" : "filter");
   }
   return f;
+}
+
+/** Most ids in one `...In` list: each is a term of the query (as the principal patterns of a key). */
+export const MAX_FILTER_LIST = 100;
+
+/** An `...In` list: at most MAX_FILTER_LIST storable ids, duplicates dropped; empty matches nothing. */
+function identifierList(values: readonly string[], field: string): string[] {
+  if (values.length > MAX_FILTER_LIST) throw badUserInput(`${field} takes at most ${MAX_FILTER_LIST} ids, got ${values.length}.`, field);
+  return [...new Set(values.map((v) => storableIdentifier(v, field)))];
+}
+
+/** A `...Prefix`: plain text (no wildcards), not empty (an empty prefix would be no filter at all). */
+function identifierPrefix(value: string, field: string): string {
+  if (value === "") throw badUserInput(`${field} must not be empty: leave it out to match every id.`, field);
+  return storableIdentifier(value, field);
 }
 
 /** Resolve one page of the `traces` connection, confined to the caller's principals by its store. */

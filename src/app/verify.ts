@@ -62,7 +62,9 @@ export async function verifyChain(args: VerifyChainArgs, ctx: VerifyPorts): Prom
   let expectedPrevHash = origin.prevHash;
   const verifier = () => new ChainVerifier({ hash: ctx.hash, expectedPrevHash, expectedFirstSeq: start });
   if (start > origin.firstSeq && start < head.nextSeq) {
-    const [previous] = await store.findBySeqs([start - 1]);
+    // Through the chain scan, which no principal scope confines: the record before a range
+    // may be another principal's (verifyTrace runs for principal-scoped keys too).
+    const previous = await chainRecordAt(store, start - 1);
     if (!previous) {
       const v = verifier();
       v.fail(1, start - 1, "NON_CONTIGUOUS", `Record seq ${start - 1}, which precedes the range, is missing (deletion).`);
@@ -248,6 +250,45 @@ function checkAgainstHead(v: ChainVerifier, head: ChainHead, start: number, toSe
       `Chain head mismatch: the stored head hash is not the hash of the last record (seq ${next - 1}); the tail was cut or replaced.`,
     );
   }
+}
+
+/**
+ * verifyTrace(actionId): is this one record intact where it stands? Checks, in the chain
+ * verifier's order and with its failure kinds: the prune checkpoint if the chain starts at
+ * one, the record's link to the record before it (which must exist), its recomputed HMAC,
+ * its indexed columns against its payload, and then that the record after it (when the head
+ * vouches for one) exists and links to it, so a record replaced in place under the secret
+ * still shows as a BROKEN_LINK at the next seq. `checked` counts the records examined (1, or
+ * 2 when the failure is the next record's link).
+ *
+ * The record is looked up through the caller's confined store: null when no trace with this
+ * action id is visible to the caller (missing, or another principal's), the answer `trace`
+ * gives. The neighbours are read through the chain scan: only their hashes are compared and
+ * nothing of them is returned beyond their seq in a failure's detail.
+ */
+export async function verifyTrace(actionId: string, ctx: VerifyPorts): Promise<ChainVerification | null> {
+  const store = ctx.stores.traces;
+  const row = await store.findByActionId(actionId);
+  if (!row) return null;
+  const own = await verifyChain({ fromSeq: row.seq, toSeq: row.seq }, ctx);
+  if (!own.ok) return own;
+  const head = await store.head();
+  const nextSeq = row.seq + 1;
+  if (nextSeq >= head.nextSeq) return own;
+  const next = await chainRecordAt(store, nextSeq);
+  const v = new ChainVerifier({ hash: ctx.hash, expectedPrevHash: row.recordHash, expectedFirstSeq: row.seq });
+  if (!next) {
+    v.fail(2, nextSeq, "NON_CONTIGUOUS", `Record seq ${nextSeq}, which follows this record and which the head vouches for, is missing (deletion).`);
+  } else if (!hashesEqual(next.prevHash, row.recordHash)) {
+    v.fail(2, nextSeq, "BROKEN_LINK", `Record seq ${nextSeq} does not link to this record: this record or the next was replaced.`);
+  }
+  return v.failure ?? own;
+}
+
+/** The stored chain record at `seq`, unconfined (chain-level), or null when there is none. */
+async function chainRecordAt(store: TraceStore, seq: number): Promise<ChainRecord | null> {
+  for await (const record of store.scanChain({ fromSeq: seq, toSeq: seq })) return record;
+  return null;
 }
 
 /** The current chain head. */

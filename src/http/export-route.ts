@@ -2,8 +2,9 @@
  * GET /export: the audit trail as a streamed download, for jobs that want whole files rather
  * than GraphQL pages (SIEM ingestion, archives, weaver-kernel's own tools).
  *
- *   GET /export?format=jsonl|ocsf|chained|envelope&principalId=&capabilityId=&eventType=
+ *   GET /export?format=jsonl|ocsf|chained|envelope|csv&principalId=&capabilityId=&eventType=
  *              &outcome=&reasonCode=&since=&until=&order=seq|time|time-desc&limit=
+ *              &principalIdPrefix=&capabilityIdPrefix=&principalIdIn=&capabilityIdIn= (repeatable)
  *
  * The body is written page by page from keyset pages of the store as the client reads it
  * (application/x-ndjson, or application/json for the envelope), so memory stays constant and
@@ -56,7 +57,11 @@ export interface ExportRouteDeps {
 const PARAMETERS = new Set([
   "format",
   "principalId",
+  "principalIdIn",
+  "principalIdPrefix",
   "capabilityId",
+  "capabilityIdIn",
+  "capabilityIdPrefix",
   "eventType",
   "outcome",
   "reasonCode",
@@ -65,6 +70,9 @@ const PARAMETERS = new Set([
   "order",
   "limit",
 ]);
+
+/** The list parameters: repeated, one id each (`capabilityIdIn=a&capabilityIdIn=b`), as ids may hold commas. */
+const LIST_PARAMETERS = new Set(["principalIdIn", "capabilityIdIn"]);
 
 /** A validated export request. */
 export interface ExportRequest {
@@ -99,9 +107,14 @@ function time(name: string, value: string | undefined): number | null {
  */
 export function parseExportQuery(params: URLSearchParams): ExportRequest {
   const values = new Map<string, string>();
+  const lists = new Map<string, string[]>();
   for (const [name, value] of params) {
     if (!PARAMETERS.has(name)) {
       throw badUserInput(`Unknown parameter '${name.slice(0, 64)}': use ${[...PARAMETERS].join(", ")}.`, name.slice(0, 64));
+    }
+    if (LIST_PARAMETERS.has(name)) {
+      lists.set(name, [...(lists.get(name) ?? []), value]);
+      continue;
     }
     if (values.has(name)) throw badUserInput(`Parameter '${name}' is given more than once.`, name);
     values.set(name, value);
@@ -131,13 +144,17 @@ export function parseExportQuery(params: URLSearchParams): ExportRequest {
   }
   const filter = toStoreFilter({
     principalId: values.get("principalId") ?? null,
+    principalIdIn: lists.get("principalIdIn") ?? null,
+    principalIdPrefix: values.get("principalIdPrefix") ?? null,
     capabilityId: values.get("capabilityId") ?? null,
+    capabilityIdIn: lists.get("capabilityIdIn") ?? null,
+    capabilityIdPrefix: values.get("capabilityIdPrefix") ?? null,
     eventType: eventType === undefined ? null : oneOf<EventType>("eventType", eventType, EVENT_TYPES),
     outcome: outcome === undefined ? null : oneOf<TraceStatus>("outcome", outcome, STATUSES),
     reasonCode: values.get("reasonCode") ?? null,
     since,
     until,
-  });
+  }, "");
   const order = EXPORT_ORDERS[orderName];
   if (format === "chained" && (Object.values(filter).some((v) => v !== undefined) || order !== "SEQ_ASC")) {
     // A chained file verifies only as an unbroken run of the chain, in chain order.

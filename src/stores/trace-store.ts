@@ -24,7 +24,15 @@ export interface TraceRow extends TraceColumns {
 /** Equality filters AND-ed together; the time window is [sinceUs, untilUs). */
 export interface TraceFilter {
   principalId?: string;
+  /** Any of these principal ids (an empty list matches nothing). */
+  principalIds?: readonly string[];
+  /** Principal ids starting with this text, compared by code point (no wildcards: `%` and `_` are text). */
+  principalPrefix?: string;
   capabilityId?: string;
+  /** Any of these capability ids (an empty list matches nothing). */
+  capabilityIds?: readonly string[];
+  /** Capability ids starting with this text (e.g. `astrocyte.`), compared by code point. */
+  capabilityPrefix?: string;
   eventType?: EventType;
   status?: TraceStatus;
   reasonCode?: string;

@@ -191,6 +191,16 @@ describe.each(BACKENDS)("GET /export ($name)", (backend) => {
       expect((await lines(await get("?principalId=team-a/alice&outcome=failed&format=ocsf"))).length).toBe(1);
     });
 
+    it("filters on id lists (a repeated parameter) and prefixes, as the GraphQL filter does", async () => {
+      expect(await ids("?principalIdPrefix=team-a/")).toEqual(["e-0", "e-2", "e-4", "e-5"]);
+      expect(await ids("?principalIdPrefix=team-a/&capabilityIdIn=c")).toEqual(["e-5"]);
+      expect(await ids("?principalIdIn=team-a/bob&principalIdIn=team-b/bob")).toEqual(["e-1", "e-4"]);
+      expect(await ids("?capabilityIdPrefix=%25")).toEqual([]); // a literal '%', not a wildcard
+      // A principal-scoped key: a prefix outside its scope widens nothing.
+      expect(await ids("?principalIdPrefix=team-", keys.teamA)).toEqual(["e-0", "e-2", "e-4", "e-5"]);
+      expect(await ids("?principalIdPrefix=team-b/", keys.teamA)).toEqual([]);
+    });
+
     it("orders by chain, by time or by time descending, and limits after filtering", async () => {
       expect(await ids("?order=seq")).toEqual(ALL);
       expect(await ids("?order=time")).toEqual(["e-1", "e-2", "e-0", "e-3", "e-4", "e-5"]);
@@ -246,6 +256,10 @@ describe.each(BACKENDS)("GET /export ($name)", (backend) => {
       ["?limit=ten", "limit"],
       ["?principal=alice", "principal"],
       ["?principalId=a&principalId=b", "principalId"],
+      ["?principalIdPrefix=", "principalIdPrefix"],
+      ["?capabilityIdPrefix=a&capabilityIdPrefix=b", "capabilityIdPrefix"],
+      ["?capabilityIdIn=%00", "capabilityIdIn"],
+      [`?${Array.from({ length: 101 }, (_, i) => `principalIdIn=p${i}`).join("&")}`, "principalIdIn"],
       ["?format=chained&principalId=team-a/alice", "format"],
       ["?format=chained&order=time", "format"],
     ])("%s: 400 BAD_USER_INPUT", async (query, field) => {

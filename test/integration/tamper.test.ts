@@ -7,7 +7,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { RecordTracesDocument, VerifyChainDocument } from "../gql/graphql.js";
+import { RecordTracesDocument, VerifyChainDocument, VerifyTraceDocument } from "../gql/graphql.js";
 import { BACKENDS, SQLITE } from "../support/backends.js";
 import { codesOf, createTestGateway, dataOf, TEST_SECRET, type TestGateway } from "../support/harness.js";
 import { at, deny, invoke } from "../support/traces.js";
@@ -118,6 +118,84 @@ describe.each(BACKENDS)("verifyChain against direct database edits ($name)", (ba
   it("refuses a bad range with BAD_USER_INPUT", async () => {
     expect(codesOf(await gw.exec(VerifyChainDocument, { fromSeq: 4, toSeq: 2 }))).toEqual(["BAD_USER_INPUT"]);
     expect(codesOf(await gw.exec(VerifyChainDocument, { fromSeq: -1 }))).toEqual(["BAD_USER_INPUT"]);
+  });
+});
+
+/**
+ * verifyTrace(actionId): one record where it stands (the console's per-trace integrity). Each
+ * tamper of the suite above, seen from the edited record and from its neighbours.
+ */
+describe.each(BACKENDS)("verifyTrace against direct database edits ($name)", (backend) => {
+  let gw: TestGateway;
+
+  beforeEach(async () => {
+    gw = await createTestGateway({ backend });
+    dataOf(await gw.exec(RecordTracesDocument, { input: seed }));
+  });
+  afterEach(() => gw.close());
+
+  const verifyTrace = async (actionId: string, key = gw.adminKey) => dataOf(await gw.as(key).exec(VerifyTraceDocument, { actionId })).verifyTrace;
+  const sqlite = (statement: string, ...params: unknown[]) => gw.db().run(statement, ...params);
+
+  it("is ok for every record of an untouched chain, first and last included; null for an unknown id", async () => {
+    for (let i = 0; i < seed.length; i++) {
+      expect(await verifyTrace(`t-${i}`)).toEqual({ ok: true, checked: 1, firstBadSeq: null, kind: null, detail: "Verified 1 record(s)." });
+    }
+    expect(await verifyTrace("no-such-trace")).toBeNull();
+    // A GraphQL literal as well as JSON variables.
+    expect(dataOf(await gw.raw(`{ verifyTrace(actionId: "t-3") { ok checked } }`))).toEqual({ verifyTrace: { ok: true, checked: 1 } });
+  });
+
+  it("MUTATED: an edited payload is reported on its record only", async () => {
+    await sqlite(`UPDATE "Trace" SET "payload" = replace("payload", '"limit":10', '"limit":99') WHERE "seq" = 2`);
+    expect(await verifyTrace("t-2")).toMatchObject({ ok: false, kind: "MUTATED", firstBadSeq: 2, checked: 1 });
+    expect(await verifyTrace("t-1")).toMatchObject({ ok: true });
+    expect(await verifyTrace("t-3")).toMatchObject({ ok: true });
+  });
+
+  it("BROKEN_LINK: a record rewritten under the secret shows at the next record's link, from both sides", async () => {
+    const [row] = await gw.db().all<{ prevHash: string; payload: string }>(`SELECT "prevHash", "payload" FROM "Trace" WHERE "seq" = 2`);
+    const forged = row!.payload.replace('"limit":10', '"limit":99');
+    expect(forged).not.toBe(row!.payload);
+    await sqlite(`UPDATE "Trace" SET "payload" = ?, "recordHash" = ? WHERE "seq" = 2`, forged, gw.hash(2, row!.prevHash, forged));
+    const seen = await verifyTrace("t-2");
+    expect(seen).toMatchObject({ ok: false, kind: "BROKEN_LINK", firstBadSeq: 3, checked: 2 });
+    expect(seen!.detail).toContain("seq 3");
+    expect(await verifyTrace("t-3")).toMatchObject({ ok: false, kind: "BROKEN_LINK", firstBadSeq: 3, checked: 1 });
+    expect(await verifyTrace("t-1")).toMatchObject({ ok: true });
+  });
+
+  it("COLUMN_MISMATCH: an indexed column edited", async () => {
+    await sqlite(`UPDATE "Trace" SET "principalId" = 'mallory' WHERE "seq" = 1`);
+    const result = await verifyTrace("t-1");
+    expect(result).toMatchObject({ ok: false, kind: "COLUMN_MISMATCH", firstBadSeq: 1 });
+    expect(result!.detail).toContain("principalId");
+  });
+
+  it("NON_CONTIGUOUS: a deleted record is reported by the records on either side", async () => {
+    await sqlite(`DELETE FROM "Trace" WHERE "seq" = 3`);
+    expect(await verifyTrace("t-2")).toMatchObject({ ok: false, kind: "NON_CONTIGUOUS", firstBadSeq: 3, checked: 2 });
+    expect(await verifyTrace("t-4")).toMatchObject({ ok: false, kind: "NON_CONTIGUOUS", firstBadSeq: 3 });
+    expect(await verifyTrace("t-3")).toBeNull();
+  });
+
+  it("answers a principal-scoped reader for its own traces, across other principals' neighbours, and nothing else", async () => {
+    dataOf(await gw.exec(RecordTracesDocument, { input: [invoke("bob-1", { principalId: "bob" }), invoke("alice-after", { invokedAt: at(9) })] }));
+    const bobReader = await gw.issueKey(["traces:read"], ["bob"]);
+    expect(await verifyTrace("bob-1", bobReader)).toMatchObject({ ok: true, checked: 1 });
+    expect(await verifyTrace("t-2", bobReader)).toBeNull();
+    expect(codesOf(await gw.as(bobReader).exec(VerifyChainDocument, {}))).toEqual(["FORBIDDEN"]);
+    // An edit of the neighbour that replaces it is visible to bob only as a broken link.
+    const [next] = await gw.db().all<{ prevHash: string; payload: string }>(`SELECT "prevHash", "payload" FROM "Trace" WHERE "seq" = 5`);
+    await sqlite(`UPDATE "Trace" SET "recordHash" = ? WHERE "seq" = 5`, gw.hash(5, next!.prevHash, next!.payload.replace("t-5", "t-X")));
+    expect(await verifyTrace("bob-1", bobReader)).toMatchObject({ ok: false, kind: "BROKEN_LINK", firstBadSeq: 6, checked: 1 });
+    const writer = await gw.issueKey(["traces:write"]);
+    expect(codesOf(await gw.as(writer).exec(VerifyTraceDocument, { actionId: "t-1" }))).toEqual(["FORBIDDEN"]);
+  });
+
+  it("refuses an action id that no trace can have (NUL, lone surrogate) with BAD_USER_INPUT", async () => {
+    expect(codesOf(await gw.exec(VerifyTraceDocument, { actionId: "t-\u0000" }))).toEqual(["BAD_USER_INPUT"]);
+    expect(codesOf(await gw.exec(VerifyTraceDocument, { actionId: "t-\ud800" }))).toEqual(["BAD_USER_INPUT"]);
   });
 });
 

@@ -53,7 +53,11 @@ describe.each(BACKENDS)("$name", (backend) => {
       .map((t, seq) => ({ t, seq, us: Date.parse(t.invokedAt) }))
       .filter(({ t, us }) =>
         (filter.principalId == null || t.principalId === filter.principalId) &&
+        (filter.principalIdIn == null || filter.principalIdIn.includes(t.principalId)) &&
+        (filter.principalIdPrefix == null || t.principalId.startsWith(filter.principalIdPrefix)) &&
         (filter.capabilityId == null || t.capabilityId === filter.capabilityId) &&
+        (filter.capabilityIdIn == null || filter.capabilityIdIn.includes(t.capabilityId)) &&
+        (filter.capabilityIdPrefix == null || t.capabilityId.startsWith(filter.capabilityIdPrefix)) &&
         (filter.eventType == null || (t.eventType ?? "INVOKE") === filter.eventType) &&
         (filter.outcome == null || (t.error != null ? "FAILED" : "SUCCEEDED") === filter.outcome) &&
         (filter.reasonCode == null || t.reasonCode === filter.reasonCode) &&
@@ -75,6 +79,11 @@ describe.each(BACKENDS)("$name", (backend) => {
     ["reason code", { reasonCode: "rate_limited" }],
     ["time window", { since: at(5), until: at(20) }],
     ["combined", { principalId: "alice", eventType: "INVOKE", since: at(3), until: at(27) }],
+    ["principal list", { principalIdIn: ["alice", "carol", "nobody"] }],
+    ["principal prefix", { principalIdPrefix: "car" }],
+    ["capability list", { capabilityIdIn: ["crm.read"] }],
+    ["capability prefix and event type", { capabilityIdPrefix: "billing.", eventType: "DENY" }],
+    ["lists, prefixes and a window", { principalIdIn: ["bob", "carol"], capabilityIdPrefix: "crm", since: at(2), until: at(25) }],
   ];
   const ORDERS: TraceOrder[] = ["SEQ_ASC", "SEQ_DESC", "INVOKED_AT_ASC", "INVOKED_AT_DESC"];
 
@@ -153,11 +162,24 @@ describe.each(BACKENDS)("$name", (backend) => {
       ["a malformed since", async () => codesOf(await gw.exec(TracesDocument, { filter: { since: "last tuesday" } })), "BAD_USER_INPUT"],
       ["a garbage node id", async () => codesOf(await gw.exec(TraceNodeDocument, { id: "%%%" })), "BAD_USER_INPUT"],
       ["a node id of another type", async () => codesOf(await gw.exec(TraceNodeDocument, { id: Buffer.from("User:1").toString("base64") })), "NOT_FOUND"],
+      ["an empty prefix", async () => codesOf(await gw.exec(TracesDocument, { filter: { principalIdPrefix: "" } })), "BAD_USER_INPUT"],
+      ["a prefix with NUL", async () => codesOf(await gw.exec(TracesDocument, { filter: { capabilityIdPrefix: "a\u0000" } })), "BAD_USER_INPUT"],
+      ["a list over 100 ids", async () => codesOf(await gw.exec(TracesDocument, { filter: { capabilityIdIn: Array.from({ length: 101 }, (_, i) => `c${i}`) } })), "BAD_USER_INPUT"],
+      ["a list with a lone surrogate", async () => codesOf(await gw.exec(TracesDocument, { filter: { principalIdIn: ["alice", "\ud800"] } })), "BAD_USER_INPUT"],
       ["a syntax error", async () => codesOf(await gw.raw("{ traces(first: ")), "GRAPHQL_PARSE_FAILED"],
       ["an unknown field", async () => codesOf(await gw.raw("{ traces { nope } }")), "GRAPHQL_VALIDATION_FAILED"],
     ];
     it.each(cases)("%s", async (_name, run, code) => {
       expect(await run()).toEqual([code]);
+    });
+
+    it("takes list and prefix filters as GraphQL literals too, and an empty list matches nothing", async () => {
+      const res = dataOf(await gw.raw(`{ traces(filter: { principalIdIn: ["bob"], capabilityIdPrefix: "crm." }, first: 100) { totalCount edges { node { actionId } } } }`)) as {
+        traces: { totalCount: number; edges: { node: { actionId: string } }[] };
+      };
+      expect(res.traces.edges.map((e) => e.node.actionId)).toEqual(expected({ principalIdIn: ["bob"], capabilityIdPrefix: "crm." }, "SEQ_ASC"));
+      expect(res.traces.totalCount).toBeGreaterThan(0);
+      expect(dataOf(await gw.exec(TracesWithCountDocument, { filter: { capabilityIdIn: [] } })).traces.totalCount).toBe(0);
     });
 
     it("accepts exactly the maximum page size", async () => {

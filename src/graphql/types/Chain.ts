@@ -2,7 +2,8 @@
  * Chain integrity: ChainVerification and ChainHead with `verifyChain` and `chainHead`.
  */
 import type { ChainVerification } from "../../chain/verify.js";
-import { chainHead, verifyChain } from "../../app/verify.js";
+import { chainHead, verifyChain, verifyTrace } from "../../app/verify.js";
+import { storableIdentifier } from "../../errors.js";
 import type { ChainHead } from "../../stores/trace-store.js";
 import { builder } from "../builder.js";
 import { SignedCheckpointInput } from "./Checkpoint.js";
@@ -57,6 +58,17 @@ builder.queryFields((t) => ({
     // The whole chain spans every principal: closed to a principal-scoped key.
     authScopes: { $all: { "traces:read": true, allPrincipals: true } },
     resolve: (_root, args, ctx) => verifyChain(args, ctx),
+  }),
+  verifyTrace: t.field({
+    type: ChainVerificationRef,
+    nullable: true,
+    description:
+      "Check one trace's record where it stands: its link to the record before it, its recomputed HMAC, its " +
+      "indexed columns, and that the record after it links to it. Null when no trace with this actionId is " +
+      "visible to the key (as `trace` answers). Open to principal-scoped keys: neighbours are compared by hash only.",
+    args: { actionId: t.arg.string({ required: true }) },
+    authScopes: { "traces:read": true },
+    resolve: (_root, args, ctx) => verifyTrace(storableIdentifier(args.actionId, "actionId"), ctx),
   }),
   chainHead: t.field({
     type: ChainHeadRef,

@@ -132,7 +132,13 @@ export const TraceFilterInput = builder.inputType("TraceFilter", {
   description: "Filters AND-ed together. The time window is [since, until).",
   fields: (t) => ({
     principalId: t.string(),
+    principalIdIn: t.stringList({ description: "Any of these principal ids (at most 100; an empty list matches nothing)." }),
+    principalIdPrefix: t.string({
+      description: "Principal ids starting with this text, e.g. \"team-a/\". Plain text: no wildcard characters.",
+    }),
     capabilityId: t.string(),
+    capabilityIdIn: t.stringList({ description: "Any of these capability ids (at most 100; an empty list matches nothing)." }),
+    capabilityIdPrefix: t.string({ description: "Capability ids starting with this text, e.g. \"billing.\". Plain text." }),
     eventType: t.field({ type: EventTypeEnum }),
     outcome: t.field({ type: OutcomeEnum }),
     reasonCode: t.string(),

@@ -4,7 +4,7 @@
  * (docs/architecture.md#keyset-cursors).
  */
 import type { PrincipalScope } from "../../access/scopes.js";
-import { empty, join, sqltag as sql, type Sql } from "@prisma/client/runtime/client";
+import { empty, join, raw, sqltag as sql, type Sql } from "@prisma/client/runtime/client";
 import type { Keyset, PageQuery, TraceFilter, TraceOrder } from "../trace-store.js";
 import { type SqlDialect, sqliteDialect } from "./dialect.js";
 
@@ -20,7 +20,11 @@ const isAscending = (order: TraceOrder) => order === "SEQ_ASC" || order === "INV
 export function filterConditions(d: SqlDialect, f: TraceFilter, timeAsResidual = false): Sql[] {
   const c: Sql[] = [];
   if (f.principalId !== undefined) c.push(sql`"principalId" = ${f.principalId}`);
+  if (f.principalIds !== undefined) c.push(inList(d, "principalId", f.principalIds));
+  if (f.principalPrefix !== undefined) c.push(startsWith("principalId", f.principalPrefix));
   if (f.capabilityId !== undefined) c.push(sql`"capabilityId" = ${f.capabilityId}`);
+  if (f.capabilityIds !== undefined) c.push(inList(d, "capabilityId", f.capabilityIds));
+  if (f.capabilityPrefix !== undefined) c.push(startsWith("capabilityId", f.capabilityPrefix));
   if (f.eventType !== undefined) c.push(sql`"eventType" = ${f.eventType}`);
   if (f.status !== undefined) c.push(sql`"status" = ${f.status}`);
   if (f.reasonCode !== undefined) c.push(sql`"reasonCode" = ${f.reasonCode}`);
@@ -38,9 +42,23 @@ export function filterConditions(d: SqlDialect, f: TraceFilter, timeAsResidual =
  */
 function principalScopeCondition(d: SqlDialect, scope: PrincipalScope): Sql {
   const terms: Sql[] = [];
-  if (scope.exact.length > 0) terms.push(sql`"principalId" IN (${d.textArray(scope.exact)})`);
-  for (const p of scope.prefixes) terms.push(sql`substr("principalId", 1, ${[...p].length}) = ${p}`);
+  if (scope.exact.length > 0) terms.push(inList(d, "principalId", scope.exact));
+  for (const p of scope.prefixes) terms.push(startsWith("principalId", p));
   return terms.length === 0 ? sql`1 = 0` : sql`(${join(terms, " OR ")})`;
+}
+
+/** The identifier columns a list or prefix filter may name (never caller text). */
+type IdColumn = "principalId" | "capabilityId";
+
+/** `column` is one of `values`; nothing for an empty list. */
+function inList(d: SqlDialect, column: IdColumn, values: readonly string[]): Sql {
+  if (values.length === 0) return sql`1 = 0`;
+  return sql`${raw(`"${column}"`)} IN (${d.textArray(values)})`;
+}
+
+/** `column` starts with `prefix`, by substr (see principalScopeCondition for why not LIKE). */
+function startsWith(column: IdColumn, prefix: string): Sql {
+  return sql`substr(${raw(`"${column}"`)}, 1, ${[...prefix].length}) = ${prefix}`;
 }
 
 /** `WHERE` the conditions AND-ed together, or nothing when there are none. */

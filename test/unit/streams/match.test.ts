@@ -65,7 +65,11 @@ describe.each(BACKENDS)("$name: matchesFilter agrees with the store's filter SQL
     return fc
       .record({
         principalId: maybe(fc.constantFrom(...PRINCIPALS, "nobody", "team-a/*", "ALICE")),
+        principalIds: maybe(fc.subarray([...PRINCIPALS, "nobody", "team-a/*"], { maxLength: 4 })),
+        principalPrefix: maybe(fc.constantFrom("team-a/", "team-a", "TEAM", "a_", "a%", "%", "_", "e", "é", "日本/", "alice")),
         capabilityId: maybe(fc.constantFrom(...CAPABILITIES, "crm")),
+        capabilityIds: maybe(fc.subarray([...CAPABILITIES, "crm"], { maxLength: 3 })),
+        capabilityPrefix: maybe(fc.constantFrom("crm.", "crm.read", "CRM", "billing.", "c", "%")),
         eventType: maybe(fc.constantFrom("invoke" as const, "expand" as const, "deny" as const)),
         status: maybe(fc.constantFrom("succeeded" as const, "failed" as const)),
         reasonCode: maybe(fc.constantFrom(...REASONS, "nope")),
@@ -100,11 +104,22 @@ describe.each(BACKENDS)("$name: matchesFilter agrees with the store's filter SQL
       { sinceUs: times[2]!, untilUs: times[2]! },
       { sinceUs: times[2]!, untilUs: times[2]! + 1 },
       { reasonCode: "missing_role" },
+      { principalPrefix: "team-a/" },
+      { principalPrefix: "a_" },
+      { principalPrefix: "e" },
+      { principalIds: [] },
+      { principalIds: ["alice", "é", ""] },
+      { capabilityIds: ["crm.read", "CRM.read"], principalPrefix: "team-a" },
+      { capabilityPrefix: "crm.read" },
+      { capabilityPrefix: "crm.", principals: { exact: [], prefixes: ["team-a/"] } },
       { status: "failed", eventType: "invoke" },
     ];
     for (const f of cases) expect(await seqsInStore(f), JSON.stringify(f)).toEqual(seqsInMemory(f));
     // Sanity: the checks are not vacuous.
     expect(seqsInMemory({ principals: { exact: [], prefixes: ["team-a/"] } })).toHaveLength(rows.filter((r) => r.principalId.startsWith("team-a/")).length);
+    expect(seqsInMemory({ principalPrefix: "team-a/" })).toEqual(seqsInMemory({ principals: { exact: [], prefixes: ["team-a/"] } }));
+    expect(seqsInMemory({ capabilityPrefix: "crm.read" }).length).toBe(rows.filter((r) => r.capabilityId === "crm.read" || r.capabilityId === "crm.read.v2").length);
+    expect(seqsInMemory({ capabilityPrefix: "crm.read" }).length).toBeGreaterThan(0);
   });
 
   it("random filters and principal scopes", async () => {

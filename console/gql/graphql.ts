@@ -99,6 +99,13 @@ export type ConsoleVerifyChainQueryVariables = Exact<{
 
 export type ConsoleVerifyChainQuery = { verifyChain: { ok: boolean, checked: number, firstBadSeq: number | null, kind: VerificationFailureKind | null, detail: string }, chainHead: { nextSeq: number, headHash: string } };
 
+export type ConsoleVerifyTraceQueryVariables = Exact<{
+  actionId: string;
+}>;
+
+
+export type ConsoleVerifyTraceQuery = { verifyTrace: { ok: boolean, checked: number, firstBadSeq: number | null, kind: VerificationFailureKind | null, detail: string } | null };
+
 export type ConsoleRecentDeniesQueryVariables = Exact<{
   first: number;
 }>;
@@ -211,6 +218,17 @@ export const ConsoleVerifyChainDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<ConsoleVerifyChainQuery, ConsoleVerifyChainQueryVariables>;
+export const ConsoleVerifyTraceDocument = new TypedDocumentString(`
+    query ConsoleVerifyTrace($actionId: String!) {
+  verifyTrace(actionId: $actionId) {
+    ok
+    checked
+    firstBadSeq
+    kind
+    detail
+  }
+}
+    `) as unknown as TypedDocumentString<ConsoleVerifyTraceQuery, ConsoleVerifyTraceQueryVariables>;
 export const ConsoleRecentDeniesDocument = new TypedDocumentString(`
     query ConsoleRecentDenies($first: Int!) {
   traces(filter: {eventType: DENY}, orderBy: SEQ_DESC, first: $first) {

@@ -4,7 +4,7 @@
  * recordHash, with copy buttons), its args and result summary, the canonical payload the
  * hash covers, and its OCSF event.
  */
-import { ConsoleTraceDocument, type ConsoleTraceQuery, ConsoleVerifyChainDocument, type VerificationFailureKind } from "../gql/graphql.js";
+import { ConsoleTraceDocument, type ConsoleTraceQuery, ConsoleVerifyTraceDocument, type VerificationFailureKind } from "../gql/graphql.js";
 import { ApiError, describeFailure, request } from "./api.js";
 import { type Child, fill, h, prettyJson } from "./dom.js";
 import { KIND_MEANING } from "./verify.js";
@@ -123,20 +123,20 @@ interface Verdict {
 }
 
 /**
- * Verify the record and its links to its neighbours: verifyChain over [seq - 1, seq + 1]
- * recomputes the three HMACs and checks that seq's prevHash is seq - 1's hash and that
- * seq + 1's prevHash is seq's.
+ * Verify the record where it stands with verifyTrace: its link to the record before it, its
+ * recomputed HMAC, its indexed columns against its payload, and the next record's link to
+ * it (so a record replaced in place under the secret still shows, as a BROKEN_LINK at the
+ * next seq). Open to principal-scoped keys; null when the record is not visible any more.
  */
-async function verifyRecord(trace: Trace, key: string): Promise<Verdict> {
-  const fromSeq = Math.max(0, trace.seq - 1);
-  const toSeq = trace.seq + 1;
-  const { verifyChain: v } = await request(ConsoleVerifyChainDocument, { fromSeq, toSeq }, key);
+async function verifyRecord(trace: Trace, key: string): Promise<Verdict | null> {
+  const { verifyTrace: v } = await request(ConsoleVerifyTraceDocument, { actionId: trace.actionId }, key);
+  if (!v) return null;
   return {
     ok: v.ok,
     kind: v.kind ?? null,
     badSeq: v.firstBadSeq,
     detail: v.detail,
-    scope: `seq ${fromSeq} to ${toSeq}: this record's HMAC and its links to its neighbours`,
+    scope: `seq ${trace.seq}: its link to the record before it, its HMAC, its indexed columns, and the next record's link to it`,
   };
 }
 
@@ -147,7 +147,7 @@ function showVerdict(box: HTMLElement, trace: Trace, verdict: Verdict): void {
       ? "this record"
       : verdict.badSeq < trace.seq
         ? `the previous record (seq ${verdict.badSeq}), so this one cannot be vouched for`
-        : `the link to the next record (seq ${verdict.badSeq})`;
+        : `the next record (seq ${verdict.badSeq}), which does not link to this one as stored`;
   fill(
     box,
     verdict.ok
@@ -179,13 +179,15 @@ async function verifyInto(box: HTMLElement, trace: Trace, options: TraceViewOpti
   box.dataset.state = "running";
   fill(box, h("p", {}, "Verifying this record…"));
   try {
-    showVerdict(box, trace, await verifyRecord(trace, options.key));
+    const verdict = await verifyRecord(trace, options.key);
+    if (verdict) showVerdict(box, trace, verdict);
+    else {
+      box.dataset.state = "error";
+      fill(box, h("p", { class: "error" }, `No trace has action id “${trace.actionId}” any more (or it is outside this key's principals): nothing to verify.`));
+    }
   } catch (e) {
     box.dataset.state = "error";
     fill(box, h("p", { class: "error" }, `Could not verify: ${describeFailure(e)}`));
-    if (e instanceof ApiError && e.kind === "FORBIDDEN") {
-      box.append(h("p", { class: "muted" }, "Verifying needs the traces:read scope on a key that is not confined to some principals."));
-    }
     if (e instanceof ApiError && e.kind === "UNAUTHENTICATED") options.onUnauthenticated(e);
   }
 }

@@ -4,6 +4,9 @@
  * the same traces (after they sign in with their own key: the key never goes in the URL),
  * a reload keeps them and back/forward step through earlier searches.
  *
+ * A principal or capability ending in `*` is a prefix (`principalId=team-a/*`: the team's
+ * principals), as in a key's principal scope.
+ *
  * A time range is either a preset relative to now (`range=15m|1h|24h|7d`, like Grafana's
  * `now-24h`: the link keeps meaning "the last day" whenever it is opened) or absolute
  * (`since=`, `until=`: ISO 8601 instants in UTC, since inclusive, until exclusive), which a
@@ -117,12 +120,25 @@ export function resolveRange(range: TimeRange, now: number): { since?: number; u
 }
 
 /**
+ * A principal or capability as typed: `team-a/*` (one trailing star, as in a key's principal
+ * scope) means every id starting with `team-a/` (the filter's `...Prefix`), anything else
+ * that exact id.
+ */
+export function idFilter(field: "principalId" | "capabilityId", value: string): TraceFilter {
+  const prefix = value.endsWith("*") ? value.slice(0, -1) : null;
+  if (prefix && !prefix.includes("*")) return field === "principalId" ? { principalIdPrefix: prefix } : { capabilityIdPrefix: prefix };
+  return { [field]: value };
+}
+
+/**
  * The GraphQL TraceFilter of a query at `now`. A preset has no upper bound: traces recorded
  * while the user pages through "the last hour" still belong to it.
  */
 export function toFilter(query: ExplorerQuery, now: number): TraceFilter {
   const filter: TraceFilter = {};
-  for (const name of TEXT_FIELDS) if (query[name]) filter[name] = query[name];
+  if (query.principalId) Object.assign(filter, idFilter("principalId", query.principalId));
+  if (query.capabilityId) Object.assign(filter, idFilter("capabilityId", query.capabilityId));
+  if (query.reasonCode) filter.reasonCode = query.reasonCode;
   if (query.eventType) filter.eventType = query.eventType;
   if (query.outcome) filter.outcome = query.outcome;
   const { since, until } = resolveRange(query.range, now);

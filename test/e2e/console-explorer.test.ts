@@ -331,10 +331,13 @@ describe.skipIf(skip)("audit console explorer (browser)", () => {
   });
 
   it("exports exactly the explorer's filter as CSV, JSONL and OCSF", async () => {
-    await page.goto(`${base}/console/#explorer?principalId=${encodeURIComponent(DEPLOYER)}&eventType=DENY&range=7d&order=SEQ_ASC&size=100`);
+    // "Denies of team-a/* in the last 7 days": a prefix, as a key's principal scope is written.
+    await page.goto(`${base}/console/#explorer?principalId=team-a%2F*&eventType=DENY&range=7d&order=SEQ_ASC&size=100`);
     await settled();
     const shown = await rowSeqs();
-    expect(shown).toEqual(seqsWhere((t) => deployerDenies(t) && within(7 * DAY)(t)));
+    const teamA = (t: TraceInput) => t.principalId.startsWith("team-a/");
+    expect(shown).toEqual(seqsWhere((t) => teamA(t) && t.eventType === "DENY" && within(7 * DAY)(t)));
+    expect(new Set(shown.map((seq) => seed[seq]!.principalId))).toEqual(new Set([DEPLOYER, BUILDER]));
     const format = page.getByLabel("Export as");
     const exportButton = page.getByRole("button", { name: "Export", exact: true });
 
@@ -344,8 +347,8 @@ describe.skipIf(skip)("audit console explorer (browser)", () => {
     const [request, download] = await Promise.all([page.waitForRequest(/\/export\?/), page.waitForEvent("download"), exportButton.click()]);
     const url = new URL(request.url());
     // The explorer's filter, by the same names; the preset resolved to the instant it was searched with.
-    expect([...url.searchParams.keys()].sort()).toEqual(["eventType", "format", "order", "principalId", "since"]);
-    expect(url.searchParams.get("principalId")).toBe(DEPLOYER);
+    expect([...url.searchParams.keys()].sort()).toEqual(["eventType", "format", "order", "principalIdPrefix", "since"]);
+    expect(url.searchParams.get("principalIdPrefix")).toBe("team-a/");
     expect(url.searchParams.get("eventType")).toBe("DENY");
     expect(Math.abs(Date.parse(url.searchParams.get("since")!) - (Date.now() - 7 * DAY))).toBeLessThan(MINUTE);
     expect((await request.allHeaders()).authorization).toBe(`Bearer ${auditorKey}`);
@@ -353,7 +356,7 @@ describe.skipIf(skip)("audit console explorer (browser)", () => {
     expect(download.suggestedFilename()).toMatch(/^tracegate-traces-\d{8}T\d{6}Z\.csv$/);
     const csv = parseCsv(readFileSync((await download.path())!, "utf8"), { columns: true }) as Record<string, string>[];
     expect(csv.map((r) => Number(r.seq))).toEqual(shown);
-    expect(new Set(csv.map((r) => r.principal_id))).toEqual(new Set([DEPLOYER]));
+    expect(new Set(csv.map((r) => r.principal_id))).toEqual(new Set([DEPLOYER, BUILDER]));
     await page.getByText(/^Exported [\d,]+ bytes to tracegate-traces-.*\.csv\.$/).waitFor();
     await shot("export");
 
@@ -377,7 +380,7 @@ describe.skipIf(skip)("audit console explorer (browser)", () => {
     });
     const lines = jsonl.trimEnd().split("\n").map((line) => JSON.parse(line) as { action_id: string; principal_id: string; event_type: string });
     expect(lines.map((l) => l.action_id)).toEqual(shown.map((seq) => seed[seq]!.actionId));
-    expect(lines.every((l) => l.principal_id === DEPLOYER && l.event_type === "deny")).toBe(true);
+    expect(lines.every((l) => l.principal_id.startsWith("team-a/") && l.event_type === "deny")).toBe(true);
 
     // OCSF, as a download again.
     await page.evaluate(() => Object.defineProperty(window, "showSaveFilePicker", { value: undefined, configurable: true }));
@@ -402,6 +405,14 @@ describe.skipIf(skip)("audit console explorer (browser)", () => {
     const [download] = await Promise.all([team.waitForEvent("download"), team.getByRole("button", { name: "Export", exact: true }).click()]);
     const csv = parseCsv(readFileSync((await download.path())!, "utf8"), { columns: true }) as Record<string, string>[];
     expect(csv.map((r) => Number(r.seq))).toEqual(shown);
+
+    // A key confined to team-a/* verifies its own traces in their detail (verifyTrace).
+    await team.getByRole("link", { name: "builder-deny-0" }).click();
+    await team.locator('#trace-integrity[data-state="ok"]').waitFor();
+    expect(await team.locator("#trace-integrity .verdict").textContent()).toBe("✔ Record intact: its HMAC recomputes and its links hold.");
+    await shot("trace-scoped-key", team);
+    await team.goBack();
+    await settled(team);
 
     // A write-only key is refused with FORBIDDEN, said in the export's status.
     const writer = await gw.issueKey(["traces:write"]);
@@ -551,6 +562,10 @@ describe.skipIf(skip)("audit console explorer (browser)", () => {
     expect(await box.locator(".verdict").textContent()).toContain("at this record");
     expect(await box.locator(".ok-value").textContent()).toBe("failed");
     await shot("trace-tampered");
+
+    // The record before it is intact: seq 17's stored prevHash still names it.
+    await page.goto(`${base}/console/#trace/${seed[seq - 1]!.actionId}`);
+    await page.locator('#trace-integrity[data-state="ok"]').waitFor();
 
     // An untouched record verifies, with its links.
     await page.goto(`${base}/console/#trace/inv-3`);

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { exportUrl } from "../../../console/src/export.js";
 import { chooseWidth, MAX_BARS, ticks } from "../../../console/src/histogram.js";
 import { integrityOf, type VerificationRun } from "../../../console/src/integrity.js";
-import { explorerHash, formatQuery, parseQuery, PRESETS, toFilter } from "../../../console/src/query.js";
+import { explorerHash, formatQuery, idFilter, parseQuery, PRESETS, toFilter } from "../../../console/src/query.js";
 import { wrapLabel } from "../../../console/src/stats.js";
 import { parseExportQuery } from "../../../src/http/export-route.js";
 
@@ -47,6 +47,21 @@ describe("explorer URL", () => {
       since: "2026-01-01T00:00:00.000Z",
       until: "2026-01-02T00:00:00.000Z",
     });
+  });
+});
+
+describe("id filters", () => {
+  it("reads a trailing star as a prefix, as a key's principal scope is written", () => {
+    expect(idFilter("principalId", "team-a/*")).toEqual({ principalIdPrefix: "team-a/" });
+    expect(idFilter("capabilityId", "crm.*")).toEqual({ capabilityIdPrefix: "crm." });
+    expect(idFilter("principalId", "alice")).toEqual({ principalId: "alice" });
+    expect(idFilter("principalId", "*")).toEqual({ principalId: "*" }); // an empty prefix is no filter: refused as an id instead
+    expect(toFilter(parseQuery("principalId=team-a%2F*&eventType=DENY"), 0)).toEqual({ principalIdPrefix: "team-a/", eventType: "DENY" });
+  });
+
+  it("sends a prefix to /export as the same prefix", () => {
+    const url = new URL(exportUrl("jsonl", toFilter(parseQuery("principalId=team-a%2F*"), 0), "SEQ_ASC"), "http://console.test");
+    expect(parseExportQuery(url.searchParams).filter).toEqual({ principalPrefix: "team-a/" });
   });
 });
 

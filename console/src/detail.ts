@@ -192,13 +192,18 @@ async function verifyInto(box: HTMLElement, trace: Trace, options: TraceViewOpti
   }
 }
 
+/** Increases with every trace shown: a slow answer for a trace left behind draws nothing. */
+let shown = 0;
+
 /** Show the trace with this action id, with its verification. */
 export async function showTrace(actionId: string, options: TraceViewOptions): Promise<void> {
   const { heading, container } = options;
+  const generation = ++shown;
   heading.textContent = `Trace ${actionId}`;
   fill(container, h("p", { role: "status" }, "Loading…"));
   try {
     const { trace } = await request(ConsoleTraceDocument, { actionId }, options.key);
+    if (generation !== shown) return;
     if (!trace) {
       fill(container, h("p", { role: "status" }, `No trace has action id “${actionId}” (or it is outside this key's principals).`));
       return;
@@ -211,7 +216,8 @@ export async function showTrace(actionId: string, options: TraceViewOptions): Pr
     );
     await verifyInto(box, trace, options);
   } catch (e) {
-    fill(container, h("p", { role: "alert", class: "error" }, describeFailure(e)));
     if ((e as ApiError).kind === "UNAUTHENTICATED") options.onUnauthenticated(e as ApiError);
+    if (generation !== shown) return;
+    fill(container, h("p", { role: "alert", class: "error" }, describeFailure(e)));
   }
 }

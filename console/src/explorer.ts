@@ -107,6 +107,8 @@ export class Explorer {
   private filter: TraceFilter = {};
   /** 0-based index of the page shown. */
   private page = 0;
+  /** Increases with every page load (see load()). */
+  private loads = 0;
   private current: Page | undefined;
   private hasPrevious = false;
   private hasNext = false;
@@ -211,6 +213,8 @@ export class Explorer {
   }
 
   private async load(direction: Direction, step: -1 | 0 | 1): Promise<void> {
+    // A quick back-and-forth starts loads that may answer out of order: only the last draws.
+    const generation = ++this.loads;
     this.prev.disabled = this.next.disabled = true;
     this.status.textContent = "Loading…";
     const table = this.rows.closest("table");
@@ -219,6 +223,7 @@ export class Explorer {
     table?.removeAttribute("data-loaded");
     try {
       const data = await request(ConsoleTracesDocument, { filter: this.filter, orderBy: this.query.order, ...direction }, this.key());
+      if (generation !== this.loads) return;
       this.current = data.traces;
       this.page = Math.max(0, this.page + step);
       const { pageInfo } = data.traces;
@@ -234,12 +239,13 @@ export class Explorer {
       this.render(data.traces);
       table?.setAttribute("data-loaded", this.shown ?? "");
     } catch (e) {
-      this.status.textContent = describeFailure(e);
       if ((e as ApiError).kind === "UNAUTHENTICATED") this.onUnauthenticated(e as ApiError);
+      if (generation !== this.loads) return;
+      this.status.textContent = describeFailure(e);
       this.prev.disabled = !this.hasPrevious;
       this.next.disabled = !this.hasNext;
     } finally {
-      table?.removeAttribute("aria-busy");
+      if (generation === this.loads) table?.removeAttribute("aria-busy");
     }
   }
 

@@ -60,8 +60,10 @@ export interface Bar {
   count: number;
 }
 
-// The drawing, in viewBox units (the SVG scales to the panel's width).
-const W = 1000;
+// The drawing, in pixels: as wide as the panel when drawn (at least MIN_W), so its text is
+// never scaled down on a narrow screen.
+const DEFAULT_W = 1000;
+const MIN_W = 300;
 const H = 150;
 const LEFT = 48;
 const RIGHT = 8;
@@ -94,11 +96,11 @@ const TICK_INTERVALS = [10 * SECOND, 15 * SECOND, 30 * SECOND, MINUTE, 2 * MINUT
 const localMs = (ms: number) => ms - new Date(ms).getTimezoneOffset() * MINUTE;
 
 /**
- * The instants to label on the axis: about 4 to 8 round local times (every 6 hours, every
+ * The instants to label on the axis: about half of `most` to `most` round local times (every 6 hours, every
  * midnight...) within [start, end), wherever they fall in a bar.
  */
-export function ticks(start: number, end: number): { at: number; every: number }[] {
-  const every = TICK_INTERVALS.find((n) => (end - start) / n <= 8) ?? TICK_INTERVALS[TICK_INTERVALS.length - 1]!;
+export function ticks(start: number, end: number, most = 8): { at: number; every: number }[] {
+  const every = TICK_INTERVALS.find((n) => (end - start) / n <= most) ?? TICK_INTERVALS[TICK_INTERVALS.length - 1]!;
   const out: { at: number; every: number }[] = [];
   // The first round local time at or after start (a DST change shifts later labels by an hour).
   let at = start + ((every - (localMs(start) % every)) % every);
@@ -121,7 +123,16 @@ export class Histogram {
   private bars: Bar[] = [];
   private active = 0;
 
-  constructor(private readonly options: HistogramOptions) {}
+  /** What was drawn last, to draw it again at a new width. */
+  private drawn: { total: number; widthMs: number; width: number } | null = null;
+
+  constructor(private readonly options: HistogramOptions) {
+    // Drawn in pixels for the panel's width: a resized window redraws it to fit.
+    new ResizeObserver(() => {
+      const width = options.container.clientWidth;
+      if (this.drawn && this.bars.length > 0 && width > 0 && Math.abs(width - this.drawn.width) > 16) this.draw(this.drawn.total, this.drawn.widthMs);
+    }).observe(options.container);
+  }
 
   /**
    * Count `filter` (whose since/until are replaced by the range) per bar over [since, until)
@@ -179,6 +190,8 @@ export class Histogram {
     const last = bars[bars.length - 1]!;
     const spanMs = last.end - first.start;
     const max = Math.max(1, ...bars.map((b) => b.count));
+    const W = Math.max(MIN_W, Math.floor(this.options.container.clientWidth) || DEFAULT_W);
+    this.drawn = { total, widthMs, width: W };
     const step = (W - LEFT - RIGHT) / bars.length;
     const y = (count: number) => BOTTOM - ((BOTTOM - TOP) * count) / max;
     const widthText =
@@ -211,11 +224,12 @@ export class Histogram {
     );
     const chart = svg(
       "svg",
-      { class: "histogram", viewBox: `0 0 ${W} ${H}`, role: "group", "aria-label": `Matching traces over time. ${description} Drag across the bars or click one to narrow the range.` },
+      { class: "histogram", viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: "group", "aria-label": `Matching traces over time. ${description} Drag across the bars or click one to narrow the range.` },
       svg("line", { class: "axis", x1: LEFT, x2: W - RIGHT, y1: BOTTOM, y2: BOTTOM }),
       svg("text", { class: "ytick", x: LEFT - 6, y: TOP + 4, "text-anchor": "end", "dominant-baseline": "hanging" }, max),
       svg("text", { class: "ytick", x: LEFT - 6, y: BOTTOM, "text-anchor": "end" }, 0),
-      ...ticks(first.start, last.end).flatMap(({ at, every }) => {
+      // About 90 px per label ("09:00 AM", "Nov 25"), at least 3 even on a phone.
+      ...ticks(first.start, last.end, Math.max(3, Math.min(8, Math.floor((W - LEFT) / 90)))).flatMap(({ at, every }) => {
         // A label sits on its instant; near an edge it is anchored inside the drawing.
         const x = LEFT + ((at - first.start) / widthMs) * step;
         const anchor = x - LEFT < 40 ? "start" : W - RIGHT - x < 40 ? "end" : "middle";
@@ -227,12 +241,12 @@ export class Histogram {
       ...barEls,
       brush,
     );
-    this.wire(chart, barEls, brush, step);
+    this.wire(chart, barEls, brush, step, W);
     fill(this.options.container, h("p", { class: "muted histogram-summary", id: "histogram-summary" }, description), chart);
   }
 
   /** Brush, click and keys. Selections snap to whole bars, so the range counts what the bars show. */
-  private wire(chart: SVGSVGElement, barEls: SVGGElement[], brush: SVGRectElement, step: number): void {
+  private wire(chart: SVGSVGElement, barEls: SVGGElement[], brush: SVGRectElement, step: number, W: number): void {
     const index = (clientX: number) => {
       const box = chart.getBoundingClientRect();
       const x = ((clientX - box.left) / box.width) * W;
@@ -298,6 +312,7 @@ export class Histogram {
   clear(): void {
     this.generation++;
     this.bars = [];
+    this.drawn = null;
     fill(this.options.container);
   }
 }

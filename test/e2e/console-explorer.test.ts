@@ -252,6 +252,23 @@ describe.skipIf(skip)("audit console explorer (browser)", () => {
       expect(bar.count, bar.start).toBe(inside.length);
     }
     await shot("histogram");
+
+    // On a narrow screen it is redrawn for the width, its text at full size, fewer labels.
+    await page.setViewportSize({ width: 420, height: 900 });
+    await expect
+      .poll(() => page.locator("#histogram-body svg.histogram").evaluate((svg) => Math.round(svg.getBoundingClientRect().width)))
+      .toBeLessThanOrEqual(400);
+    const ticks = page.locator("#histogram-body text.xtick");
+    expect(await ticks.count()).toBeGreaterThanOrEqual(2);
+    for (const box of await ticks.evaluateAll((texts) => texts.map((t) => t.getBoundingClientRect()).map((r) => ({ left: r.left, right: r.right, height: r.height })))) {
+      expect(box.height).toBeGreaterThanOrEqual(12);
+      expect(box.left).toBeGreaterThanOrEqual(0);
+      expect(box.right).toBeLessThanOrEqual(420);
+    }
+    expect((await bars()).length).toBe(drawn.length);
+    await shot("histogram-narrow");
+    await page.setViewportSize({ width: 1366, height: 900 });
+    await expect.poll(() => page.locator("#histogram-body svg.histogram").evaluate((svg) => Math.round(svg.getBoundingClientRect().width))).toBeGreaterThan(1000);
   });
 
   it("narrows the range by dragging across the histogram, by clicking a bar and from the keyboard", async () => {

@@ -6,7 +6,7 @@
  *
  * Exit codes, one policy: 0 done; 1 an error or a check that failed (audit verify, doctor,
  * checkpoint verify); 2 a usage error of the reference-compatible `audit` command (argparse's
- * code); 130 a second interrupt while `ship` drains; 141 a closed output pipe
+ * code); 130 a second interrupt while `ship` or `forward` drains; 141 a closed output pipe
  * (`audit list | head`). An error is one line on stderr (`fail` below); its stack only with
  * `--debug` (or TRACEGATE_DEBUG=1).
  */
@@ -31,6 +31,7 @@ const COMMANDS: CommandEntry[] = [
   { name: "prune", summary: "delete the oldest records, leaving an authenticated checkpoint", load: async () => (await import("./prune.js")).registerPruneCommand },
   { name: "audit", summary: "list, show, export and verify traces (the reference CLI's audit commands)", load: async () => (await import("./audit.js")).registerAuditCommand },
   { name: "ship", summary: "follow a weaver-kernel JSONL store and send its traces to a gateway", load: async () => (await import("./ship.js")).registerShipCommand },
+  { name: "forward", summary: "deliver new traces to an HTTP collector (SIEM, Splunk HEC) at least once, from a saved cursor", load: async () => (await import("./forward.js")).registerForwardCommand },
 ];
 
 const HELP_FLAGS = new Set(["-h", "--help"]);

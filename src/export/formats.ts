@@ -156,6 +156,15 @@ export function ocsfLine(row: TraceRow): string {
   return pythonJsonDumps(traceToOcsf(exportObjectOf(row)));
 }
 
+/**
+ * The `withSeq` wrapping of a line: `{"seq": <seq>, "data": <line>}`, spaced like Python's
+ * json.dumps (the rest of the line formats), the line itself untouched. The prefix is fixed,
+ * so a reader can cut the line out exactly without re-serialising it (src/forward/read.ts).
+ */
+export function withSeqLine(seq: number, line: string): string {
+  return `{"seq": ${seq}, "data": ${line}}`;
+}
+
 /** One line (without its newline) per stored record, by format. */
 export const LINE_FORMATTERS: Readonly<Record<LineFormat, (row: TraceRow) => string>> = {
   jsonl: jsonlLine,
@@ -220,6 +229,17 @@ export function clampedMicros(us: bigint): EpochMicros {
 export interface ExportOptions {
   /** At most this many traces (after filtering); default all. */
   limit?: number;
+  /**
+   * Only records with a seq greater than this (a delivery cursor: the last seq a consumer
+   * holds). Chain order only (order SEQ_ASC): it is the keyset position the first page starts after.
+   */
+  afterSeq?: number;
+  /**
+   * Each line as `{"seq": <n>, "data": <the format's line>}` (jsonl and ocsf only), so a
+   * consumer learns the chain position of every record without the export object growing a
+   * key that a trace could already hold. The inner line is the format's, byte for byte.
+   */
+  withSeq?: boolean;
   /** Rows per keyset page (default EXPORT_PAGE_SIZE). */
   pageSize?: number;
   /** Called after each page with the number of traces exported so far. */
@@ -236,15 +256,16 @@ export async function* traceRowPages(
   store: Pick<TraceStore, "page" | "head">,
   filter: TraceFilter,
   order: TraceOrder,
-  options: Pick<ExportOptions, "limit" | "pageSize"> = {},
+  options: Pick<ExportOptions, "limit" | "pageSize" | "afterSeq"> = {},
 ): AsyncGenerator<TraceRow[]> {
   const pageSize = options.pageSize ?? EXPORT_PAGE_SIZE;
   if (!Number.isSafeInteger(pageSize) || pageSize < 1) throw new RangeError(`pageSize must be a positive integer, got ${pageSize}`);
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
   if (limit < 0) throw new RangeError(`limit must not be negative, got ${limit}`);
+  if (options.afterSeq !== undefined && order !== "SEQ_ASC") throw new RangeError("afterSeq needs order SEQ_ASC");
   const { nextSeq } = await store.head();
   let remaining = limit;
-  let after: TraceRow | undefined;
+  let after: Pick<TraceRow, "seq" | "invokedAtUs"> | undefined = options.afterSeq === undefined ? undefined : { seq: options.afterSeq, invokedAtUs: 0 };
   while (remaining > 0) {
     const want = Math.min(pageSize, remaining);
     const rows = await store.page({
@@ -292,7 +313,9 @@ export async function* exportChunks(
     yield text + ENVELOPE_TAIL + "\n";
     return exported;
   }
-  const line = LINE_FORMATTERS[format];
+  const formatLine = LINE_FORMATTERS[format];
+  if (options.withSeq && format !== "jsonl" && format !== "ocsf") throw new RangeError(`withSeq applies to jsonl and ocsf, not ${format}`);
+  const line = options.withSeq ? (row: TraceRow) => withSeqLine(row.seq, formatLine(row)) : formatLine;
   // A CSV file starts with its header, also when no trace matches.
   if (format === "csv") yield CSV_HEADER + "\n";
   for await (const rows of traceRowPages(store, filter, order, options)) {

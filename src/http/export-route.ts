@@ -5,6 +5,7 @@
  *   GET /export?format=jsonl|ocsf|chained|envelope|csv&principalId=&capabilityId=&eventType=
  *              &outcome=&reasonCode=&since=&until=&order=seq|time|time-desc&limit=
  *              &principalIdPrefix=&capabilityIdPrefix=&principalIdIn=&capabilityIdIn= (repeatable)
+ *              &afterSeq=&withSeq=true|false
  *
  * The body is written page by page from keyset pages of the store as the client reads it
  * (application/x-ndjson, or application/json for the envelope), so memory stays constant and
@@ -18,6 +19,14 @@
  * and links, so it needs an unscoped key, like verifyChain.
  * Unknown, repeated or malformed parameters are refused with 400 BAD_USER_INPUT rather than
  * ignored: an export that silently drops a misspelled filter would hand over too much.
+ *
+ * Delivery cursors (`tracegate forward`, src/forward/): `afterSeq=n` keeps only records with
+ * seq > n, in chain order (order=seq; refused with the others), and `withSeq=true` writes each
+ * jsonl or ocsf line as `{"seq": n, "data": <line>}`, so a consumer knows the position of
+ * every record it holds. Every 200 carries `X-Tracegate-Last-Seq`: the newest seq this
+ * request's key and filters match (ignoring afterSeq and limit), absent when none does; a
+ * consumer's lag is that minus its cursor. It says nothing a principal-scoped key could not
+ * read itself: it is computed through the same confined store.
  * Errors use the GraphQL error shape `{errors: [{message, extensions: {code}}]}`, with the
  * status and headers of the code table (src/errors.ts httpStatusOf).
  */
@@ -69,10 +78,14 @@ const PARAMETERS = new Set([
   "until",
   "order",
   "limit",
+  "afterSeq",
+  "withSeq",
 ]);
 
 /** The list parameters: repeated, one id each (`capabilityIdIn=a&capabilityIdIn=b`), as ids may hold commas. */
 const LIST_PARAMETERS = new Set(["principalIdIn", "capabilityIdIn"]);
+/** Response header: the newest seq the export's key and filters match (see the module comment). */
+export const LAST_SEQ_HEADER = "x-tracegate-last-seq";
 
 /** A validated export request. */
 export interface ExportRequest {
@@ -80,6 +93,19 @@ export interface ExportRequest {
   filter: TraceFilter;
   order: TraceOrder;
   limit: number | undefined;
+  /** Only records with seq > afterSeq (chain order only). */
+  afterSeq: number | undefined;
+  /** Lines as `{"seq": n, "data": <line>}` (jsonl and ocsf). */
+  withSeq: boolean;
+}
+
+/** A non-negative safe integer parameter, or undefined when absent. */
+function count(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
+    throw badUserInput(`'${name}' must be a non-negative integer, got ${JSON.stringify(text.slice(0, 64))}.`, name);
+  }
+  return Number(text);
 }
 
 function oneOf<T extends string>(name: string, value: string, allowed: readonly T[]): T {
@@ -127,13 +153,15 @@ export function parseExportQuery(params: URLSearchParams): ExportRequest {
   if (!isExportOrderName(orderName)) {
     throw badUserInput(`'order' must be one of ${Object.keys(EXPORT_ORDERS).join(", ")}, got ${JSON.stringify(orderName.slice(0, 64))}.`, "order");
   }
-  let limit: number | undefined;
-  const limitText = values.get("limit");
-  if (limitText !== undefined) {
-    if (!/^\d+$/.test(limitText) || !Number.isSafeInteger(Number(limitText))) {
-      throw badUserInput(`'limit' must be a non-negative integer, got ${JSON.stringify(limitText.slice(0, 64))}.`, "limit");
-    }
-    limit = Number(limitText);
+  const limit = count("limit", values.get("limit"));
+  const afterSeq = count("afterSeq", values.get("afterSeq"));
+  const withSeqText = values.get("withSeq") ?? "false";
+  if (withSeqText !== "true" && withSeqText !== "false") {
+    throw badUserInput(`'withSeq' must be true or false, got ${JSON.stringify(withSeqText.slice(0, 64))}.`, "withSeq");
+  }
+  const withSeq = withSeqText === "true";
+  if (withSeq && format !== "jsonl" && format !== "ocsf") {
+    throw badUserInput(`withSeq=true applies to format=jsonl and format=ocsf (csv and chained carry seq already), not ${format}.`, "withSeq");
   }
   const eventType = values.get("eventType");
   const outcome = values.get("outcome");
@@ -156,11 +184,15 @@ export function parseExportQuery(params: URLSearchParams): ExportRequest {
     until,
   }, "");
   const order = EXPORT_ORDERS[orderName];
-  if (format === "chained" && (Object.values(filter).some((v) => v !== undefined) || order !== "SEQ_ASC")) {
-    // A chained file verifies only as an unbroken run of the chain, in chain order.
-    throw badUserInput("format=chained exports the chain itself: it takes no filters and only order=seq (limit keeps a prefix).", "format");
+  if (format === "chained" && (Object.values(filter).some((v) => v !== undefined) || order !== "SEQ_ASC" || afterSeq !== undefined)) {
+    // A chained file verifies only as an unbroken run of the chain from its start, in chain order.
+    throw badUserInput("format=chained exports the chain itself: it takes no filters or afterSeq and only order=seq (limit keeps a prefix).", "format");
   }
-  return { format, filter, order, limit };
+  if (afterSeq !== undefined && order !== "SEQ_ASC") {
+    // A cursor is a position in chain order; in time order "after seq n" would skip records.
+    throw badUserInput("'afterSeq' is a position in chain order: use it with order=seq.", "afterSeq");
+  }
+  return { format, filter, order, limit, afterSeq, withSeq };
 }
 
 /** Serve GET /export (see the module comment). Place it before the guard in the plugin list. */
@@ -193,7 +225,7 @@ export function exportRoutePlugin(deps: ExportRouteDeps): Plugin {
             `API key '${viewer.keyId}' is confined to some principals; format=chained exposes the whole chain and needs an unscoped key.`,
           );
         }
-        const headers = {
+        const headers: Record<string, string> = {
           "content-type": EXPORT_CONTENT_TYPES[query.format],
           "cache-control": "no-store",
           "x-content-type-options": "nosniff",
@@ -204,6 +236,9 @@ export function exportRoutePlugin(deps: ExportRouteDeps): Plugin {
         }
         // The caller's trace store is confined to the viewer's principals (src/app/caller.ts).
         const caller = callerOf(deps.gateway, viewer, request.signal);
+        // One indexed read ((field, seq) indexes): the newest record this export could contain.
+        const [newest] = await caller.stores.traces.page({ filter: query.filter, order: "SEQ_DESC", limit: 1 });
+        if (newest) headers[LAST_SEQ_HEADER] = String(newest.seq);
         const breakTransfer = () => {
           const res = (serverContext as { res?: { destroy(): void } } | undefined)?.res;
           res?.destroy();
@@ -237,7 +272,11 @@ function exportStream(
   Stream: typeof ReadableStream,
 ): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
-  const chunks = exportChunks(caller.stores.traces, query.filter, query.order, query.format, query.limit === undefined ? {} : { limit: query.limit });
+  const chunks = exportChunks(caller.stores.traces, query.filter, query.order, query.format, {
+    ...(query.limit === undefined ? {} : { limit: query.limit }),
+    ...(query.afterSeq === undefined ? {} : { afterSeq: query.afterSeq }),
+    withSeq: query.withSeq,
+  });
   return new Stream<Uint8Array>({
     async pull(controller) {
       try {

@@ -6,10 +6,8 @@
  * idempotent: a re-sent batch is acknowledged, not duplicated). The checks that the file is
  * still the one the position belongs to are in ./follow.ts.
  */
-import { randomBytes } from "node:crypto";
-import { constants as fsConstants } from "node:fs";
-import { open, readFile, rename, unlink } from "node:fs/promises";
-import { dirname } from "node:path";
+import { readFile } from "node:fs/promises";
+import { replaceFileAtomically } from "../atomic-file.js";
 import { GENESIS_HASH } from "../chain/hash.js";
 import { errnoOf, ShipError } from "./errors.js";
 
@@ -106,35 +104,16 @@ export async function loadState(statePath: string, storePath: string): Promise<S
 }
 
 /**
- * Replace the state file atomically: write a temp file beside it (mode 0600), fsync, rename,
- * then fsync the directory where the platform allows. A reader sees the old state or the new
- * one, never a mix; a failed write leaves the old one and no temp file.
+ * Replace the state file atomically (src/atomic-file.ts: temp file beside it, mode 0600,
+ * fsync, rename, directory fsync). A reader sees the old state or the new one, never a mix;
+ * a failed write leaves the old one and no temp file.
  * @throws ShipError STATE when the temp file cannot be written or renamed.
  */
 export async function saveState(statePath: string, state: ShipState): Promise<void> {
-  const tmp = `${statePath}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-  let created = false;
   try {
-    const fh = await open(tmp, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY, 0o600);
-    created = true;
-    try {
-      await fh.writeFile(`${JSON.stringify(state, null, 2)}\n`, "utf8");
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, statePath);
+    await replaceFileAtomically(statePath, `${JSON.stringify(state, null, 2)}\n`);
   } catch (e) {
-    if (created) await unlink(tmp).catch(() => undefined);
     throw new ShipError("STATE", `cannot write the state file ${statePath}: ${errnoOf(e)}`, null, { cause: e });
-  }
-  // Make the rename itself durable (best effort: not every platform can fsync a directory).
-  try {
-    const dir = await open(dirname(statePath), "r");
-    await dir.sync().catch(() => undefined);
-    await dir.close();
-  } catch {
-    // ignore
   }
 }
 

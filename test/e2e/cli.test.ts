@@ -22,7 +22,7 @@ describe("tracegate", () => {
   it("lists every command with --help", async () => {
     const run = await runCli(["--help"]);
     expect(run.code).toBe(0);
-    for (const command of ["serve", "migrate", "keys", "checkpoint", "doctor", "import", "prune", "audit", "ship"]) {
+    for (const command of ["serve", "migrate", "keys", "checkpoint", "doctor", "import", "prune", "audit", "ship", "forward"]) {
       expect(run.stdout).toMatch(new RegExp(`^  ${command}\\b`, "m"));
     }
     expect(run.stdout).toContain("--version");

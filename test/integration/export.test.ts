@@ -210,6 +210,61 @@ describe.each(BACKENDS)("GET /export ($name)", (backend) => {
     });
   });
 
+  describe("delivery cursor: afterSeq, withSeq, X-Tracegate-Last-Seq", () => {
+    /** seq of each seeded trace, from the chain itself. */
+    const seqOf = async () => {
+      const rows = (await lines(await get("?format=chained"))).map((l) => JSON.parse(l) as { seq: number; trace: { action_id: string } });
+      return new Map(rows.map((r) => [r.trace.action_id, r.seq]));
+    };
+
+    it("afterSeq keeps seq > n in chain order, with the filters, and works as a cursor page by page", async () => {
+      const seq = await seqOf();
+      expect(await ids(`?afterSeq=${seq.get("e-2")}`)).toEqual(["e-3", "e-4", "e-5"]);
+      expect(await ids(`?afterSeq=${seq.get("e-0")}&eventType=deny`)).toEqual(["e-1", "e-4"]);
+      expect(await ids(`?afterSeq=${seq.get("e-5")}`)).toEqual([]);
+      expect(await ids("?afterSeq=999999999")).toEqual([]);
+      // Paging as a forwarder does: limit n after the last seq held, until a short page.
+      const got: string[] = [];
+      let cursor: number | undefined;
+      for (;;) {
+        const page = (await lines(await get(`?withSeq=true&limit=2${cursor === undefined ? "" : `&afterSeq=${cursor}`}`))).map(
+          (l) => JSON.parse(l) as { seq: number; data: { action_id: string } },
+        );
+        got.push(...page.map((p) => p.data.action_id));
+        if (page.length < 2) break;
+        cursor = page.at(-1)!.seq;
+      }
+      expect(got).toEqual(ALL);
+    });
+
+    it("afterSeq with a principal-scoped key: only its principals, whatever the cursor", async () => {
+      const seq = await seqOf();
+      expect(await ids(`?afterSeq=${seq.get("e-0")}`, keys.teamA)).toEqual(["e-2", "e-4", "e-5"]);
+      expect(await ids(`?afterSeq=${seq.get("e-0")}&principalId=team-b/bob`, keys.teamA)).toEqual([]);
+    });
+
+    it("withSeq wraps each jsonl and ocsf line as {seq, data} around the unchanged line", async () => {
+      const seq = await seqOf();
+      for (const format of ["jsonl", "ocsf"]) {
+        const plain = await lines(await get(`?format=${format}`));
+        const wrapped = await lines(await get(`?format=${format}&withSeq=true`));
+        expect(wrapped).toEqual(plain.map((line, i) => `{"seq": ${seq.get(ALL[i]!)}, "data": ${line}}`));
+      }
+      expect(await lines(await get("?withSeq=false"))).toEqual(await lines(await get("")));
+    });
+
+    it("X-Tracegate-Last-Seq is the newest seq the key and filters match; absent when none", async () => {
+      const seq = await seqOf();
+      const last = async (query: string, key?: string) => (await get(query, key)).headers.get("x-tracegate-last-seq");
+      // (The streaming test below appends more; this runs before it.)
+      expect(await last("")).toBe(String(seq.get("e-5")));
+      expect(await last("?eventType=deny")).toBe(String(seq.get("e-4")));
+      expect(await last("?principalId=team-b/bob&afterSeq=0")).toBe(String(seq.get("e-1")));
+      expect(await last("?principalId=team-b/bob", keys.teamA)).toBeNull();
+      expect(await last("?principalId=nobody")).toBeNull();
+    });
+  });
+
   describe("access", () => {
     it("401 UNAUTHENTICATED without a key or with an unknown one, with a Bearer challenge", async () => {
       for (const key of [null, "tgk_not-a-real-key-0123456789abcdefghijklmnop"]) {
@@ -262,6 +317,16 @@ describe.each(BACKENDS)("GET /export ($name)", (backend) => {
       [`?${Array.from({ length: 101 }, (_, i) => `principalIdIn=p${i}`).join("&")}`, "principalIdIn"],
       ["?format=chained&principalId=team-a/alice", "format"],
       ["?format=chained&order=time", "format"],
+      ["?afterSeq=-1", "afterSeq"],
+      ["?afterSeq=1.5", "afterSeq"],
+      ["?afterSeq=", "afterSeq"],
+      ["?afterSeq=99999999999999999999", "afterSeq"],
+      ["?afterSeq=3&order=time", "afterSeq"],
+      ["?afterSeq=1&afterSeq=2", "afterSeq"],
+      ["?withSeq=yes", "withSeq"],
+      ["?withSeq=true&format=csv", "withSeq"],
+      ["?withSeq=true&format=envelope", "withSeq"],
+      ["?format=chained&afterSeq=2", "format"],
     ])("%s: 400 BAD_USER_INPUT", async (query, field) => {
       const res = await get(query);
       expect(res.status).toBe(400);

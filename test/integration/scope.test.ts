@@ -622,6 +622,8 @@ const EXPORTS: Record<ExportFormat, ExportCase[]> = {
     { name: "mallory's denies", params: { principalId: "mallory", eventType: "DENY", order: "time-desc" }, want: none },
     { name: "bob's reason code", params: { reasonCode: "bob_reason" }, want: none },
     { name: "admin traces", params: { capabilityId: "tracegate.createApiKey" }, want: none },
+    { name: "after a cursor (tracegate forward's read)", params: { afterSeq: "0" }, want: (r) => r.seq > 0 },
+    { name: "bob's, after a cursor", params: { afterSeq: "0", principalId: "bob" }, want: none },
   ],
   envelope: [
     { name: "everything", params: {}, want: all },
@@ -629,6 +631,7 @@ const EXPORTS: Record<ExportFormat, ExportCase[]> = {
   ],
   ocsf: [
     { name: "everything", params: {}, want: all },
+    { name: "with seq, after a cursor (tracegate forward's read)", params: { withSeq: "true", afterSeq: "0" }, want: (r) => r.seq > 0 },
     { name: "bob's, newest first", params: { principalId: "bob", order: "time-desc" }, want: none },
   ],
   chained: [{ name: "the chain itself", params: {} }],
@@ -982,6 +985,9 @@ describe.each(BACKENDS)("$name: a principal-scoped key", (backend) => {
         }
         expect(res.status, `${where}: ${text.slice(0, 500)}`).toBe(200);
         const expected = actionIds(ordered(c.order ?? "SEQ_ASC", w.visible.filter(c.want)));
+        // The newest matching seq the export announces is one of the key's own records.
+        const last = res.headers.get("x-tracegate-last-seq");
+        if (last !== null) expect(w.visible.some((r) => r.seq === Number(last)), `${where}: X-Tracegate-Last-Seq ${last}`).toBe(true);
         if (format === "ocsf") {
           expect(parsed.length, where).toBe(expected.length);
           for (const id of expected) expect(text, where).toContain(`"${id}"`);

@@ -123,6 +123,8 @@ export class Histogram {
   private bars: Bar[] = [];
   private active = 0;
 
+  /** Focus the active bar once the next histogram is drawn (after a zoom from the keyboard). */
+  private refocus = false;
   /** What was drawn last, to draw it again at a new width. */
   private drawn: { total: number; widthMs: number; width: number } | null = null;
 
@@ -153,6 +155,7 @@ export class Histogram {
         const last = bounds.last.edges[0]?.node.invokedAt;
         if (!first || !last) {
           this.bars = [];
+          this.refocus = false;
           fill(container, h("p", { class: "muted histogram-empty" }, "No trace matches this filter: nothing to chart."));
           return;
         }
@@ -177,6 +180,7 @@ export class Histogram {
       this.draw(traceStats.total, widthMs);
     } catch (e) {
       if (generation !== this.generation) return;
+      this.refocus = false;
       fill(container, h("p", { class: "error", role: "alert" }, `The histogram could not be loaded. ${describeFailure(e)}`));
       if ((e as ApiError).kind === "UNAUTHENTICATED") this.options.onUnauthenticated(e as ApiError);
     } finally {
@@ -243,6 +247,10 @@ export class Histogram {
     );
     this.wire(chart, barEls, brush, step, W);
     fill(this.options.container, h("p", { class: "muted histogram-summary", id: "histogram-summary" }, description), chart);
+    if (this.refocus) {
+      this.refocus = false;
+      barEls[this.active]?.focus();
+    }
   }
 
   /** Brush, click and keys. Selections snap to whole bars, so the range counts what the bars show. */
@@ -296,6 +304,8 @@ export class Histogram {
         this.active = next;
         event.preventDefault();
       } else if (event.key === "Enter" || event.key === " ") {
+        // The keyboard user lands on the redrawn histogram, not at the top of the page.
+        this.refocus = true;
         this.zoom(this.active, this.active);
         event.preventDefault();
       }

@@ -332,6 +332,9 @@ describe.skipIf(skip)("audit console explorer (browser)", () => {
     expect(await page.evaluate(() => document.activeElement?.getAttribute("aria-label"))).toMatch(/: \d+ traces?\. Enter zooms in\.$/);
     await page.keyboard.press("Enter");
     await expect.poll(() => hashParams().get("since")).toBe(fine[startIndex + 1]!.start);
+    // Focus stays in the histogram, on the redrawn one's bar.
+    await histogramDrawn();
+    await expect.poll(() => page.evaluate(() => document.activeElement?.closest("#histogram-body") !== null && document.activeElement?.classList.contains("hbar"))).toBe(true);
 
     // Zoom out widens the range around it.
     await settled();

@@ -146,15 +146,3 @@ export function toFilter(query: ExplorerQuery, now: number): TraceFilter {
   if (until !== undefined && query.range.kind === "absolute") filter.until = new Date(until).toISOString();
   return filter;
 }
-
-/** A one-line description of a range, for the status line and the histogram's title. */
-export function describeRange(range: TimeRange): string {
-  switch (range.kind) {
-    case "all":
-      return "all time";
-    case "relative":
-      return { "15m": "the last 15 minutes", "1h": "the last hour", "24h": "the last 24 hours", "7d": "the last 7 days" }[range.preset];
-    case "absolute":
-      return "a custom range";
-  }
-}

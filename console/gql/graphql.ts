@@ -35,6 +35,13 @@ export type Sensitivity =
   | 'PII'
   | 'SECRETS';
 
+/** Width of a time bucket (UTC, aligned to the Unix epoch). */
+export type TimeBucket =
+  | 'DAY'
+  | 'HOUR'
+  | 'MINUTE'
+  | 'SECOND';
+
 /** Filters AND-ed together. The time window is [since, until). */
 export type TraceFilter = {
   capabilityId?: string | null | undefined;
@@ -92,6 +99,13 @@ export type ConsoleVerifyChainQueryVariables = Exact<{
 
 export type ConsoleVerifyChainQuery = { verifyChain: { ok: boolean, checked: number, firstBadSeq: number | null, kind: VerificationFailureKind | null, detail: string }, chainHead: { nextSeq: number, headHash: string } };
 
+export type ConsoleVerifyTraceQueryVariables = Exact<{
+  actionId: string;
+}>;
+
+
+export type ConsoleVerifyTraceQuery = { verifyTrace: { ok: boolean, checked: number, firstBadSeq: number | null, kind: VerificationFailureKind | null, detail: string } | null };
+
 export type ConsoleRecentDeniesQueryVariables = Exact<{
   first: number;
 }>;
@@ -116,6 +130,14 @@ export type ConsoleTraceStatsQueryVariables = Exact<{
 
 export type ConsoleTraceStatsQuery = { traceStats: { total: number, groups: Array<{ count: number, reasonCode: string | null, principalId: string | null, capabilityId: string | null, eventType: EventType | null, outcome: Outcome | null }> } };
 
+export type ConsoleHistogramQueryVariables = Exact<{
+  filter?: TraceFilter | null | undefined;
+  bucket: TimeBucket;
+}>;
+
+
+export type ConsoleHistogramQuery = { traceStats: { total: number, groups: Array<{ bucketStart: string | null, count: number }> } };
+
 export type ConsoleTraceRowFragment = { id: string, seq: number, actionId: string, principalId: string, capabilityId: string, eventType: EventType, outcome: Outcome, reasonCode: string | null, error: string | null, invokedAt: string };
 
 export type ConsoleTracesQueryVariables = Exact<{
@@ -136,6 +158,13 @@ export type ConsoleTraceQueryVariables = Exact<{
 
 
 export type ConsoleTraceQuery = { trace: { tokenId: string, driverId: string, handleId: string | null, responseMode: ResponseMode, sensitivity: Sensitivity, args: Record<string, unknown>, resultSummary: Record<string, unknown> | null, prevHash: string, recordHash: string, payload: string, ocsf: Record<string, unknown>, id: string, seq: number, actionId: string, principalId: string, capabilityId: string, eventType: EventType, outcome: Outcome, reasonCode: string | null, error: string | null, invokedAt: string, redactions: Array<{ kind: string, path: string }> } | null };
+
+export type ConsoleTraceBoundsQueryVariables = Exact<{
+  filter?: TraceFilter | null | undefined;
+}>;
+
+
+export type ConsoleTraceBoundsQuery = { first: { edges: Array<{ node: { invokedAt: string } }> }, last: { edges: Array<{ node: { invokedAt: string } }> } };
 
 export type ConsoleViewerQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -189,6 +218,17 @@ export const ConsoleVerifyChainDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<ConsoleVerifyChainQuery, ConsoleVerifyChainQueryVariables>;
+export const ConsoleVerifyTraceDocument = new TypedDocumentString(`
+    query ConsoleVerifyTrace($actionId: String!) {
+  verifyTrace(actionId: $actionId) {
+    ok
+    checked
+    firstBadSeq
+    kind
+    detail
+  }
+}
+    `) as unknown as TypedDocumentString<ConsoleVerifyTraceQuery, ConsoleVerifyTraceQueryVariables>;
 export const ConsoleRecentDeniesDocument = new TypedDocumentString(`
     query ConsoleRecentDenies($first: Int!) {
   traces(filter: {eventType: DENY}, orderBy: SEQ_DESC, first: $first) {
@@ -250,6 +290,17 @@ export const ConsoleTraceStatsDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<ConsoleTraceStatsQuery, ConsoleTraceStatsQueryVariables>;
+export const ConsoleHistogramDocument = new TypedDocumentString(`
+    query ConsoleHistogram($filter: TraceFilter, $bucket: TimeBucket!) {
+  traceStats(filter: $filter, bucket: $bucket, limit: 1000) {
+    total
+    groups {
+      bucketStart
+      count
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<ConsoleHistogramQuery, ConsoleHistogramQueryVariables>;
 export const ConsoleTracesDocument = new TypedDocumentString(`
     query ConsoleTraces($filter: TraceFilter, $orderBy: TraceOrder, $first: Int, $after: String, $last: Int, $before: String) {
   traces(
@@ -320,6 +371,24 @@ export const ConsoleTraceDocument = new TypedDocumentString(`
   error
   invokedAt
 }`) as unknown as TypedDocumentString<ConsoleTraceQuery, ConsoleTraceQueryVariables>;
+export const ConsoleTraceBoundsDocument = new TypedDocumentString(`
+    query ConsoleTraceBounds($filter: TraceFilter) {
+  first: traces(filter: $filter, orderBy: INVOKED_AT_ASC, first: 1) {
+    edges {
+      node {
+        invokedAt
+      }
+    }
+  }
+  last: traces(filter: $filter, orderBy: INVOKED_AT_DESC, first: 1) {
+    edges {
+      node {
+        invokedAt
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<ConsoleTraceBoundsQuery, ConsoleTraceBoundsQueryVariables>;
 export const ConsoleViewerDocument = new TypedDocumentString(`
     query ConsoleViewer {
   viewer {

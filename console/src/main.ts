@@ -9,6 +9,7 @@ import { ApiError, describeFailure, request } from "./api.js";
 import { showTrace } from "./detail.js";
 import { byId, fill, h } from "./dom.js";
 import { Explorer } from "./explorer.js";
+import { parseQuery } from "./query.js";
 import { DenyFeed } from "./feed.js";
 import { forgetKey, leaveNotice, saveKey, savedKey, takeNotice } from "./session.js";
 import { Stats } from "./stats.js";
@@ -120,13 +121,17 @@ function signOut(notice = { message: "Signed out.", kind: "notice" }): void {
 /** Show the view the hash names; focus its heading when the user navigated there. */
 function route(initial = false): void {
   if (key === null) return;
-  let hash: string;
+  // `#view/path?query`: the query (the explorer's filters) stays encoded for URLSearchParams.
+  const raw = location.hash.slice(1);
+  const mark = raw.indexOf("?");
+  const search = mark < 0 ? "" : raw.slice(mark + 1);
+  let path: string;
   try {
-    hash = decodeURIComponent(location.hash.slice(1));
+    path = decodeURIComponent(mark < 0 ? raw : raw.slice(0, mark));
   } catch {
-    hash = ""; // a malformed escape: the default view
+    path = ""; // a malformed escape: the default view
   }
-  const [name, ...rest] = hash.split("/");
+  const [name, ...rest] = path.split("/");
   const known = (VIEWS as readonly string[]).includes(name ?? "");
   // Other fragments (the skip link's #main) are not routes: the view stays.
   if (!known && !initial) return;
@@ -137,9 +142,20 @@ function route(initial = false): void {
     if (active) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
-  if (view === "explorer") explorer.show();
+  if (view === "explorer") explorer.show(search);
+  // The explorer's tab and the detail's back link return to the search last shown.
+  byId("trace-back", HTMLAnchorElement).href = explorer.hash;
+  document.querySelector<HTMLAnchorElement>('nav a[data-view="explorer"]')?.setAttribute("href", explorer.hash);
   if (view === "stats") stats.show();
-  if (view === "trace") void showTrace(rest.join("/"), currentKey(), byId("trace-heading", HTMLElement), byId("trace-body", HTMLElement), sessionEnded);
+  if (view === "trace") {
+    void showTrace(rest.join("/"), {
+      key: currentKey(),
+      heading: byId("trace-heading", HTMLElement),
+      container: byId("trace-body", HTMLElement),
+      onUnauthenticated: sessionEnded,
+      pivot: (field, value) => explorer.navigate({ ...parseQuery(""), [field]: value }),
+    });
+  }
   if (!initial) byId(`view-${view}`, HTMLElement).querySelector<HTMLElement>("h2")?.focus();
 }
 

@@ -19,8 +19,11 @@ type Group = ConsoleTraceStatsQuery["traceStats"]["groups"][number];
 const LIMIT = 25;
 const BAR_HEIGHT = 22;
 const GAP = 6;
-const LABEL_WIDTH = 220;
+/** The label column is at least this wide, and wider when a label needs it. */
+const LABEL_MIN_WIDTH = 120;
+/** The longest bar, at most (wide screens) and at least (narrow ones: the chart then scrolls sideways). */
 const BAR_WIDTH = 480;
+const MIN_BAR_WIDTH = 120;
 const COUNT_WIDTH = 70;
 
 const DIMENSION_FIELD: Record<TraceStatsDimension, keyof Group> = {
@@ -39,27 +42,78 @@ const DIMENSION_NAME: Record<TraceStatsDimension, string> = {
   OUTCOME: "outcome",
 };
 
-/** Cut a label to fit its column (the full text stays in the SVG <title> and the table). */
-const clip = (label: string) => (label.length > 30 ? `${label.slice(0, 29)}…` : label);
+/** Longest label line, in characters (on a narrow screen, NARROW_WRAP_CHARS); longer labels wrap onto more lines, never cut. */
+const WRAP_CHARS = 32;
+const NARROW_WRAP_CHARS = 18;
+/** Below this many pixels for the chart, labels wrap at NARROW_WRAP_CHARS. */
+const NARROW = 600;
+const LINE_HEIGHT = 16;
+const LABEL_PAD = 12;
+/** The labels' font, as console.css sets it on .chart .label (for measuring them). */
+const LABEL_FONT = "13px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace";
 
-function chart(title: string, groups: { label: string; count: number }[]): SVGSVGElement {
+/**
+ * Split a label into lines of at most `maxChars` characters, after a separator (_ . / - :)
+ * where one is near the end of a line, so `agent/team-a/deploy_prod` breaks between words.
+ */
+export function wrapLabel(label: string, maxChars = WRAP_CHARS): string[] {
+  const lines: string[] = [];
+  let rest = label;
+  while (rest.length > maxChars) {
+    const window = rest.slice(0, maxChars);
+    const cut = Math.max(...["_", ".", "/", "-", ":", " "].map((sep) => window.lastIndexOf(sep)));
+    const at = cut >= maxChars / 2 ? cut + 1 : maxChars;
+    lines.push(rest.slice(0, at));
+    rest = rest.slice(at);
+  }
+  lines.push(rest);
+  return lines;
+}
+
+/** The width the labels' lines need, measured in the chart's font (estimated where canvas is unavailable). */
+function labelWidth(lines: string[]): number {
+  const context = document.createElement("canvas").getContext("2d");
+  if (context) context.font = LABEL_FONT;
+  const widths = lines.map((line) => (context ? context.measureText(line).width : line.length * 8.5));
+  return Math.ceil(Math.max(LABEL_MIN_WIDTH, ...widths.map((w) => w + LABEL_PAD)));
+}
+
+/**
+ * The chart, drawn at its real size for `available` pixels: on a narrow screen the bars get
+ * shorter rather than the whole chart (and its text) being scaled down.
+ */
+function chart(title: string, groups: { label: string; count: number }[], available: number): SVGSVGElement {
   const max = Math.max(1, ...groups.map((g) => g.count));
-  const height = groups.length * (BAR_HEIGHT + GAP) + GAP;
-  const width = LABEL_WIDTH + BAR_WIDTH + COUNT_WIDTH;
+  const wrapped = groups.map((g) => wrapLabel(g.label, available < NARROW ? NARROW_WRAP_CHARS : WRAP_CHARS));
+  // The label column is as wide as the widest line: nothing is cut at the chart's left edge.
+  const LABEL_WIDTH = labelWidth(wrapped.flat());
+  const rowHeights = wrapped.map((lines) => Math.max(BAR_HEIGHT, lines.length * LINE_HEIGHT + 6));
+  const tops = rowHeights.map((_, i) => GAP + rowHeights.slice(0, i).reduce((sum, r) => sum + r + GAP, 0));
+  const height = rowHeights.reduce((sum, r) => sum + r + GAP, GAP);
+  const barWidth = Math.max(MIN_BAR_WIDTH, Math.min(BAR_WIDTH, Math.floor(available) - LABEL_WIDTH - COUNT_WIDTH));
+  const width = LABEL_WIDTH + barWidth + COUNT_WIDTH;
   return svg(
     "svg",
     { class: "chart", viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-label": title },
     svg("title", {}, title),
     ...groups.map((g, i) => {
-      const y = GAP + i * (BAR_HEIGHT + GAP);
-      const w = Math.max(2, Math.round((g.count / max) * BAR_WIDTH));
+      const lines = wrapped[i]!;
+      const top = tops[i]!;
+      const middle = top + rowHeights[i]! / 2;
+      const y = middle - BAR_HEIGHT / 2;
+      const w = Math.max(2, Math.round((g.count / max) * barWidth));
+      const firstLine = middle - ((lines.length - 1) * LINE_HEIGHT) / 2;
       return svg(
         "g",
         { class: "bar" },
         svg("title", {}, `${g.label}: ${g.count}`),
-        svg("text", { x: LABEL_WIDTH - 8, y: y + BAR_HEIGHT / 2, "text-anchor": "end", "dominant-baseline": "middle", class: "label" }, clip(g.label)),
+        svg(
+          "text",
+          { x: LABEL_WIDTH - LABEL_PAD / 2, y: firstLine, "text-anchor": "end", "dominant-baseline": "middle", class: "label" },
+          ...lines.map((line, n) => svg("tspan", { x: LABEL_WIDTH - LABEL_PAD / 2, y: firstLine + n * LINE_HEIGHT }, line)),
+        ),
         svg("rect", { x: LABEL_WIDTH, y, width: w, height: BAR_HEIGHT, rx: 3 }),
-        svg("text", { x: LABEL_WIDTH + w + 6, y: y + BAR_HEIGHT / 2, "dominant-baseline": "middle", class: "count" }, g.count),
+        svg("text", { x: LABEL_WIDTH + w + 6, y: middle, "dominant-baseline": "middle", class: "count" }, g.count),
       );
     }),
   );
@@ -112,7 +166,7 @@ export class Stats {
       fill(
         this.out,
         h("h3", { id: "stats-title" }, title),
-        h("div", { class: "chart-scroll" }, chart(title, groups)),
+        h("div", { class: "chart-scroll" }, chart(title, groups, this.out.clientWidth || LABEL_MIN_WIDTH + BAR_WIDTH + COUNT_WIDTH)),
         h(
           "details",
           {},

@@ -44,3 +44,11 @@ export function localInputToIso(value: string): string | undefined {
   if (Number.isNaN(date.getTime())) throw new RangeError(`Not a date and time: ${value}`);
   return date.toISOString();
 }
+
+const pad = (n: number, width = 2) => String(n).padStart(width, "0");
+
+/** An instant (ms since the epoch) as a datetime-local value in the viewer's zone, to the second. */
+export function isoToLocalInput(ms: number): string {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}

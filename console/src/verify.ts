@@ -5,10 +5,11 @@
 import { ConsoleVerifyChainDocument, type ConsoleVerifyChainQueryVariables, type VerificationFailureKind } from "../gql/graphql.js";
 import { type ApiError, describeFailure, request } from "./api.js";
 import { byId, fill, h } from "./dom.js";
+import { recordVerification } from "./integrity.js";
 import { timeElement } from "./time.js";
 
 /** What each failure kind means (the schema's descriptions). */
-const KIND_MEANING: Record<VerificationFailureKind, string> = {
+export const KIND_MEANING: Record<VerificationFailureKind, string> = {
   BROKEN_LINK: "A record's prevHash is not the previous record's hash (records swapped or re-linked).",
   CHECKPOINT_INVALID: "A retention or signed checkpoint does not authenticate.",
   COLUMN_MISMATCH: "An indexed column differs from the hashed payload: a query column was edited, so filters would lie.",
@@ -39,7 +40,20 @@ export function setUpVerify(key: () => string, onUnauthenticated: (error: ApiErr
     try {
       const { verifyChain: v, chainHead } = await request(ConsoleVerifyChainDocument, variables, key());
       result.dataset.state = v.ok ? "ok" : "failed";
-      const checkedAt = timeElement(new Date().toISOString());
+      const now = new Date().toISOString();
+      const checkedAt = timeElement(now);
+      // The explorer marks its rows from this run. An intact run vouches for the records it
+      // checked; a broken one for those before the first bad seq.
+      const from = fromSeq ?? 0;
+      recordVerification({
+        ok: v.ok,
+        fromSeq: from,
+        toSeq: v.ok ? from + v.checked - 1 : (toSeq ?? chainHead.nextSeq - 1),
+        firstBadSeq: v.firstBadSeq,
+        kind: v.kind ?? null,
+        detail: v.detail,
+        at: now,
+      });
       fill(
         result,
         v.ok

@@ -8,8 +8,12 @@ import type { Caller } from "./caller.js";
 import type { StatsDimension, StatsGroup } from "../stores/trace-store.js";
 import { type TraceFilterInput, toStoreFilter } from "./query.js";
 
-/** Bucket widths in microseconds. */
-export const TIME_BUCKETS_US = { MINUTE: 60e6, HOUR: 3_600e6, DAY: 86_400e6 } as const;
+/**
+ * Bucket widths in microseconds. SECOND serves the console's histogram on short ranges (a
+ * 15-minute window in 10-second bars, a zoom into one minute), where whole minutes would
+ * leave only a handful of bars.
+ */
+export const TIME_BUCKETS_US = { SECOND: 1e6, MINUTE: 60e6, HOUR: 3_600e6, DAY: 86_400e6 } as const;
 export type TimeBucket = keyof typeof TIME_BUCKETS_US;
 
 /** Most groups one call returns. */

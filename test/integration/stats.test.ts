@@ -59,6 +59,36 @@ describe.each(BACKENDS)("$name: traceStats", (backend) => {
     expect(new Map(res.groups.map((g) => [g.bucketStart!, g.count]))).toEqual(expected);
   });
 
+  it("buckets by second, minute and day in UTC, sub-second instants in their second", async () => {
+    // A few traces at fractions of a second, beside the corpus' whole-minute instants.
+    const extra = [
+      invoke("sub-1", { invokedAt: at(3, 999_999) }),
+      invoke("sub-2", { invokedAt: at(3, 1) }),
+      invoke("sub-3", { invokedAt: at(3, 0) }),
+      invoke("sub-4", { invokedAt: at(4, 500_000) }),
+    ];
+    const local = await createTestGateway({ backend });
+    try {
+      dataOf(await local.exec(RecordTracesDocument, { input: [...corpus, ...extra] }));
+      const all = [...corpus, ...extra];
+      const run = async (bucket: string, filter?: Record<string, unknown>) =>
+        (dataOf(await local.raw(STATS, { bucket, limit: 1000, ...(filter ? { filter } : {}) })) as { traceStats: { groups: Group[] } }).traceStats.groups;
+      const within = (from: string, to: string) => all.filter((t) => t.invokedAt >= from && t.invokedAt < to);
+      // Second buckets of [00:03, 00:05): the three traces at 00:03:00.x share one second.
+      const seconds = await run("SECOND", { since: at(3), until: at(5) });
+      expect(new Map(seconds.map((g) => [g.bucketStart!, g.count]))).toEqual(
+        tally((t) => `${t.invokedAt.slice(0, 19)}+00:00`, within(at(3), at(5))),
+      );
+      expect(seconds.find((g) => g.bucketStart === at(3))?.count).toBe(3); // .000000, .000001 and .999999
+      const minutes = await run("MINUTE");
+      expect(new Map(minutes.map((g) => [g.bucketStart!, g.count]))).toEqual(tally((t) => `${t.invokedAt.slice(0, 16)}:00+00:00`, all));
+      const days = await run("DAY");
+      expect(new Map(days.map((g) => [g.bucketStart!, g.count]))).toEqual(tally((t) => `${t.invokedAt.slice(0, 10)}T00:00:00+00:00`, all));
+    } finally {
+      await local.close();
+    }
+  });
+
   it("confines a principal-scoped key to its principals", async () => {
     const scoped = await gw.issueKey(["traces:read"], ["team-a/*"]);
     const res = await stats({ groupBy: ["PRINCIPAL"] }, scoped);

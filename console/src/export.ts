@@ -16,10 +16,10 @@ export const EXPORT_FORMATS = {
 } as const;
 export type ConsoleExportFormat = keyof typeof EXPORT_FORMATS;
 
-/** /export's order names for the explorer's orders (it has no newest-seq-first: seq ascending is chain order). */
+/** /export's order names for the explorer's orders: the file comes in the order the table shows. */
 const EXPORT_ORDER: Record<TraceOrder, string> = {
   SEQ_ASC: "seq",
-  SEQ_DESC: "seq",
+  SEQ_DESC: "seq-desc",
   INVOKED_AT_ASC: "time",
   INVOKED_AT_DESC: "time-desc",
 };

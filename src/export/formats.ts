@@ -44,6 +44,8 @@ export function isExportFormat(value: string): value is ExportFormat {
 export const EXPORT_ORDERS = {
   /** Chain order: what the reference CLI prints, and what `chained` needs. */
   seq: "SEQ_ASC",
+  /** Newest record first (the console's default view). */
+  "seq-desc": "SEQ_DESC",
   /** By invokedAt, ties in chain order. */
   time: "INVOKED_AT_ASC",
   "time-desc": "INVOKED_AT_DESC",

@@ -3,7 +3,7 @@
  * than GraphQL pages (SIEM ingestion, archives, weaver-kernel's own tools).
  *
  *   GET /export?format=jsonl|ocsf|ocsf-reference|csv|chained|envelope&principalId=&capabilityId=&eventType=
- *              &outcome=&reasonCode=&since=&until=&order=seq|time|time-desc&limit=
+ *              &outcome=&reasonCode=&since=&until=&order=seq|seq-desc|time|time-desc&limit=
  *              &principalIdPrefix=&capabilityIdPrefix=&principalIdIn=&capabilityIdIn= (repeatable)
  *              &afterSeq=&withSeq=true|false
  *

@@ -236,6 +236,8 @@ describe.each(BACKENDS)("GET /export ($name)", (backend) => {
       expect(await ids("?order=seq")).toEqual(ALL);
       expect(await ids("?order=time")).toEqual(["e-1", "e-2", "e-0", "e-3", "e-4", "e-5"]);
       expect(await ids("?order=time-desc")).toEqual(["e-5", "e-4", "e-3", "e-0", "e-2", "e-1"]);
+      expect(await ids("?order=seq-desc")).toEqual([...ALL].reverse());
+      expect(await ids("?order=seq-desc&outcome=failed&limit=2")).toEqual(["e-4", "e-2"]);
       expect(await ids("?order=time&outcome=failed&limit=2")).toEqual(["e-1", "e-2"]);
       expect(await ids("?limit=0")).toEqual([]);
     });

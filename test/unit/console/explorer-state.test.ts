@@ -96,6 +96,12 @@ describe("histogram bars", () => {
 });
 
 describe("export URL", () => {
+  it("asks /export for the order the table shows, newest seq first included", () => {
+    for (const order of ["SEQ_ASC", "SEQ_DESC", "INVOKED_AT_ASC", "INVOKED_AT_DESC"] as const) {
+      expect(parseExportQuery(new URL(exportUrl("jsonl", {}, order), "http://console.test").searchParams).order).toBe(order);
+    }
+  });
+
   it("is read by /export as the same filter the explorer queries with", () => {
     const query = parseQuery("principalId=team-a%2Fdeployer&eventType=DENY&outcome=FAILED&capabilityId=crm.search&reasonCode=missing_role&since=2026-01-01T00:00:00Z&until=2026-01-02T00:00:00Z&order=INVOKED_AT_DESC");
     const filter = toFilter(query, Date.now());

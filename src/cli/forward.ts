@@ -12,12 +12,14 @@
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { resolve } from "node:path";
-import { type Command, InvalidArgumentError, Option } from "commander";
+import { type Command, Option } from "commander";
 import { EVENT_TYPES, STATUSES } from "../chain/trace.js";
 import { ForwardError } from "../forward/errors.js";
 import { forward, type ForwardSummary } from "../forward/forward.js";
 import { FORWARD_FORMATS, type ForwardFormat } from "../forward/formats.js";
 import { ForwardMetrics, serveMetrics } from "../forward/metrics.js";
+import { stopSignal } from "./interrupt.js";
+import { intOption } from "./options.js";
 
 export interface ForwardCliOptions {
   to?: string;
@@ -53,16 +55,6 @@ export interface ForwardCliOptions {
 
 /** Splunk HEC's JSON event endpoint, appended to a --to that names only the HEC host. */
 export const HEC_EVENT_PATH = "/services/collector/event";
-
-function intOption(min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
-      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}.`);
-    }
-    return n;
-  };
-}
 
 const usage = (message: string) => new ForwardError("USAGE", message);
 
@@ -225,16 +217,10 @@ jitter (Retry-After honoured); a 413 splits the batch; any other 4xx stops with 
 traces:read). Delivery is at least once: deduplicate on seq.`,
     )
     .action(async (options: ForwardCliOptions) => {
-      const stop = new AbortController();
-      const onSignal = () => {
-        if (stop.signal.aborted) process.exit(130); // a second signal: do not wait any more
-        stop.abort();
-      };
-      process.on("SIGINT", onSignal);
-      process.on("SIGTERM", onSignal);
+      const stop = stopSignal();
       let summary: ForwardSummary;
       try {
-        summary = await runForward(options, process.env, stop.signal);
+        summary = await runForward(options, process.env, stop);
       } catch (e) {
         if (!(e instanceof ForwardError)) throw e;
         process.stderr.write(`error: ${e.message} [${e.code}]\n`);

@@ -5,7 +5,7 @@
  * for Ctrl-C, 143 for SIGTERM). Exiting rather than re-raising the signal: a job started in
  * the background of a script inherits SIGINT ignored, and Node restores that disposition once
  * its last listener is gone, so a re-raised SIGINT would be ignored and the job would go on.
- * Commands that handle signals themselves (serve, ship) do not use it.
+ * Commands that stop gracefully instead (ship, forward) use stopSignal; serve has its own.
  */
 import { constants } from "node:os";
 
@@ -32,4 +32,20 @@ export function onInterrupt(cleanup: () => void): () => void {
     process.once("SIGTERM", interrupted);
   }
   return () => void cleanups.delete(cleanup);
+}
+
+/**
+ * A graceful stop for long-running commands (ship, forward): the first SIGINT or SIGTERM
+ * aborts the returned signal, so the job saves its position and returns; a second one exits
+ * 130 at once, for an operator who will not wait.
+ */
+export function stopSignal(): AbortSignal {
+  const stop = new AbortController();
+  const onSignal = () => {
+    if (stop.signal.aborted) process.exit(130);
+    stop.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  return stop.signal;
 }

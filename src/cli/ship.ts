@@ -12,11 +12,13 @@
  * Network errors, 5xx and 429 are retried with backoff and never move the saved position.
  */
 import { resolve } from "node:path";
-import { type Command, InvalidArgumentError } from "commander";
+import type { Command } from "commander";
 import { createRecordHasher } from "../chain/hash.js";
 import { ShipError } from "../ship/errors.js";
 import { ship, type ShipSummary } from "../ship/ship.js";
 import { defaultStatePath } from "../ship/state.js";
+import { stopSignal } from "./interrupt.js";
+import { intOption } from "./options.js";
 
 export interface ShipCliOptions {
   follow?: boolean;
@@ -33,16 +35,6 @@ export interface ShipCliOptions {
 
 /** Largest batch the gateway takes in one recordTraceRecords call (MAX_BATCH). */
 const MAX_BATCH = 5_000;
-
-function intOption(min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
-      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}.`);
-    }
-    return n;
-  };
-}
 
 function usage(message: string): ShipError {
   return new ShipError("USAGE", message);
@@ -110,16 +102,10 @@ export function registerShipCommand(program: Command): void {
     .option("--batch <n>", `records per recordTraceRecords call, 1 to ${MAX_BATCH}`, intOption(1, MAX_BATCH), 500)
     .option("--poll-ms <ms>", "how often --follow checks the file size", intOption(10, 3_600_000), 500)
     .action(async (path: string, options: ShipCliOptions) => {
-      const stop = new AbortController();
-      const onSignal = () => {
-        if (stop.signal.aborted) process.exit(130); // a second signal: do not wait any more
-        stop.abort();
-      };
-      process.on("SIGINT", onSignal);
-      process.on("SIGTERM", onSignal);
+      const stop = stopSignal();
       let summary: ShipSummary;
       try {
-        summary = await runShip(path, options, process.env, stop.signal);
+        summary = await runShip(path, options, process.env, stop);
       } catch (e) {
         if (!(e instanceof ShipError)) throw e;
         process.stderr.write(`error: ${e.message} [${e.code}]\n`);

@@ -24,8 +24,8 @@
  *
  * Self-contained (not part of bench/run.ts); scratch files are bench/.cache/ship-*.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { arch, cpus, platform, release, totalmem } from "node:os";
 import { join } from "node:path";
 import type { JsonValue } from "../src/chain/json.js";
@@ -36,6 +36,7 @@ import { cpuMark, othersCores } from "./cpu.js";
 import { TraceGenerator } from "./data.js";
 import { BENCH_SECRET, CACHE_DIR, removeDb, ROOT, sqliteVersion } from "./db.js";
 import { int, mdTable, median } from "./stats.js";
+import { cleanEnv, startGateway as startGatewayProcess } from "./gateway-process.js";
 
 const QUICK = process.env.BENCH_QUICK === "1";
 const scale = (n: number) => (QUICK ? Math.round(n / 10) : n);
@@ -55,15 +56,6 @@ const TICKS_PER_SEC = 100; // USER_HZ
 const SHIP_TIMEOUT_MS = 180_000;
 
 const log = (line: string) => console.error(line); // progress on stderr, the section on stdout
-
-/** This environment without anything that would point a gateway or shipper elsewhere. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of Object.keys(env)) {
-    if (k.startsWith("TRACEGATE_") || k === "DATABASE_URL" || k === "REDIS_URL" || k === "WEAVER_KERNEL_SECRET" || k === "NODE_OPTIONS") delete env[k];
-  }
-  return { ...env, ...extra };
-}
 
 /** utime + stime of a live process, in seconds (null when it is gone or off Linux). */
 function procCpuSeconds(pid: number): number | null {
@@ -117,59 +109,6 @@ function writeStore(path: string, n: number): { bytes: number; lastHash: string;
 // ---------------------------------------------------------------------------
 // The gateway
 // ---------------------------------------------------------------------------
-
-interface Gateway {
-  url: string;
-  child: ChildProcess;
-  stop(): Promise<void>;
-}
-
-function startGateway(template: string, dataDir: string): Promise<Gateway> {
-  rmSync(dataDir, { recursive: true, force: true });
-  mkdirSync(dataDir, { recursive: true });
-  copyFileSync(template, join(dataDir, "tracegate.db"));
-  const child = spawn(process.execPath, [BIN, "serve"], {
-    cwd: ROOT,
-    env: cleanEnv({
-      PORT: "0",
-      LOG_LEVEL: "warn",
-      TRACEGATE_DATA_DIR: dataDir,
-      TRACEGATE_HMAC_SECRET: BENCH_SECRET,
-      TRACEGATE_BOOTSTRAP_ADMIN_KEY: ADMIN_KEY,
-    }),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  let err = "";
-  child.stderr!.on("data", (b: Buffer) => (err += b.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`gateway: no listen line within 60 s; stderr:\n${err}`));
-    }, 60_000);
-    child.stdout!.on("data", (b: Buffer) => {
-      out += b.toString();
-      const m = /serving GraphQL at (http:\/\/\S+\/graphql)/.exec(out);
-      if (!m) return;
-      clearTimeout(timer);
-      resolve({
-        url: m[1]!,
-        child,
-        stop: async () => {
-          if (child.exitCode === null) child.kill("SIGTERM");
-          const t = setTimeout(() => child.kill("SIGKILL"), 10_000);
-          await exited;
-          clearTimeout(t);
-        },
-      });
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`gateway exited ${code}; stderr:\n${err}`));
-    });
-  });
-}
 
 async function gql<T>(url: string, query: string): Promise<T> {
   const res = await fetch(url, {
@@ -288,7 +227,7 @@ async function measuredRun(template: string, store: string, n: number, lastHash:
   const dataDir = join(CACHE_DIR, `ship-gw-${tag}`);
   const statePath = join(CACHE_DIR, `ship-state-${tag}.json`);
   rmSync(statePath, { force: true });
-  const gateway = await startGateway(template, dataDir);
+  const gateway = await startGatewayProcess(template, dataDir, ADMIN_KEY);
   try {
     const before = await gql<{ chainHead: { nextSeq: number } }>(gateway.url, "{ chainHead { nextSeq } }");
     if (before.chainHead.nextSeq !== 0) throw new Error(`fresh gateway holds ${before.chainHead.nextSeq} records`);
@@ -347,7 +286,7 @@ async function baseline(template: string, store: string): Promise<{ wallMs: numb
   const dataDir = join(CACHE_DIR, "ship-gw-baseline");
   const statePath = join(CACHE_DIR, "ship-state-baseline.json");
   writeFileSync(store, "");
-  const gateway = await startGateway(template, dataDir);
+  const gateway = await startGatewayProcess(template, dataDir, ADMIN_KEY);
   try {
     const walls: number[] = [];
     const cpu: number[] = [];

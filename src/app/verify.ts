@@ -67,7 +67,7 @@ export async function verifyChain(args: VerifyChainArgs, ctx: VerifyPorts): Prom
     const previous = await chainRecordAt(store, start - 1);
     if (!previous) {
       const v = verifier();
-      v.fail(1, start - 1, "NON_CONTIGUOUS", `Record seq ${start - 1}, which precedes the range, is missing (deletion).`);
+      v.fail(1, start - 1, "NON_CONTIGUOUS", `Record seq ${start - 1}, the one before seq ${start}, is missing (deletion).`);
       return v.result();
     }
     expectedPrevHash = previous.recordHash;

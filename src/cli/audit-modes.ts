@@ -40,6 +40,8 @@ export function addStoreOptions(command: Command, formatHelp = STORE_FORMAT_HELP
 const GATEWAY_ONLY = [
   ["eventType", "--event-type"],
   ["reasonCode", "--reason-code"],
+  ["principalPrefix", "--principal-prefix"],
+  ["capabilityPrefix", "--capability-prefix"],
   ["order", "--order"],
   ["sourceName", "--source-name"],
   ["region", "--region"],

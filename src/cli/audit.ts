@@ -86,6 +86,8 @@ function withExistingStores<T>(config: Config, hash: RecordHasher, fn: (stores: 
 interface FilterOptions {
   principal?: string;
   capability?: string;
+  principalPrefix?: string;
+  capabilityPrefix?: string;
   status?: TraceStatus;
   eventType?: EventType;
   reasonCode?: string;
@@ -112,6 +114,8 @@ function addFilterOptions(command: Command): Command {
   return command
     .option("--principal <id>", "only traces of this principal (exact match)")
     .option("--capability <id>", "only traces of this capability (exact match)")
+    .option("--principal-prefix <text>", "only traces whose principal starts with this text, e.g. team-a/ (plain text, no wildcards; gateway database only)")
+    .option("--capability-prefix <text>", "only traces whose capability starts with this text, e.g. billing. (gateway database only)")
     .addOption(new Option("--status <status>", "only succeeded or failed traces (a denial counts as failed)").choices(STATUSES))
     .addOption(new Option("--event-type <type>", "only traces of this event type (gateway database only)").choices(EVENT_TYPES))
     .option("--reason-code <code>", "only traces with this reason code, denials (gateway database only)")
@@ -141,6 +145,8 @@ function selection(options: FilterOptions): { filter: TraceFilter; order: TraceO
   const filter = toStoreFilter({
     principalId: options.principal ?? null,
     capabilityId: options.capability ?? null,
+    principalIdPrefix: options.principalPrefix ?? null,
+    capabilityIdPrefix: options.capabilityPrefix ?? null,
     eventType: options.eventType ?? null,
     outcome: options.status ?? null,
     reasonCode: options.reasonCode ?? null,

@@ -128,6 +128,30 @@ function time(name: string, value: string | undefined): number | null {
 }
 
 /**
+ * Refuse a query string whose percent-encoding is not UTF-8 (`%FF`, or `%ED%A0%80`, an
+ * encoded lone surrogate): URLSearchParams would quietly read such bytes as U+FFFD, and a
+ * filter on that text matches nothing, so a malformed filter would answer an empty export
+ * where GraphQL answers BAD_USER_INPUT.
+ * @param search the URL's raw query string, with or without its leading `?`.
+ * @throws TracegateError BAD_USER_INPUT naming the parameter.
+ */
+export function checkQueryEncoding(search: string): void {
+  for (const pair of search.replace(/^\?/, "").split("&")) {
+    if (pair === "") continue;
+    const eq = pair.indexOf("=");
+    const [name, value] = eq === -1 ? [pair, ""] : [pair.slice(0, eq), pair.slice(eq + 1)];
+    for (const part of [name, value]) {
+      try {
+        decodeURIComponent(part.replace(/\+/g, " "));
+      } catch {
+        const shown = name.slice(0, 64);
+        throw badUserInput(`Parameter '${shown}' is not valid UTF-8 when percent-decoded.`, shown);
+      }
+    }
+  }
+}
+
+/**
  * Read an export request from a query string.
  * @throws TracegateError BAD_USER_INPUT naming the offending parameter.
  */
@@ -225,6 +249,7 @@ export function exportRoutePlugin(deps: ExportRouteDeps): Plugin {
         if (!viewerCan(viewer, "traces:read")) {
           throw new TracegateError("FORBIDDEN", `API key '${viewer.keyId}' may not export traces: it lacks the traces:read scope.`);
         }
+        checkQueryEncoding(url.search);
         const query = parseExportQuery(url.searchParams);
         if (query.format === "chained" && viewer.principals) {
           throw new TracegateError(

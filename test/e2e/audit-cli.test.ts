@@ -245,14 +245,18 @@ describe("tracegate audit on a store a gateway wrote", SLOW, () => {
     });
 
     it("adds the filters and orders the reference lacks: event type, reason code, time order", async () => {
-      const [denials, rateLimited, byTime, latestFailures, firstTwo, none] = await Promise.all([
+      const [denials, rateLimited, byTime, latestFailures, firstTwo, none, memory, bAndC] = await Promise.all([
         ok(["list", "--event-type", "deny"]),
         ok(["list", "--event-type", "deny", "--reason-code", "rate_limited"]),
         ok(["list", "--order", "time"]),
         ok(["list", "--order", "time-desc", "--status", "failed", "--limit", "2"]),
         ok(["list", "--limit", "2"]),
         ok(["list", "--limit", "0"]),
+        ok(["list", "--capability-prefix", "memory."]),
+        ok(["list", "--principal-prefix", "b", "--capability-prefix", "billing."]),
       ]);
+      expect(tableIds(memory)).toEqual(["a-3"]);
+      expect(tableIds(bAndC)).toEqual(["a-1", "a-4"]);
       expect(tableIds(denials)).toEqual(["a-1", "a-4"]);
       expect(tableIds(rateLimited)).toEqual(["a-4"]);
       expect(tableIds(byTime)).toEqual(["a-1", "a-2", "a-0", "a-3", "a-4"]);

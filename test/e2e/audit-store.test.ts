@@ -390,13 +390,15 @@ describe("audit list --store", () => {
       audit(["list", "--store", SQLITE_STORE, "--since", "2026-03-03T24:00"]),
       audit(["export", "--store", SQLITE_STORE, "--format", "ocsf"]),
       audit(["list", "--store", SQLITE_STORE, "--event-type", "deny"]),
+      audit(["list", "--store", SQLITE_STORE, "--principal-prefix", "team-a/"]),
     ]);
-    expect(runs.map((r) => r.code)).toEqual([2, 2, 2, 2]);
-    expect(runs.map((r) => r.stdout)).toEqual(["", "", "", ""]);
+    expect(runs.map((r) => r.code)).toEqual([2, 2, 2, 2, 2]);
+    expect(runs.map((r) => r.stdout)).toEqual(["", "", "", "", ""]);
     expect(runs[0]!.stderr).toBe("error: --limit must be 0 or more, got -1.\n");
     expect(runs[1]!.stderr).toMatch(/^error: --since: hour must be in 0\.\.23 \(expected an ISO 8601 date/);
     expect(runs[2]!.stderr).toMatch(/^error: with --store, --format is the store's format: sqlite or jsonl, not 'ocsf'/);
     expect(runs[3]!.stderr).toMatch(/^error: --event-type is not available with --store/);
+    expect(runs[4]!.stderr).toMatch(/^error: --principal-prefix is not available with --store/);
   });
 });
 

@@ -6,7 +6,8 @@
  * Exit status: 0 after SIGINT/SIGTERM (the request in flight is finished and its
  * acknowledgement saved first) or, with --once, when everything there was delivered; 1 with
  * `error: <message> [CODE]` when forwarding stopped (src/forward/errors.ts: a refusal of the
- * gateway or the collector, an unusable cursor file, or with --once an end that stayed away);
+ * gateway or the collector, an unusable cursor file or one of another gateway chain, or with
+ * --once an end that stayed away or a cursor ahead of the gateway's newest seq, CURSOR_AHEAD);
  * 130 on a second interrupt. The cursor always holds the last acknowledged seq.
  */
 import { readFileSync } from "node:fs";
@@ -18,6 +19,7 @@ import { ForwardError } from "../forward/errors.js";
 import { forward, type ForwardSummary } from "../forward/forward.js";
 import { FORWARD_FORMATS, type ForwardFormat } from "../forward/formats.js";
 import { ForwardMetrics, serveMetrics } from "../forward/metrics.js";
+import type { ExportFilters } from "../forward/read.js";
 import { stopSignal } from "./interrupt.js";
 import { intOption } from "./options.js";
 
@@ -30,8 +32,12 @@ export interface ForwardCliOptions {
   token?: string;
   tokenFile?: string;
   state?: string;
-  principal?: string;
-  capability?: string;
+  /** Repeatable: any of these. */
+  principal?: string[];
+  principalPrefix?: string;
+  /** Repeatable: any of these. */
+  capability?: string[];
+  capabilityPrefix?: string;
   eventType?: string;
   outcome?: string;
   reasonCode?: string;
@@ -93,6 +99,21 @@ export function parseListen(text: string): { host: string; port: number } {
   return { host: (m[1] ?? m[2])!, port };
 }
 
+/** Collects a repeated flag's values in order (commander's argParser). */
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+/**
+ * /export's parameters of one id filter: one exact id as `<name>` (which every gateway with
+ * /export takes), several as `<name>In` repeated (any of them), the prefix as `<name>Prefix`.
+ */
+function idFilter<N extends "principalId" | "capabilityId">(name: N, ids: string[] | undefined, prefix: string | undefined): ExportFilters {
+  const out: Record<string, string | string[]> = {};
+  if (ids !== undefined && ids.length === 1) out[name] = ids[0]!;
+  if (ids !== undefined && ids.length > 1) out[`${name}In`] = ids;
+  if (prefix !== undefined) out[`${name}Prefix`] = prefix;
+  return out as ExportFilters;
+}
+
 /** Run the command; resolves with the summary, rejects with ForwardError. */
 export async function runForward(options: ForwardCliOptions, env: NodeJS.ProcessEnv = process.env, signal?: AbortSignal): Promise<ForwardSummary> {
   if (!options.to) throw usage("--to is required (the collector URL, e.g. https://splunk.example:8088 for splunk-hec).");
@@ -125,8 +146,8 @@ export async function runForward(options: ForwardCliOptions, env: NodeJS.Process
       gatewayUrl: gateway.href,
       apiKey,
       filters: {
-        ...(options.principal === undefined ? {} : { principalId: options.principal }),
-        ...(options.capability === undefined ? {} : { capabilityId: options.capability }),
+        ...idFilter("principalId", options.principal, options.principalPrefix),
+        ...idFilter("capabilityId", options.capability, options.capabilityPrefix),
         ...(options.eventType === undefined ? {} : { eventType: options.eventType }),
         ...(options.outcome === undefined ? {} : { outcome: options.outcome }),
         ...(options.reasonCode === undefined ? {} : { reasonCode: options.reasonCode }),
@@ -177,8 +198,10 @@ export function registerForwardCommand(program: Command): void {
     .option("--key-file <file>", "read the API key from this file (default: TRACEGATE_API_KEY_FILE)")
     .option("--token <token>", "the collector's token, sent as 'Authorization: Bearer <token>' ('Splunk <token>' for splunk-hec) (default: TRACEGATE_FORWARD_TOKEN; prefer --token-file)")
     .option("--token-file <file>", "read the collector's token from this file (default: TRACEGATE_FORWARD_TOKEN_FILE)")
-    .option("--principal <id>", "only traces of this principal (exact match)")
-    .option("--capability <id>", "only traces of this capability (exact match)")
+    .option("--principal <id>", "only traces of this principal (exact match; repeat for any of several)", collect)
+    .option("--principal-prefix <text>", "only traces of principals whose id starts with this text (e.g. team-a/; no wildcards)")
+    .option("--capability <id>", "only traces of this capability (exact match; repeat for any of several)", collect)
+    .option("--capability-prefix <text>", "only traces of capabilities whose id starts with this text (e.g. billing.)")
     .addOption(new Option("--event-type <type>", "only traces of this event type").choices(EVENT_TYPES))
     .addOption(new Option("--outcome <outcome>", "only succeeded or failed traces (a denial counts as failed)").choices(STATUSES))
     .option("--reason-code <code>", "only traces with this reason code (denials)")

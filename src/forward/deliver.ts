@@ -5,7 +5,13 @@
  * - No answer (refused connection, reset, timeout), 408, 429, 5xx: retried with backoff and
  *   jitter, the collector's Retry-After honoured (./retry.ts; src/client/retry-policy.ts).
  * - 413: the batch is over the collector's body limit; it is split in halves and each half
- *   sent on its own (a single event over the limit is refused for good).
+ *   sent on its own (a single event over the limit is refused for good). The limit is
+ *   remembered for the rest of the run (`bodyLimit`): later batches are cut to the largest
+ *   body the collector acknowledged below the smallest one it refused, so one 413 does not
+ *   become a split per batch, and the split is logged once. It does not grow back until a
+ *   restart: probing upwards would cost a refused request now and then, and a collector's
+ *   body limit is its configuration, which changes with a restart of the forwarder's operator
+ *   rather than on its own. A later 413 below the remembered size lowers it again (logged).
  * - Any other 4xx: the collector refuses the request itself (a bad token, a bad URL, a body
  *   it cannot parse), and the same request would be refused again: COLLECTOR_REFUSED.
  *
@@ -35,6 +41,10 @@ type Answer = "ack" | "too-large";
 /** Sends batches to one collector. */
 export class Collector {
   readonly #options: CollectorOptions;
+  /** The smallest body (bytes) the collector refused with 413; null before any. */
+  #refusedBytes: number | null = null;
+  /** The largest body (bytes) acknowledged below #refusedBytes since it was set; null before any. */
+  #fitBytes: number | null = null;
 
   constructor(options: CollectorOptions) {
     this.#options = options;
@@ -47,18 +57,42 @@ export class Collector {
    * reported), `exhausted` when `maxAttempts` ran out.
    * @throws ForwardError COLLECTOR_REFUSED on a refusal that a repeat cannot change.
    */
+  /**
+   * Bytes a batch body should stay within after a 413 (the largest acknowledged body below the
+   * smallest refused one, or one byte below that before any acknowledgement); undefined while
+   * the collector refused nothing.
+   */
+  get bodyLimit(): number | undefined {
+    if (this.#refusedBytes === null) return undefined;
+    return this.#fitBytes ?? this.#refusedBytes - 1;
+  }
+
   async deliver(events: readonly OutEvent[], onAck: (acked: readonly OutEvent[]) => Promise<void>): Promise<Retried<void>> {
     const body = batchBody(events);
     const result = await untilAnswered(() => this.#post(body), `collector ${this.#options.url}`, this.#options.retry);
     if (result.kind !== "done") return result;
+    const bytes = Buffer.byteLength(body);
     if (result.value === "ack") {
+      if (this.#refusedBytes !== null && bytes < this.#refusedBytes && bytes > (this.#fitBytes ?? 0)) this.#fitBytes = bytes;
       await onAck(events);
       return { kind: "done", value: undefined };
     }
     if (events.length === 1) {
       throw new ForwardError("COLLECTOR_REFUSED", `the collector refused the event of seq ${events[0]!.seq} as too large (HTTP 413, ${Buffer.byteLength(body)} bytes)`);
     }
-    this.#options.retry.warn?.(`collector ${this.#options.url} found ${events.length} events (${Buffer.byteLength(body)} bytes) too large (HTTP 413); sending them in halves (lower --batch-bytes)`);
+    if (this.#refusedBytes === null || bytes < this.#refusedBytes) {
+      // Logged the first time, and when a size acknowledged before is refused now (the collector's limit dropped).
+      const shrank = this.#fitBytes !== null && this.#fitBytes >= bytes;
+      const log = this.#refusedBytes === null || shrank;
+      this.#refusedBytes = bytes;
+      if (shrank) this.#fitBytes = null;
+      if (log) {
+        this.#options.retry.warn?.(
+          `collector ${this.#options.url} found ${events.length} events (${bytes} bytes) too large (HTTP 413); sending them in halves, and ` +
+            `batches below ${bytes} bytes from now on, the largest it acknowledges, until a restart (lower --batch-bytes to match)`,
+        );
+      }
+    }
     const half = Math.ceil(events.length / 2);
     const first = await this.deliver(events.slice(0, half), onAck);
     if (first.kind !== "done") return first;

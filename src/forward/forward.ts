@@ -10,7 +10,13 @@
  * - ./formats.ts: the event each record becomes (jsonl, ocsf, splunk-hec), seq in every one;
  * - ./deliver.ts: one batch to the collector, retried, 413 split, other 4xx final;
  * - ./state.ts: the cursor, replaced atomically and only after the collector's 2xx;
- * - ./metrics.ts: lag, delivered, failed attempts, last success.
+ * - ./metrics.ts: lag, delivered, failed attempts, last success, cursor ahead.
+ *
+ * The cursor against the gateway. Every read tells the chain (X-Tracegate-Chain-Id): a
+ * cursor of another chain is refused (STATE), as its seqs say nothing about this one. A
+ * newest matching seq below the cursor on the same chain is a restored backup: --once stops
+ * with CURSOR_AHEAD (exit 1, so a cron job notices); a follower warns once, keeps going
+ * after the cursor and sets the gauge tracegate_forward_cursor_ahead to 1 while it lasts.
  *
  * Batching. Records are read a page (`batch` records) at a time and sent in batches of at
  * most `batch` events and `batchBytes` bytes. A batch is sent when it is full; a partial one
@@ -192,11 +198,22 @@ class Forwarder {
     if (page === "stopped") return page;
     this.#o.metrics.setGatewayLast(page.lastSeq);
     if (this.#onceUntil === undefined) this.#onceUntil = page.lastSeq;
+    await this.#checkChain(page.chainId);
     const acked = this.#state.ackedSeq;
-    if (!this.#warnedBehind && acked !== null && page.lastSeq !== null && page.lastSeq < acked) {
-      // A restored database, or another gateway: nothing at or below the cursor is sent again.
+    const behind = acked !== null && page.lastSeq !== null && page.lastSeq < acked;
+    this.#o.metrics.cursorAhead.set(behind ? 1 : 0);
+    if (behind) {
+      // The same chain (its id matched) without the records up to the cursor: a restored backup.
+      // Seqs up to the cursor are not delivered again, and new records there would be skipped.
+      const what = `the gateway's newest matching seq ${page.lastSeq} is below the cursor ${acked} of the same chain (a restored database backup?)`;
+      if (!this.#o.follow) {
+        throw new ForwardError(
+          "CURSOR_AHEAD",
+          `${what}; nothing was delivered. Records the gateway appends up to seq ${acked} would be skipped: set "ackedSeq" in ${this.#o.statePath} to ${page.lastSeq} to deliver from there, or keep it to go on after ${acked}`,
+        );
+      }
+      if (!this.#warnedBehind) this.#o.log(`${what}; only seqs after ${acked} will be delivered (metric tracegate_forward_cursor_ahead is 1)`);
       this.#warnedBehind = true;
-      this.#o.log(`the gateway's newest matching seq ${page.lastSeq} is below the cursor ${acked} (a restored database, or another gateway?); only seqs after ${acked} will be delivered`);
     }
     const readAt = Date.now();
     for (const record of page.records) {
@@ -214,6 +231,28 @@ class Forwarder {
     return page.records.length;
   }
 
+  /**
+   * The chain the gateway's seqs count in against the cursor's: a cursor of another chain is
+   * refused; a cursor without one (from before the chain id) adopts the first it sees.
+   * @throws ForwardError STATE on another chain.
+   */
+  async #checkChain(chainId: string | null): Promise<void> {
+    // A gateway older than X-Tracegate-Chain-Id cannot tell; the cursor keeps what it has.
+    if (chainId === null || chainId === this.#state.chainId) return;
+    if (this.#state.chainId !== null) {
+      throw new ForwardError(
+        "STATE",
+        `the cursor file ${this.#o.statePath} counts seqs of the gateway chain ${this.#state.chainId}, but ${this.#reader.exportUrl} serves the chain ${chainId} (another gateway or database); pass another --state.`,
+      );
+    }
+    this.#state = { ...this.#state, chainId };
+    // Saved at once for a cursor that has a position; a new one is saved with its first acknowledgement.
+    if (this.#state.ackedSeq !== null) {
+      await saveState(this.#o.statePath, this.#state);
+      this.#o.log(`the cursor ${this.#o.statePath} had no gateway chain; it now names ${chainId}, the chain of ${this.#reader.exportUrl}`);
+    }
+  }
+
   /** --once: everything up to the newest seq as of the first read is read. */
   #onceDone(): boolean {
     if (this.#o.follow || this.#onceUntil === undefined) return false;
@@ -225,7 +264,9 @@ class Forwarder {
     const o = this.#o;
     let take = 0;
     let bytes = 0;
-    while (take < this.#pending.length && take < o.batch && (take === 0 || bytes + this.#pending[take]!.bytes <= o.batchBytes)) {
+    // After a 413, the body size the collector takes (./deliver.ts bodyLimit).
+    const maxBytes = Math.min(o.batchBytes, this.#collector.bodyLimit ?? Number.POSITIVE_INFINITY);
+    while (take < this.#pending.length && take < o.batch && (take === 0 || bytes + this.#pending[take]!.bytes <= maxBytes)) {
       bytes += this.#pending[take]!.bytes;
       take++;
     }
@@ -253,7 +294,11 @@ class Forwarder {
 
   #progress(): void {
     if (this.#sinceProgress === 0) return;
-    this.#o.log(`delivered ${this.#sinceProgress} event(s), up to seq ${this.#state.ackedSeq}; lag ${this.#o.metrics.lagRecords} record(s); ${this.#delivered} in this run`);
+    // The first count is since the previous line, the second the run's total; the lag counts seqs (./metrics.ts).
+    this.#o.log(
+      `delivered +${this.#sinceProgress} event(s) since the last line, ${this.#delivered} in this run; acknowledged up to seq ${this.#state.ackedSeq}; ` +
+        `lag ${this.#o.metrics.lagSeqs} seq(s)`,
+    );
     this.#sinceProgress = 0;
     this.#lastProgress = Date.now();
   }

@@ -2,10 +2,15 @@
  * The forwarder's Prometheus metrics (prom-client, text exposition format), served on
  * `--metrics-listen host:port` at GET /metrics:
  *
- * - `tracegate_forward_lag_records` (gauge): the newest seq the gateway has for this key and
+ * - `tracegate_forward_lag_seqs` (gauge): the newest seq the gateway has for this key and
  *   these filters (X-Tracegate-Last-Seq of the last read) minus the acknowledged seq; 0 when
- *   caught up. It counts seqs, so with filters or a principal-scoped key it bounds the
- *   records still to deliver from above.
+ *   caught up. It is a distance in seqs, not a count of records: the seqs in between that
+ *   the filters or a key's principals do not match (or that retention removed) count too, so
+ *   it bounds the records still to deliver from above. Counting them would take a count
+ *   query per read; the distance is free and 0 exactly when nothing is left.
+ * - `tracegate_forward_cursor_ahead` (gauge): 1 while the gateway's newest matching seq is
+ *   below the acknowledged seq on the same chain (a restored database: records appended
+ *   there up to the cursor are skipped), else 0. Alert on it.
  * - `tracegate_forward_acked_seq`, `tracegate_forward_gateway_last_seq` (gauges): the two
  *   ends of the lag (-1 for none yet).
  * - `tracegate_forward_delivered_events_total` (counter): events the collector acknowledged
@@ -20,7 +25,16 @@ import { Counter, Gauge, Registry } from "prom-client";
 
 export class ForwardMetrics {
   readonly registry = new Registry();
-  readonly lag = new Gauge({ name: "tracegate_forward_lag_records", help: "Newest seq the gateway has for this forwarder's key and filters minus the acknowledged seq", registers: [this.registry] });
+  readonly lag = new Gauge({
+    name: "tracegate_forward_lag_seqs",
+    help: "Newest seq the gateway has for this forwarder's key and filters minus the acknowledged seq (a seq distance: unmatched and removed seqs count too, so at most this many records remain)",
+    registers: [this.registry],
+  });
+  readonly cursorAhead = new Gauge({
+    name: "tracegate_forward_cursor_ahead",
+    help: "1 while the gateway's newest matching seq is below the acknowledged seq on the same chain (restored database; records up to the cursor are skipped), else 0",
+    registers: [this.registry],
+  });
   readonly acked = new Gauge({ name: "tracegate_forward_acked_seq", help: "Last seq the collector acknowledged (-1: none)", registers: [this.registry] });
   readonly gatewayLast = new Gauge({ name: "tracegate_forward_gateway_last_seq", help: "Newest seq the gateway has for this forwarder's key and filters (-1: none)", registers: [this.registry] });
   readonly delivered = new Counter({ name: "tracegate_forward_delivered_events_total", help: "Events the collector acknowledged", registers: [this.registry] });
@@ -35,6 +49,7 @@ export class ForwardMetrics {
     this.gatewayLast.set(-1);
     this.lastSuccess.set(0);
     this.lag.set(0);
+    this.cursorAhead.set(0);
     this.failed.inc({ target: "gateway" }, 0);
     this.failed.inc({ target: "collector" }, 0);
   }
@@ -55,12 +70,12 @@ export class ForwardMetrics {
   }
 
   /** The lag gauge's value: newest matching seq minus acknowledged seq, 0 when caught up or nothing matches. */
-  get lagRecords(): number {
+  get lagSeqs(): number {
     return this.#lastSeq === null ? 0 : Math.max(0, this.#lastSeq - (this.#ackedSeq ?? -1));
   }
 
   #updateLag(): void {
-    this.lag.set(this.lagRecords);
+    this.lag.set(this.lagSeqs);
   }
 }
 

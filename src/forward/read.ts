@@ -12,17 +12,30 @@
  * every line, as `{"seq": n, "data": <line>}` with the line untouched, so the forwarder cuts
  * the line out without parsing and re-serialising it (a float like 100.0 or an integer past
  * 2^53 stays as written). `X-Tracegate-Last-Seq` (the newest seq the key and filters match)
- * gives the lag. The connection would have needed the OCSF mapping and the export object
+ * gives the lag, and `X-Tracegate-Chain-Id` names the chain the seqs count in (the cursor
+ * records it, ./state.ts). The connection would have needed the OCSF mapping and the export object
  * rebuilt here, with a second copy of each to keep in step.
  */
 import { isRetryable, readAnswer } from "../client/retry-policy.js";
 import { ForwardError } from "./errors.js";
 import { type Attempt, networkWhy, type RetryOptions, type Retried, untilAnswered } from "./retry.js";
 
-/** The /export filters the forwarder passes through (the same names and values as /export's). */
+/**
+ * The /export filters the forwarder passes through (the same names and values as /export's;
+ * a list goes as the parameter repeated, `principalIdIn=a&principalIdIn=b`, as ids may hold
+ * commas). /export AND-s them.
+ */
 export interface ExportFilters {
   principalId?: string;
+  /** Any of these principals. */
+  principalIdIn?: string[];
+  /** Principals whose id starts with this text (no wildcards). */
+  principalIdPrefix?: string;
   capabilityId?: string;
+  /** Any of these capabilities. */
+  capabilityIdIn?: string[];
+  /** Capabilities whose id starts with this text. */
+  capabilityIdPrefix?: string;
   /** invoke, expand or deny. */
   eventType?: string;
   /** succeeded or failed. */
@@ -42,6 +55,8 @@ export interface ExportPage {
   records: SeqLine[];
   /** The newest seq the key and filters match (X-Tracegate-Last-Seq), null when none does. */
   lastSeq: number | null;
+  /** The chain the seqs count in (X-Tracegate-Chain-Id); null from a gateway older than the header. */
+  chainId: string | null;
 }
 
 export interface GatewayReaderOptions {
@@ -95,7 +110,8 @@ export class GatewayReader {
     url.searchParams.set("limit", String(limit));
     if (afterSeq !== null) url.searchParams.set("afterSeq", String(afterSeq));
     for (const [name, value] of Object.entries(this.#options.filters)) {
-      if (value !== undefined) url.searchParams.set(name, value);
+      if (Array.isArray(value)) for (const v of value) url.searchParams.append(name, v);
+      else if (value !== undefined) url.searchParams.set(name, value);
     }
     return untilAnswered(() => this.#attempt(url, afterSeq), `gateway ${this.#base.href}`, this.#options.retry);
   }
@@ -121,6 +137,7 @@ export class GatewayReader {
     }
     const lastText = res.headers.get("x-tracegate-last-seq");
     const lastSeq = lastText !== null && /^\d+$/.test(lastText) ? Number(lastText) : null;
+    const chainId = res.headers.get("x-tracegate-chain-id") || null;
     if (text !== "" && !text.endsWith("\n")) return { kind: "retry", why: "export ended mid-line", afterMs: undefined };
     const records: SeqLine[] = [];
     let previous = afterSeq ?? -1;
@@ -135,6 +152,6 @@ export class GatewayReader {
       records.push({ seq, line: m[2]! });
       previous = seq;
     }
-    return { kind: "done", value: { records, lastSeq } };
+    return { kind: "done", value: { records, lastSeq, chainId } };
   }
 }

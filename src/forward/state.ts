@@ -5,7 +5,11 @@
  * at least once, and every event carries its seq for the collector to drop repeats.
  *
  * The file names the collector it counts for: a cursor kept for one destination says
- * nothing about what another one received, so it is refused there (STATE).
+ * nothing about what another one received, so it is refused there (STATE). It also names
+ * the gateway's chain (the X-Tracegate-Chain-Id of /export, ChainHead.chainId): a seq counts
+ * only in its chain, so a cursor copied to a forwarder of another gateway would skip that
+ * chain's records up to the copied seq; ./forward.ts refuses it (STATE). A file from before
+ * the chain id (no `chainId`) adopts the chain of its first read.
  */
 import { readFile } from "node:fs/promises";
 import { replaceFileAtomically } from "../atomic-file.js";
@@ -16,6 +20,8 @@ export interface ForwardState {
   version: 1;
   /** The collector URL the cursor counts for. */
   to: string;
+  /** The gateway chain the seqs count in (/export's X-Tracegate-Chain-Id); null until the first read sees it. */
+  chainId: string | null;
   /** The last seq the collector acknowledged; null before the first acknowledgement. */
   ackedSeq: number | null;
   /** Events this file has seen acknowledged, across runs. */
@@ -26,7 +32,7 @@ export interface ForwardState {
 
 /** The cursor of a collector nothing was delivered to yet. */
 export function initialState(to: string): ForwardState {
-  return { version: 1, to, ackedSeq: null, delivered: 0, updatedAt: "" };
+  return { version: 1, to, chainId: null, ackedSeq: null, delivered: 0, updatedAt: "" };
 }
 
 const errnoOf = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
@@ -55,10 +61,11 @@ export async function loadState(statePath: string, to: string): Promise<ForwardS
   if (typeof s.to !== "string") throw bad("no collector URL");
   if (!(s.ackedSeq === null || (Number.isSafeInteger(s.ackedSeq) && (s.ackedSeq as number) >= 0))) throw bad("bad ackedSeq");
   if (!Number.isSafeInteger(s.delivered) || (s.delivered as number) < 0) throw bad("bad delivered count");
+  if (!(s.chainId === undefined || s.chainId === null || (typeof s.chainId === "string" && s.chainId !== ""))) throw bad("bad chainId");
   if (s.to !== to) {
     throw new ForwardError("STATE", `the cursor file ${statePath} counts for the collector ${s.to}, not ${to}; pass another --state.`);
   }
-  return { version: 1, to: s.to, ackedSeq: s.ackedSeq ?? null, delivered: s.delivered as number, updatedAt: typeof s.updatedAt === "string" ? s.updatedAt : "" };
+  return { version: 1, to: s.to, chainId: s.chainId ?? null, ackedSeq: s.ackedSeq ?? null, delivered: s.delivered as number, updatedAt: typeof s.updatedAt === "string" ? s.updatedAt : "" };
 }
 
 /**

@@ -26,7 +26,10 @@
  * every record it holds. Every 200 carries `X-Tracegate-Last-Seq`: the newest seq this
  * request's key and filters match (ignoring afterSeq and limit), absent when none does; a
  * consumer's lag is that minus its cursor. It says nothing a principal-scoped key could not
- * read itself: it is computed through the same confined store.
+ * read itself: it is computed through the same confined store. Every 200 also carries
+ * `X-Tracegate-Chain-Id`, the chain's random id (set by the migration that created it,
+ * kept by a backup's restore), so a cursor names the chain its seqs count in; the id says
+ * nothing about any record, so a scoped key gets it too (docs/security-model.md).
  * Errors use the GraphQL error shape `{errors: [{message, extensions: {code}}]}`, with the
  * status and headers of the code table (src/errors.ts httpStatusOf).
  */
@@ -86,6 +89,8 @@ const PARAMETERS = new Set([
 const LIST_PARAMETERS = new Set(["principalIdIn", "capabilityIdIn"]);
 /** Response header: the newest seq the export's key and filters match (see the module comment). */
 export const LAST_SEQ_HEADER = "x-tracegate-last-seq";
+/** Response header: the chain's random id (ChainHead.chainId), which chain the seqs count in (see the module comment). */
+export const CHAIN_ID_HEADER = "x-tracegate-chain-id";
 
 /** A validated export request. */
 export interface ExportRequest {
@@ -271,6 +276,8 @@ export function exportRoutePlugin(deps: ExportRouteDeps): Plugin {
         // One indexed read ((field, seq) indexes): the newest record this export could contain.
         const [newest] = await caller.stores.traces.page({ filter: query.filter, order: "SEQ_DESC", limit: 1 });
         if (newest) headers[LAST_SEQ_HEADER] = String(newest.seq);
+        // Which chain those seqs count in, so a cursor kept against one gateway is refused by another.
+        headers[CHAIN_ID_HEADER] = (await caller.stores.traces.head()).chainId;
         const breakTransfer = () => {
           const res = (serverContext as { res?: { destroy(): void } } | undefined)?.res;
           res?.destroy();

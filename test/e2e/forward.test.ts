@@ -29,9 +29,9 @@ const keyFiles: Record<"reader" | "teamA" | "writer", string> = { reader: "", te
 let counter = 0;
 const file = (name: string) => join(work, `${++counter}-${name}`);
 
-async function createKey(name: string, scopes: string[], principals?: string[]): Promise<string> {
+async function createKey(name: string, scopes: string[], principals?: string[], url = gateway.url): Promise<string> {
   const res = await postGraphQL<{ createApiKey: { key: string } }>(
-    gateway.url,
+    url,
     "mutation Create($input: CreateApiKeyInput!) { createApiKey(input: $input) { key } }",
     { input: { name, scopes, ...(principals ? { principals } : {}) } },
   );
@@ -73,11 +73,11 @@ function traceOf(prefix: string, i: number): TraceInput {
 const RECORD = "mutation Record($input: [TraceInput!]!) { recordTraces(input: $input) { seq } }";
 
 /** Ingest traces `from`..`from+n-1` of `prefix` in batches (JSON variables), returning their seqs. */
-async function ingest(prefix: string, from: number, n: number, batch = 500): Promise<number[]> {
+async function ingest(prefix: string, from: number, n: number, batch = 500, url = gateway.url): Promise<number[]> {
   const seqs: number[] = [];
   for (let i = from; i < from + n; i += batch) {
     const input = Array.from({ length: Math.min(batch, from + n - i) }, (_, k) => traceOf(prefix, i + k));
-    const res = await postGraphQL<{ recordTraces: { seq: number }[] }>(gateway.url, RECORD, { input });
+    const res = await postGraphQL<{ recordTraces: { seq: number }[] }>(url, RECORD, { input });
     expect(res.errors).toBeUndefined();
     seqs.push(...res.data!.recordTraces.map((r) => r.seq));
   }
@@ -251,7 +251,11 @@ async function metric(url: string, name: string): Promise<number> {
   return Number(line.slice(line.lastIndexOf(" ") + 1));
 }
 
-const cursorOf = (statePath: string) => (JSON.parse(readFileSync(statePath, "utf8")) as { ackedSeq: number | null; delivered: number; to: string });
+const cursorOf = (statePath: string) =>
+  (JSON.parse(readFileSync(statePath, "utf8")) as { ackedSeq: number | null; delivered: number; to: string; chainId?: string | null });
+
+/** The progress line (src/forward/forward.ts): the count since the previous line, then the run's total. */
+const PROGRESS = /delivered \+(\d+) event\(s\) since the last line, (\d+) in this run; acknowledged up to seq \d+; lag \d+ seq\(s\)/;
 
 describe.each(BACKENDS)("tracegate forward ($name)", (backend) => {
   beforeAll(() => startGateway(backend));
@@ -303,7 +307,7 @@ describe.each(BACKENDS)("tracegate forward ($name)", (backend) => {
       // The lag metric reads and reaches 0 once the collector has everything.
       let lag = Number.NaN;
       for (let i = 0; i < 150 && lag !== 0; i++) {
-        lag = await metric(metricsUrl2, "tracegate_forward_lag_records");
+        lag = await metric(metricsUrl2, "tracegate_forward_lag_seqs");
         if (lag !== 0) await sleep(100);
       }
       expect(lag).toBe(0);
@@ -378,6 +382,123 @@ describe.each(BACKENDS)("tracegate forward ($name)", (backend) => {
       expect((JSON.parse(line) as { metadata: { sequence: number }; unmapped: { seq: number } })).toMatchObject({ metadata: { sequence: seq }, unmapped: { seq } });
     }
     expect(ocsf.accepted.length).toBe(Math.ceil(expected.size / 7));
+    // The progress line tells which count is which: the last one's run total is everything delivered.
+    const lines = [...run2.stderr.matchAll(new RegExp(PROGRESS, "g"))];
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.reduce((sum, m) => sum + Number(m[1]), 0)).toBe(expected.size);
+    expect(Number(lines.at(-1)![2])).toBe(expected.size);
+  });
+
+  it("repeated --principal/--capability are any-of, --principal-prefix/--capability-prefix match the start, also through a scoped key", async () => {
+    await ingest("lists", 0, 120);
+    // The expectation from the admin's whole export, filtered here on the export objects' fields.
+    const all = await exported("format=jsonl");
+    const seqsWhere = (keep: (t: { principal_id: string; capability_id: string }) => boolean) =>
+      [...all].filter(([, line]) => keep(JSON.parse(line) as { principal_id: string; capability_id: string })).map(([seq]) => seq);
+
+    // The team-a key asks for alice or bob: bob lies outside its principals, so only alice's, and only billing.* (all of them here).
+    const scoped = new HttpCollector(jsonlSeq);
+    await scoped.listen();
+    const run = await runForwarder(
+      ["--once", "--to", scoped.url(), "--state", file("lists.json"), "--principal", "team-a/alice", "--principal", "team-b/bob", "--capability-prefix", "billing.", "--batch", "300", ...FAST],
+      { TRACEGATE_API_KEY_FILE: keyFiles.teamA },
+    );
+    expect(run.code).toBe(0);
+    const alice = seqsWhere((t) => t.principal_id === "team-a/alice" && t.capability_id.startsWith("billing."));
+    expect(alice.length).toBeGreaterThan(0);
+    expect([...scoped.events.keys()].sort((a, b) => a - b)).toEqual(alice);
+
+    // The reader key (all principals): bob by prefix, either of two capabilities by name.
+    const reader = new HttpCollector(jsonlSeq);
+    await reader.listen();
+    const run2 = await runForwarder(
+      ["--once", "--to", reader.url(), "--state", file("prefix.json"), "--principal-prefix", "team-b/", "--capability", "billing.refund", "--capability", "c", "--key-file", keyFiles.reader, "--batch", "300", ...FAST],
+    );
+    expect(run2.code).toBe(0);
+    const bobs = seqsWhere((t) => t.principal_id.startsWith("team-b/") && (t.capability_id === "billing.refund" || t.capability_id === "c"));
+    expect(bobs.length).toBeGreaterThan(0);
+    expect([...reader.events.keys()].sort((a, b) => a - b)).toEqual(bobs);
+
+    // The scoped key with a prefix outside its principals: nothing.
+    const none = new HttpCollector(jsonlSeq);
+    await none.listen();
+    const run3 = await runForwarder(["--once", "--to", none.url(), "--state", file("prefix-b.json"), "--principal-prefix", "team-b/", ...FAST], { TRACEGATE_API_KEY_FILE: keyFiles.teamA });
+    expect(run3.code).toBe(0);
+    expect(none.requests).toBe(0);
+  });
+
+  it("a cursor names its gateway's chain: another chain is refused (STATE), a restored database (newest seq below the cursor) stops --once (CURSOR_AHEAD) and sets a gauge in --follow", async () => {
+    // Gateway A (this describe's) has thousands of records; a cursor made against it.
+    const collector = new HttpCollector(jsonlSeq);
+    await collector.listen();
+    const stateA = file("chain-a.json");
+    const ok = await runForwarder(["--once", "--to", collector.url(), "--state", stateA, "--principal-prefix", "team-", "--key-file", keyFiles.reader, "--batch", "2000", ...FAST]);
+    expect(ok.code).toBe(0);
+    const cursorA = cursorOf(stateA);
+    expect(cursorA.chainId).toMatch(/^[0-9a-f]+$/);
+    expect(cursorA.ackedSeq).toBeGreaterThan(100);
+
+    // Gateway B: a database of the same template (hence, like a restored backup, the same chain id) with a short chain.
+    const urlB = await backend.freshDatabaseUrl();
+    let gatewayB = await startGatewayProcess({ DATABASE_URL: urlB, TRACEGATE_HMAC_SECRET: "forward-e2e-secret-0123456789abcdef" });
+    try {
+      const readerB = await createKey("reader-b", ["TRACES_READ"], undefined, gatewayB.url);
+      const teamAB = await createKey("team-a-b", ["TRACES_READ"], ["team-a/*"], gatewayB.url);
+      const seqsB = await ingest("b", 0, 28, 500, gatewayB.url);
+      const copied = file("copied.json");
+      writeFileSync(copied, readFileSync(stateA));
+      const copy = readFileSync(copied, "utf8");
+
+      // --once: exit 1 with a code, nothing delivered, the cursor untouched.
+      const requests = collector.requests;
+      const ahead = await runForwarder(["--once", "--url", gatewayB.url, "--to", collector.url(), "--state", copied, "--key-file", teamAB, ...FAST]);
+      expect(ahead.code).toBe(1);
+      expect(ahead.stderr).toMatch(new RegExp(`^error: the gateway's newest matching seq \\d+ is below the cursor ${cursorA.ackedSeq} of the same chain .*\\[CURSOR_AHEAD\\]$`, "m"));
+      expect(collector.requests).toBe(requests);
+      expect(readFileSync(copied, "utf8")).toBe(copy);
+
+      // --follow: a warning and the gauge at 1, while it keeps going.
+      const follower = startForwarder(["--url", gatewayB.url, "--to", collector.url(), "--state", copied, "--key-file", readerB, "--metrics-listen", "127.0.0.1:0", ...FAST]);
+      const metricsUrl = await follower.metricsUrl();
+      let gauge = Number.NaN;
+      for (let i = 0; i < 300 && gauge !== 1; i++) {
+        gauge = await metric(metricsUrl, "tracegate_forward_cursor_ahead");
+        if (gauge !== 1) await sleep(100);
+      }
+      expect(gauge, `the gauge at 1; stderr:\n${follower.stderr()}`).toBe(1);
+      expect(follower.stderr()).toMatch(/is below the cursor \d+ of the same chain .*tracegate_forward_cursor_ahead is 1/);
+      follower.child.kill("SIGTERM");
+      expect(await follower.exited).toBe(0);
+      expect(Math.max(...seqsB)).toBeLessThan(cursorA.ackedSeq!);
+
+      // Gateway B as another installation: its own chain id (what its migration would have drawn).
+      await gatewayB.stop();
+      const raw = backend.rawDb(urlB);
+      await raw.run(`UPDATE "ChainHead" SET "chainId" = 'b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0'`);
+      await raw.close();
+      gatewayB = await startGatewayProcess({ DATABASE_URL: urlB, TRACEGATE_HMAC_SECRET: "forward-e2e-secret-0123456789abcdef" });
+      const other = await runForwarder(["--once", "--url", gatewayB.url, "--to", collector.url(), "--state", copied, "--key-file", teamAB, ...FAST]);
+      expect(other.code).toBe(1);
+      expect(other.stderr).toMatch(
+        new RegExp(`^error: the cursor file .* counts seqs of the gateway chain ${cursorA.chainId}, but http://127\\.0\\.0\\.1:\\d+/export serves the chain b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0 .*\\[STATE\\]$`, "m"),
+      );
+      expect(collector.requests).toBe(requests);
+      expect(readFileSync(copied, "utf8")).toBe(copy);
+
+      // A cursor from before the chain id adopts the chain of its first read, then holds to it.
+      const old = file("old.json");
+      const { chainId: _dropped, ...withoutChain } = cursorA;
+      writeFileSync(old, JSON.stringify(withoutChain));
+      const adopt = await runForwarder(["--once", "--to", collector.url(), "--state", old, "--principal-prefix", "team-", "--key-file", keyFiles.reader, ...FAST]);
+      expect(adopt.code).toBe(0);
+      expect(adopt.stderr).toMatch(/had no gateway chain; it now names [0-9a-f]+/);
+      expect(cursorOf(old).chainId).toBe(cursorA.chainId);
+      const refused = await runForwarder(["--once", "--url", gatewayB.url, "--to", collector.url(), "--state", old, "--key-file", readerB, ...FAST]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/\[STATE\]$/m);
+    } finally {
+      await gatewayB.kill();
+    }
   });
 
   it("splunk-hec: events POSTed to /services/collector/event with Authorization: Splunk <token>, time in epoch seconds, fields.seq", async () => {
@@ -479,6 +600,11 @@ describe.each(BACKENDS)("tracegate forward ($name)", (backend) => {
     expect(collector.statuses).toContain(413);
     expect(run.stderr).toMatch(/too large \(HTTP 413\); sending them in halves/);
     expect([...collector.events.keys()]).toEqual([...expected.keys()]);
+    // The limit is remembered: the first batch's halving finds it (a 413 per halving step, up to 40 -> 10 events), later
+    // batches are cut below it, and the split is logged once.
+    expect(expected.size).toBeGreaterThan(120);
+    expect(collector.statuses.filter((st) => st === 413).length).toBeLessThanOrEqual(3);
+    expect(run.stderr.match(/too large \(HTTP 413\)/g)).toHaveLength(1);
     for (const r of collector.accepted) expect(Buffer.byteLength(r.body)).toBeLessThanOrEqual(collector.maxBodyBytes);
 
     const tiny = new HttpCollector(jsonlSeq);

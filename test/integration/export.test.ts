@@ -296,6 +296,15 @@ describe.each(BACKENDS)("GET /export ($name)", (backend) => {
       expect(await last("?principalId=team-b/bob", keys.teamA)).toBeNull();
       expect(await last("?principalId=nobody")).toBeNull();
     });
+
+    it("X-Tracegate-Chain-Id is the chain's id, the same for a principal-scoped key and when nothing matches", async () => {
+      const { chainId } = await gw.stores.traces.head();
+      expect(chainId).not.toBe("");
+      const chainOf = async (query: string, key?: string) => (await get(query, key)).headers.get("x-tracegate-chain-id");
+      expect(await chainOf("")).toBe(chainId);
+      expect(await chainOf("?principalId=team-b/bob", keys.teamA)).toBe(chainId);
+      expect(await chainOf("?principalId=nobody&withSeq=true")).toBe(chainId);
+    });
   });
 
   describe("access", () => {

@@ -57,14 +57,14 @@ describe("forward formats", () => {
 
   it("lag: newest matching seq minus acknowledged seq, never negative, 0 when nothing matches", () => {
     const m = new ForwardMetrics();
-    expect(m.lagRecords).toBe(0);
+    expect(m.lagSeqs).toBe(0);
     m.setGatewayLast(99);
-    expect(m.lagRecords).toBe(100);
+    expect(m.lagSeqs).toBe(100);
     m.setAcked(89);
-    expect(m.lagRecords).toBe(10);
+    expect(m.lagSeqs).toBe(10);
     m.setGatewayLast(95); // an older answer does not lower the head
-    expect(m.lagRecords).toBe(10);
+    expect(m.lagSeqs).toBe(10);
     m.setAcked(99);
-    expect(m.lagRecords).toBe(0);
+    expect(m.lagSeqs).toBe(0);
   });
 });

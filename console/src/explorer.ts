@@ -317,12 +317,13 @@ export class Explorer {
           { "data-seq": node.seq, "data-integrity": standing, class: classes.length ? classes.join(" ") : undefined },
           h("td", { class: "num" }, node.seq),
           h("td", {}, timeElement(node.invokedAt)),
-          h("td", {}, h("a", { href: `#trace/${encodeURIComponent(node.actionId)}` }, node.actionId)),
+          // Ids and reason codes may be hundreds of characters without a space: .wrap (console.css).
+          h("td", {}, h("a", { class: "wrap", href: `#trace/${encodeURIComponent(node.actionId)}` }, node.actionId)),
           h("td", {}, h("span", { class: `badge event-${node.eventType.toLowerCase()}` }, node.eventType)),
           h("td", {}, node.outcome),
-          h("td", {}, node.principalId),
-          h("td", {}, h("code", {}, node.capabilityId)),
-          h("td", {}, node.reasonCode ?? ""),
+          h("td", {}, h("span", { class: "wrap" }, node.principalId)),
+          h("td", {}, h("code", { class: "wrap" }, node.capabilityId)),
+          h("td", {}, node.reasonCode ? h("span", { class: "wrap" }, node.reasonCode) : ""),
           integrityCell(node),
         );
       }),

@@ -697,7 +697,23 @@ describe.skipIf(skip)("audit console explorer (browser)", () => {
     expect(fit.table).toBeLessThanOrEqual(fit.width);
     expect(fit.page).toBeLessThanOrEqual(fit.width);
     expect(fit.scroller).toBeLessThanOrEqual(fit.width);
+    // The long value wraps over many lines; the seq, the event badge and the outcome stay whole.
     await shot("long-reason-1280");
+    const lines = await page.locator("#explorer-rows tr td").evaluateAll((cells) =>
+      cells.map((td) => {
+        // The lines its text is laid out on: the distinct tops of its text nodes' line boxes.
+        const tops = new Set<number>();
+        const walker = document.createTreeWalker(td, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+          const range = document.createRange();
+          range.selectNodeContents(node);
+          for (const rect of range.getClientRects()) tops.add(Math.round(rect.top));
+        }
+        return tops.size;
+      }),
+    );
+    expect([0, 3, 4].map((i) => lines[i])).toEqual([1, 1, 1]);
+    expect(lines[7]).toBeGreaterThan(3);
 
     await page.setViewportSize({ width: 360, height: 800 });
     for (const view of ["#explorer?eventType=DENY", "#stats", "#verify", "#feed", "#trace/long-reason"]) {

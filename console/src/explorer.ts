@@ -101,6 +101,8 @@ function integrityCell(row: Row): HTMLTableCellElement {
 
 export class Explorer {
   private query: ExplorerQuery = parseQuery("");
+  /** The query string of a link refused (see refuse()) while it is the one shown. */
+  private refused: string | null = null;
   /** The query string of the search shown, or null before the first. */
   private shown: string | null = null;
   /** The filter the table, the histogram and an export use (a preset resolved when searched). */
@@ -166,7 +168,8 @@ export class Explorer {
 
   /** The hash of the search shown (the nav link and the detail's back link return to it). */
   get hash(): string {
-    return explorerHash(this.query);
+    // A refused link is returned to as it was, notice and all, not as the part of it read.
+    return this.refused === null ? explorerHash(this.query) : `#explorer?${this.refused}`;
   }
 
   /**
@@ -193,7 +196,7 @@ export class Explorer {
   private refuse(search: string, query: ExplorerQuery, problems: QueryProblem[]): void {
     ++this.loads; // a search still answering draws nothing
     this.query = query;
-    this.shown = search;
+    this.shown = this.refused = search;
     writeForm(query);
     this.clearResults();
     this.status.textContent = "Not searched: this link has parameters the explorer cannot apply.";
@@ -229,6 +232,7 @@ export class Explorer {
   async search(query: ExplorerQuery): Promise<void> {
     const now = Date.now();
     this.query = query;
+    this.refused = null;
     this.shown = formatQuery(query);
     this.filter = toFilter(query, now);
     writeForm(query);

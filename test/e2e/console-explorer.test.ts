@@ -651,6 +651,8 @@ describe.skipIf(skip)("audit console explorer (browser)", () => {
       expect(await page.locator("#page-label").textContent()).toBe("");
       expect(await page.getByRole("button", { name: "Export", exact: true }).isDisabled()).toBe(true);
       expect(new URL(page.url()).hash, "the link is left as given").toBe(`#explorer?${link}`);
+      // The Explorer tab returns to the link as given, not to the part of it that could be read.
+      expect(await page.locator('nav a[data-view="explorer"]').getAttribute("href")).toBe(`#explorer?${link}`);
       if (link === "eventType=NOPE") await shot("invalid-link");
     }
     // Searching from the form afterwards runs and hides the notice.

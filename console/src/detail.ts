@@ -7,6 +7,7 @@
 import { ConsoleTraceDocument, type ConsoleTraceQuery, ConsoleVerifyTraceDocument, type VerificationFailureKind } from "../gql/graphql.js";
 import { ApiError, describeFailure, request } from "./api.js";
 import { type Child, fill, h, prettyJson } from "./dom.js";
+import { verdictHeadline } from "./integrity.js";
 import { KIND_MEANING } from "./verify.js";
 import { timeElement } from "./time.js";
 
@@ -142,12 +143,6 @@ async function verifyRecord(trace: Trace, key: string): Promise<Verdict | null> 
 
 function showVerdict(box: HTMLElement, trace: Trace, verdict: Verdict): void {
   box.dataset.state = verdict.ok ? "ok" : "failed";
-  const where =
-    verdict.badSeq === null || verdict.badSeq === trace.seq
-      ? "this record"
-      : verdict.badSeq < trace.seq
-        ? `the previous record (seq ${verdict.badSeq}), so this one cannot be vouched for`
-        : `the next record (seq ${verdict.badSeq}), which does not link to this one as stored`;
   fill(
     box,
     verdict.ok
@@ -158,7 +153,7 @@ function showVerdict(box: HTMLElement, trace: Trace, verdict: Verdict): void {
           h("span", { "aria-hidden": "true" }, "✘ "),
           "Verification failed: ",
           h("strong", { class: "kind" }, verdict.kind ?? "UNKNOWN"),
-          ` at ${where}.`,
+          ` ${verdictHeadline(verdict.kind, verdict.badSeq, trace.seq)}.`,
         ),
     h(
       "dl",

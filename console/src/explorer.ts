@@ -22,7 +22,7 @@ import { byId, fill, h } from "./dom.js";
 import { type ConsoleExportFormat, EXPORT_FORMATS, runExport } from "./export.js";
 import { Histogram } from "./histogram.js";
 import { integrityOf, onVerification } from "./integrity.js";
-import { DEFAULT_ORDER, DEFAULT_SIZE, type ExplorerQuery, explorerHash, formatQuery, type Preset, PRESETS, parseQuery, resolveRange, toFilter } from "./query.js";
+import { DEFAULT_ORDER, DEFAULT_SIZE, type ExplorerQuery, explorerHash, formatQuery, type Preset, PRESETS, parseQuery, type QueryProblem, readQuery, resolveRange, toFilter } from "./query.js";
 import { isoToLocalInput, localInputToIso, timeElement } from "./time.js";
 
 type Page = ConsoleTracesQuery["traces"];
@@ -101,6 +101,8 @@ function integrityCell(row: Row): HTMLTableCellElement {
 
 export class Explorer {
   private query: ExplorerQuery = parseQuery("");
+  /** The query string of a link refused (see refuse()) while it is the one shown. */
+  private refused: string | null = null;
   /** The query string of the search shown, or null before the first. */
   private shown: string | null = null;
   /** The filter the table, the histogram and an export use (a preset resolved when searched). */
@@ -118,6 +120,8 @@ export class Explorer {
   private readonly prev = byId("page-prev", HTMLButtonElement);
   private readonly next = byId("page-next", HTMLButtonElement);
   private readonly pageLabel = byId("page-label", HTMLElement);
+  private readonly notice = byId("explorer-notice", HTMLElement);
+  private readonly zoomOutButton = byId("zoom-out", HTMLButtonElement);
   private readonly exportButton = byId("export-run", HTMLButtonElement);
   private readonly exportStatus = byId("export-status", HTMLElement);
   private readonly histogram: Histogram;
@@ -152,7 +156,7 @@ export class Explorer {
       if (range === "all") showRange({ ...this.query, range: { kind: "all" } }, Date.now());
     });
     for (const id of ["f-since", "f-until"]) input(id).addEventListener("input", () => (select("f-range").value = "custom"));
-    byId("zoom-out", HTMLButtonElement).addEventListener("click", () => this.zoomOut());
+    this.zoomOutButton.addEventListener("click", () => this.zoomOut());
     this.prev.addEventListener("click", () => void this.load({ last: this.query.size, before: this.current?.pageInfo.startCursor }, -1));
     this.next.addEventListener("click", () => void this.load({ first: this.query.size, after: this.current?.pageInfo.endCursor }, +1));
     const formats = select("export-format");
@@ -164,7 +168,8 @@ export class Explorer {
 
   /** The hash of the search shown (the nav link and the detail's back link return to it). */
   get hash(): string {
-    return explorerHash(this.query);
+    // A refused link is returned to as it was, notice and all, not as the part of it read.
+    return this.refused === null ? explorerHash(this.query) : `#explorer?${this.refused}`;
   }
 
   /**
@@ -172,11 +177,48 @@ export class Explorer {
    * is not run again, so coming back from a trace keeps the page the user was on.
    */
   show(search: string): void {
-    const query = parseQuery(search);
+    const { query, problems } = readQuery(search);
+    if (problems.length > 0) {
+      if (search !== this.shown) this.refuse(search, query, problems);
+      return;
+    }
     const canonical = formatQuery(query);
     if (canonical === this.shown) return;
     if (canonical !== search) history.replaceState(null, "", explorerHash(query));
     void this.search(query);
+  }
+
+  /**
+   * A link that cannot be read as asked: say which parameters and why, and show no rows. A
+   * search without them would list more than the link means under what looks like its
+   * filter. The form shows what could be read, so the user can correct it and search.
+   */
+  private refuse(search: string, query: ExplorerQuery, problems: QueryProblem[]): void {
+    ++this.loads; // a search still answering draws nothing
+    this.query = query;
+    this.shown = this.refused = search;
+    writeForm(query);
+    this.clearResults();
+    this.status.textContent = "Not searched: this link has parameters the explorer cannot apply.";
+    fill(
+      this.notice,
+      h("strong", {}, "This link's filter could not be read, so nothing is shown (showing every trace instead could be mistaken for the filtered result):"),
+      h("ul", {}, ...problems.map((p) => h("li", {}, h("code", {}, `${p.name}=${p.value}`), ` ${p.reason}.`))),
+    );
+    this.notice.hidden = false;
+    this.rows.closest("table")?.setAttribute("data-loaded", "invalid");
+  }
+
+  /** No rows, no count, no histogram, no export: after a refused link or a failed search. */
+  private clearResults(): void {
+    this.current = undefined;
+    this.filter = {};
+    this.hasPrevious = this.hasNext = false;
+    this.prev.disabled = this.next.disabled = true;
+    this.exportButton.disabled = this.zoomOutButton.disabled = true;
+    this.pageLabel.textContent = "";
+    fill(this.rows);
+    this.histogram.clear();
   }
 
   /** Put a query in the URL; the hash change shows it (the same URL: search again). */
@@ -190,12 +232,16 @@ export class Explorer {
   async search(query: ExplorerQuery): Promise<void> {
     const now = Date.now();
     this.query = query;
+    this.refused = null;
     this.shown = formatQuery(query);
     this.filter = toFilter(query, now);
     writeForm(query);
+    this.notice.hidden = true;
+    fill(this.notice);
     this.page = 0;
     this.histogram.clear();
-    await this.load({ first: query.size }, 0);
+    // A refused search (the gateway's BAD_USER_INPUT) charts nothing either.
+    if (!(await this.load({ first: query.size }, 0))) return;
     // After the page: the histogram's counting never delays the table.
     const { since, until } = resolveRange(query.range, now);
     void this.histogram.load(this.filter, since, until);
@@ -212,7 +258,8 @@ export class Explorer {
     this.navigate({ ...this.query, range: { kind: "absolute", since: new Date(later - 2 * span).toISOString(), until: new Date(later).toISOString() } });
   }
 
-  private async load(direction: Direction, step: -1 | 0 | 1): Promise<void> {
+  /** Load a page; false when it failed (the results are cleared) or a later load superseded it. */
+  private async load(direction: Direction, step: -1 | 0 | 1): Promise<boolean> {
     // A quick back-and-forth starts loads that may answer out of order: only the last draws.
     const generation = ++this.loads;
     this.prev.disabled = this.next.disabled = true;
@@ -223,7 +270,7 @@ export class Explorer {
     table?.removeAttribute("data-loaded");
     try {
       const data = await request(ConsoleTracesDocument, { filter: this.filter, orderBy: this.query.order, ...direction }, this.key());
-      if (generation !== this.loads) return;
+      if (generation !== this.loads) return false;
       this.current = data.traces;
       this.page = Math.max(0, this.page + step);
       const { pageInfo } = data.traces;
@@ -237,13 +284,17 @@ export class Explorer {
         this.hasPrevious = this.page > 0;
       }
       this.render(data.traces);
+      this.exportButton.disabled = this.zoomOutButton.disabled = false;
       table?.setAttribute("data-loaded", this.shown ?? "");
+      return true;
     } catch (e) {
       if ((e as ApiError).kind === "UNAUTHENTICATED") this.onUnauthenticated(e as ApiError);
-      if (generation !== this.loads) return;
+      if (generation !== this.loads) return false;
+      // The rows of the search before must not stand under this one's error as if they were its.
+      this.clearResults();
       this.status.textContent = describeFailure(e);
-      this.prev.disabled = !this.hasPrevious;
-      this.next.disabled = !this.hasNext;
+      table?.setAttribute("data-loaded", "failed");
+      return false;
     } finally {
       if (generation === this.loads) table?.removeAttribute("aria-busy");
     }
@@ -270,12 +321,13 @@ export class Explorer {
           { "data-seq": node.seq, "data-integrity": standing, class: classes.length ? classes.join(" ") : undefined },
           h("td", { class: "num" }, node.seq),
           h("td", {}, timeElement(node.invokedAt)),
-          h("td", {}, h("a", { href: `#trace/${encodeURIComponent(node.actionId)}` }, node.actionId)),
+          // Ids and reason codes may be hundreds of characters without a space: .wrap (console.css).
+          h("td", {}, h("a", { class: "wrap", href: `#trace/${encodeURIComponent(node.actionId)}` }, node.actionId)),
           h("td", {}, h("span", { class: `badge event-${node.eventType.toLowerCase()}` }, node.eventType)),
           h("td", {}, node.outcome),
-          h("td", {}, node.principalId),
-          h("td", {}, h("code", {}, node.capabilityId)),
-          h("td", {}, node.reasonCode ?? ""),
+          h("td", {}, h("span", { class: "wrap" }, node.principalId)),
+          h("td", {}, h("code", { class: "wrap" }, node.capabilityId)),
+          h("td", {}, node.reasonCode ? h("span", { class: "wrap" }, node.reasonCode) : ""),
           integrityCell(node),
         );
       }),
@@ -298,7 +350,8 @@ export class Explorer {
       this.exportStatus.textContent = `Export failed: ${describeFailure(e)}`;
       if ((e as ApiError).kind === "UNAUTHENTICATED") this.onUnauthenticated(e as ApiError);
     } finally {
-      this.exportButton.disabled = false;
+      // Still nothing to export when the search failed meanwhile.
+      this.exportButton.disabled = this.current === undefined;
     }
   }
 

@@ -54,3 +54,37 @@ export function integrityOf(seq: number, run = last): RowIntegrity {
   if (seq === run.firstBadSeq) return { state: "bad", kind: run.kind, detail: run.detail };
   return { state: "unverified", firstBadSeq: run.firstBadSeq };
 }
+
+/**
+ * The headline of verifyTrace's verdict on the record at `seq`: where the failure is (this
+ * record, the one before or the one after) and what it is, by `kind` (the closed set of
+ * src/chain/verify.ts). Built from the kind and the seq alone, never from the server's detail
+ * text, so that a rewording there cannot make it wrong: a deleted neighbour is "missing",
+ * not "does not link". Without a trailing full stop.
+ */
+export function verdictHeadline(kind: VerificationFailureKind | null, badSeq: number | null, seq: number): string {
+  const here = badSeq === null || badSeq === seq;
+  const side = here ? "this record" : badSeq < seq ? `the previous record (seq ${badSeq})` : `the next record (seq ${badSeq})`;
+  const before = badSeq !== null && badSeq < seq;
+  const doubt = before ? ", so this one cannot be vouched for" : "";
+  switch (kind) {
+    case "MUTATED":
+      return here ? "at this record: its HMAC does not recompute, its content was changed" : `at ${side}: its HMAC does not recompute${doubt}`;
+    case "COLUMN_MISMATCH":
+      return `at ${side}: its indexed columns disagree with its hashed payload${doubt}`;
+    case "BROKEN_LINK":
+      if (here) return `at this record: it does not link to the record before it (seq ${seq - 1}) as stored`;
+      if (before) return `at ${side}, which does not link to the record before it${doubt}`;
+      return `at ${side}, which does not link to this one as stored: this record or the next was replaced`;
+    case "NON_CONTIGUOUS":
+      if (here) return "at this record: it is out of sequence";
+      return `at ${side}: it is missing (deleted)${before ? doubt : ", though the chain head vouches for it"}`;
+    case "TRUNCATED":
+      if (here) return "at this record: the chain head vouches for it but the chain walk did not reach it (truncated)";
+      return `at ${side}: records the chain head vouches for are missing from seq ${badSeq} on (truncated)`;
+    case "CHECKPOINT_INVALID":
+      return `at the prune checkpoint the chain starts from${badSeq === null ? "" : ` (seq ${badSeq})`}: it does not authenticate, so no record after it can be vouched for`;
+    case null:
+      return `at ${side}`;
+  }
+}

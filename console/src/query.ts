@@ -41,42 +41,109 @@ const OUTCOMES: readonly Outcome[] = ["SUCCEEDED", "FAILED"];
 const ORDERS: readonly TraceOrder[] = ["SEQ_DESC", "SEQ_ASC", "INVOKED_AT_DESC", "INVOKED_AT_ASC"];
 const TEXT_FIELDS = ["principalId", "capabilityId", "reasonCode"] as const;
 
-const isPreset = (value: string): value is Preset => Object.hasOwn(PRESETS, value);
-const oneOf = <T extends string>(value: string | null, allowed: readonly T[]) => (allowed as readonly string[]).includes(value ?? "") ? (value as T) : undefined;
+/** Every parameter the explorer's URL may hold; anything else is reported, never ignored. */
+const KNOWN = new Set<string>([...TEXT_FIELDS, "eventType", "outcome", "range", "since", "until", "order", "size"]);
+
+/** An enum value in any case, as /export (src/http/export-route.ts) and the CLI take `eventType=deny`. */
+const oneOf = <T extends string>(value: string, allowed: readonly T[]) => allowed.find((a) => a.toLowerCase() === value.trim().toLowerCase());
+
+/** A preset in any case (`1H` is `1h`). */
+const preset = (value: string) => (Object.keys(PRESETS) as Preset[]).find((p) => p === value.trim().toLowerCase());
 
 /** An ISO instant from the URL, or undefined if it is not one (a hand-edited link). */
-function instant(value: string | null): string | undefined {
-  if (!value) return undefined;
+function instant(value: string): string | undefined {
   const ms = Date.parse(value);
   return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
 }
 
+/** A URL parameter the explorer could not apply, and why (shown to the user). */
+export interface QueryProblem {
+  /** The parameter's name as it is in the URL. */
+  name: string;
+  value: string;
+  reason: string;
+}
+
+/** A query read from the URL, with what could not be read. */
+export interface ReadQuery {
+  /** What could be read; not to be searched when `problems` is not empty. */
+  query: ExplorerQuery;
+  problems: QueryProblem[];
+}
+
 /**
- * Read a query from the part of the hash after `?`. Unknown parameters and unreadable values
- * are dropped (the form then shows what is actually applied).
+ * Read a query from the part of the hash after `?`. Enum values and presets are read in any
+ * case. Everything else that cannot be read (an unknown parameter such as `first`, an unknown
+ * event type, a date that is not one, a page size not offered, a bare `*` as an id) is a
+ * problem: the caller must show it and not search, because a search without the filter the
+ * link asked for would look like the filtered result (an auditor would take all traces for
+ * "the denies"). Empty values (`principalId=`) mean no filter, as an empty form field does.
  */
-export function parseQuery(search: string): ExplorerQuery {
+export function readQuery(search: string): ReadQuery {
   const params = new URLSearchParams(search);
   const query: ExplorerQuery = { range: { kind: "all" }, order: DEFAULT_ORDER, size: DEFAULT_SIZE };
+  const problems: QueryProblem[] = [];
+  const problem = (name: string, value: string, reason: string) => problems.push({ name, value, reason });
+  const seen = new Set<string>();
+  for (const [name, value] of params) {
+    if (!KNOWN.has(name)) problem(name, value, "is not a filter the explorer knows");
+    else if (seen.has(name)) problem(name, value, "is given more than once");
+    seen.add(name);
+  }
   for (const name of TEXT_FIELDS) {
     const value = params.get(name)?.trim();
-    if (value) query[name] = value;
+    if (!value) continue;
+    // `*` alone would be an empty prefix: every principal, which the filter's absence says.
+    if (name !== "reasonCode" && /^\*+$/.test(value)) problem(name, value, "is only a wildcard: leave it out to match any");
+    else query[name] = value;
   }
-  const eventType = oneOf(params.get("eventType"), EVENT_TYPES);
-  if (eventType) query.eventType = eventType;
-  const outcome = oneOf(params.get("outcome"), OUTCOMES);
-  if (outcome) query.outcome = outcome;
-  query.order = oneOf(params.get("order"), ORDERS) ?? DEFAULT_ORDER;
-  const size = Number(params.get("size"));
-  if ((PAGE_SIZES as readonly number[]).includes(size)) query.size = size;
-  const preset = params.get("range");
-  if (preset && isPreset(preset)) query.range = { kind: "relative", preset };
-  else {
-    const since = instant(params.get("since"));
-    const until = instant(params.get("until"));
-    if (since || until) query.range = { kind: "absolute", ...(since ? { since } : {}), ...(until ? { until } : {}) };
+  const eventType = params.get("eventType")?.trim();
+  if (eventType) {
+    const found = oneOf(eventType, EVENT_TYPES);
+    if (found) query.eventType = found;
+    else problem("eventType", eventType, `must be one of ${EVENT_TYPES.join(", ")}`);
   }
-  return query;
+  const outcome = params.get("outcome")?.trim();
+  if (outcome) {
+    const found = oneOf(outcome, OUTCOMES);
+    if (found) query.outcome = found;
+    else problem("outcome", outcome, `must be one of ${OUTCOMES.join(", ")}`);
+  }
+  const order = params.get("order")?.trim();
+  if (order) {
+    const found = oneOf(order, ORDERS);
+    if (found) query.order = found;
+    else problem("order", order, `must be one of ${ORDERS.join(", ")}`);
+  }
+  const size = params.get("size")?.trim();
+  if (size) {
+    if ((PAGE_SIZES as readonly number[]).includes(Number(size))) query.size = Number(size);
+    else problem("size", size, `must be one of ${PAGE_SIZES.join(", ")}`);
+  }
+  const range = params.get("range")?.trim();
+  const since = params.get("since")?.trim();
+  const until = params.get("until")?.trim();
+  if (range) {
+    const found = preset(range);
+    if (!found) problem("range", range, `must be one of ${Object.keys(PRESETS).join(", ")}`);
+    else if (since || until) problem("range", range, "cannot be combined with since/until");
+    else query.range = { kind: "relative", preset: found };
+  } else {
+    const bounds: { since?: string; until?: string } = {};
+    for (const [name, value] of [["since", since], ["until", until]] as const) {
+      if (!value) continue;
+      const read = instant(value);
+      if (read) bounds[name] = read;
+      else problem(name, value, "is not an ISO 8601 date and time (2026-12-01T05:00:00Z)");
+    }
+    if (bounds.since || bounds.until) query.range = { kind: "absolute", ...bounds };
+  }
+  return { query, problems };
+}
+
+/** The query a URL asks for, leaving out what cannot be read (see readQuery for its problems). */
+export function parseQuery(search: string): ExplorerQuery {
+  return readQuery(search).query;
 }
 
 /** The query as the part of the hash after `?` (defaults left out, so links stay short). */

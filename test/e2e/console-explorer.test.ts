@@ -412,7 +412,7 @@ describe.skipIf(skip)("audit console explorer (browser)", () => {
     expect(events.every((e) => e.class_uid === 6003)).toBe(true);
   });
 
-  it("confines an export to the key's principals, and says why a refused export failed", async () => {
+  it("confines an export to the key's principals; a key without traces:read is told why, and offered no export", async () => {
     const team = await (await newContext()).newPage();
     watch(team);
     await team.goto(`${base}/console/#explorer?eventType=DENY&order=SEQ_ASC&size=100`);
@@ -434,15 +434,16 @@ describe.skipIf(skip)("audit console explorer (browser)", () => {
     await team.goBack();
     await settled(team);
 
-    // A write-only key is refused with FORBIDDEN, said in the export's status.
+    // A write-only key is refused with FORBIDDEN, said where the rows would be; with no
+    // search shown there is nothing to export (an export then would not be of a filter shown).
     const writer = await gw.issueKey(["traces:write"]);
     await team.evaluate((key) => sessionStorage.setItem("tracegate.console.apiKey", key), writer);
     await team.reload();
     await team.locator("#viewer-name").waitFor();
-    await team.evaluate(() => Object.defineProperty(window, "showSaveFilePicker", { value: undefined, configurable: true }));
-    await team.getByRole("button", { name: "Export", exact: true }).click();
-    await team.locator('#export-status[data-state="failed"]').waitFor();
-    expect(await team.locator("#export-status").textContent()).toMatch(/^Export failed: This API key is not allowed to do that \(FORBIDDEN\): .*traces:read/);
+    await team.locator('#explorer-table[data-loaded="failed"]').waitFor();
+    expect(await team.locator("#explorer-status").textContent()).toMatch(/^This API key is not allowed to do that \(FORBIDDEN\): .*Query\.traces/);
+    expect(await rowSeqs(team)).toEqual([]);
+    expect(await team.getByRole("button", { name: "Export", exact: true }).isDisabled()).toBe(true);
     await team.context().close();
   });
 
@@ -594,6 +595,143 @@ describe.skipIf(skip)("audit console explorer (browser)", () => {
     await page.locator('#trace-integrity[data-state="ok"]').waitFor();
     expect(await box.locator(".verdict").textContent()).toBe("✔ Record intact: its HMAC recomputes and its links hold.");
     await shot("trace-intact");
+  });
+
+  it("deletes a record: its predecessor's detail says the next record is missing, not that it does not link", async () => {
+    // After the test before, seq 17 is forged; deleting it outright leaves seq 16 without its successor.
+    const seq = 17;
+    await gw.db().run(`DELETE FROM "Trace" WHERE "seq" = ${seq}`);
+    await page.goto(`${base}/console/#trace/${seed[seq - 1]!.actionId}`);
+    const box = page.locator("#trace-integrity");
+    await page.locator('#trace-integrity[data-state="failed"]').waitFor();
+    expect(await box.locator(".kind").textContent()).toBe("NON_CONTIGUOUS");
+    const verdict = await box.locator(".verdict").textContent();
+    expect(verdict).toContain(`the next record (seq ${seq}): it is missing (deleted)`);
+    expect(verdict).not.toContain("does not link");
+    await shot("trace-next-deleted");
+    // And the record after the gap: its previous record is missing, so it cannot be vouched for.
+    await page.goto(`${base}/console/#trace/${seed[seq + 1]!.actionId}`);
+    await page.locator('#trace-integrity[data-state="failed"]').waitFor();
+    expect(await box.locator(".verdict").textContent()).toContain(`the previous record (seq ${seq}): it is missing (deleted), so this one cannot be vouched for`);
+  });
+
+  it("reads /export's spellings of enums and presets, and refuses a link it cannot read instead of listing everything", async () => {
+    // Lowercase, as /export and the CLI accept: applied, and the URL says it in the canonical spelling.
+    await page.goto(`${base}/console/#explorer?eventType=deny&outcome=failed&range=24H&order=seq_asc&size=100`);
+    await settled();
+    expect(Object.fromEntries(hashParams())).toEqual({ eventType: "DENY", outcome: "FAILED", range: "24h", order: "SEQ_ASC", size: "100" });
+    const denies24h = (await rowSeqs());
+    expect(denies24h).toEqual(seqsWhere((t) => t.eventType === "DENY" && within(DAY)(t)).filter((seq) => seq !== 17)); // 17 was deleted above
+    expect(await filters().getByLabel("Event type").inputValue()).toBe("DENY");
+
+    const notice = page.locator("#explorer-notice");
+    for (const [link, named] of [
+      ["eventType=NOPE", "eventType=NOPE"],
+      ["principalId=team-b%2Fops&outcome=lost", "outcome=lost"],
+      ["since=garbage", "since=garbage"],
+      ["first=100000", "first=100000"],
+      ["range=2h", "range=2h"],
+      ["size=7", "size=7"],
+      ["principalId=*", "principalId=*"],
+      ["capabilityId=*&eventType=DENY", "capabilityId=*"],
+    ] as const) {
+      // From a search with rows: none of them may stay listed under the refused link.
+      await page.goto(`${base}/console/#explorer?principalId=team-b%2Fops`);
+      await settled();
+      await histogramDrawn();
+      expect((await rowSeqs()).length).toBeGreaterThan(0);
+      await page.goto(`${base}/console/#explorer?${link}`);
+      await page.locator('#explorer-table[data-loaded="invalid"]').waitFor();
+      expect(await notice.isVisible(), link).toBe(true);
+      expect(await notice.getAttribute("role")).toBe("alert");
+      expect(await notice.textContent(), link).toContain(named);
+      expect(await rowSeqs(), link).toEqual([]);
+      expect(await page.locator("#histogram-body svg").count(), link).toBe(0);
+      expect(await page.locator("#explorer-status").textContent(), link).toMatch(/^Not searched/);
+      expect(await page.locator("#page-label").textContent()).toBe("");
+      expect(await page.getByRole("button", { name: "Export", exact: true }).isDisabled()).toBe(true);
+      expect(new URL(page.url()).hash, "the link is left as given").toBe(`#explorer?${link}`);
+      // The Explorer tab returns to the link as given, not to the part of it that could be read.
+      expect(await page.locator('nav a[data-view="explorer"]').getAttribute("href")).toBe(`#explorer?${link}`);
+      if (link === "eventType=NOPE") await shot("invalid-link");
+    }
+    // Searching from the form afterwards runs and hides the notice.
+    await filters().getByLabel("Principal").fill(OPS);
+    await search();
+    expect(await notice.isVisible()).toBe(false);
+    expect((await rowSeqs()).length).toBeGreaterThan(0);
+  });
+
+  it("clears the rows, the count and the histogram when the gateway refuses a search", async () => {
+    for (const link of [
+      "principalId=mallory&since=2026-12-01T05:00:00Z&until=2026-12-01T04:00:00Z",
+      "principalId=a%00b",
+    ]) {
+      await page.goto(`${base}/console/#explorer?principalId=team-b%2Fops`);
+      await settled();
+      await histogramDrawn();
+      expect((await rowSeqs()).length).toBeGreaterThan(0);
+      await page.goto(`${base}/console/#explorer?${link}`);
+      await page.locator('#explorer-table[data-loaded="failed"]').waitFor();
+      expect(await page.locator("#explorer-status").textContent(), link).toMatch(/^The gateway refused the input: /);
+      expect(await rowSeqs(), link).toEqual([]);
+      expect(await page.locator("#histogram-body svg").count(), link).toBe(0);
+      expect(await page.locator("#page-label").textContent()).toBe("");
+      expect(await page.getByRole("button", { name: "Export", exact: true }).isDisabled()).toBe(true);
+    }
+    await shot("refused-search");
+  });
+
+  it("fits the viewport: a 300-character reason code wraps at 1280 px, and nothing overflows at 360 px", async () => {
+    const long = `denied_${"policy_window_".repeat(21)}`.slice(0, 300);
+    expect(long).toHaveLength(300);
+    dataOf(await gw.exec(RecordTracesDocument, { input: [deny("long-reason", long, { principalId: OPS, invokedAt: ago(3 * MINUTE) })] }));
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.goto(`${base}/console/#explorer?reasonCode=${long}`);
+    await settled();
+    expect(await rowSeqs()).toHaveLength(1);
+    const fit = await page.evaluate(() => {
+      const table = document.getElementById("explorer-table")!.getBoundingClientRect();
+      const integrity = document.querySelector("#explorer-rows td.integrity")!.getBoundingClientRect();
+      return { table: table.right, integrity: integrity.right, page: document.documentElement.scrollWidth, scroller: document.querySelector(".table-scroll")!.scrollWidth, width: window.innerWidth };
+    });
+    expect(fit.integrity).toBeLessThanOrEqual(fit.width);
+    expect(fit.table).toBeLessThanOrEqual(fit.width);
+    expect(fit.page).toBeLessThanOrEqual(fit.width);
+    expect(fit.scroller).toBeLessThanOrEqual(fit.width);
+    // The long value wraps over many lines; the seq, the event badge and the outcome stay whole.
+    await shot("long-reason-1280");
+    const lines = await page.locator("#explorer-rows tr td").evaluateAll((cells) =>
+      cells.map((td) => {
+        // The lines its text is laid out on: the distinct tops of its text nodes' line boxes.
+        const tops = new Set<number>();
+        const walker = document.createTreeWalker(td, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+          const range = document.createRange();
+          range.selectNodeContents(node);
+          for (const rect of range.getClientRects()) tops.add(Math.round(rect.top));
+        }
+        return tops.size;
+      }),
+    );
+    expect([0, 3, 4].map((i) => lines[i])).toEqual([1, 1, 1]);
+    expect(lines[7]).toBeGreaterThan(3);
+
+    await page.setViewportSize({ width: 360, height: 800 });
+    for (const view of ["#explorer?eventType=DENY", "#stats", "#verify", "#feed", "#trace/long-reason"]) {
+      await page.goto(`${base}/console/${view}`);
+      await page.waitForLoadState("networkidle");
+      const sizes = await page.evaluate(() => {
+        const stats = [...document.querySelectorAll("nav.views a")].find((a) => a.textContent?.trim() === "Stats")!.getBoundingClientRect();
+        return { page: document.documentElement.scrollWidth, body: document.body.scrollWidth, statsRight: stats.right, statsLeft: stats.left };
+      });
+      expect(sizes.page, view).toBeLessThanOrEqual(360);
+      expect(sizes.body, view).toBeLessThanOrEqual(360);
+      expect(sizes.statsLeft, view).toBeGreaterThanOrEqual(0);
+      expect(sizes.statsRight, view).toBeLessThanOrEqual(360);
+      await shot(`narrow-360-${view.replace(/[#?=/]/g, "-")}`);
+    }
+    await page.setViewportSize({ width: 1366, height: 900 });
   });
 
   it("raised no script error and no CSP violation", () => {

@@ -8,8 +8,8 @@
 import { describe, expect, it } from "vitest";
 import { exportUrl } from "../../../console/src/export.js";
 import { chooseWidth, MAX_BARS, ticks } from "../../../console/src/histogram.js";
-import { integrityOf, type VerificationRun } from "../../../console/src/integrity.js";
-import { explorerHash, formatQuery, idFilter, parseQuery, PRESETS, toFilter } from "../../../console/src/query.js";
+import { integrityOf, type VerificationRun, verdictHeadline } from "../../../console/src/integrity.js";
+import { explorerHash, formatQuery, idFilter, parseQuery, PRESETS, readQuery, toFilter } from "../../../console/src/query.js";
 import { wrapLabel } from "../../../console/src/stats.js";
 import { parseExportQuery } from "../../../src/http/export-route.js";
 
@@ -34,10 +34,37 @@ describe("explorer URL", () => {
     expect(explorerHash(parseQuery(""))).toBe("#explorer");
   });
 
-  it("keeps an absolute range as UTC instants, and drops what it cannot read", () => {
-    const query = parseQuery("since=2026-01-02T03:04:05%2B01:00&until=nonsense&eventType=NOPE&size=7&order=DROP&colour=red");
+  it("keeps an absolute range as UTC instants", () => {
+    const { query, problems } = readQuery("since=2026-01-02T03:04:05%2B01:00");
+    expect(problems).toEqual([]);
     expect(query).toEqual({ range: { kind: "absolute", since: "2026-01-02T02:04:05.000Z" }, order: "SEQ_DESC", size: 20 });
     expect(formatQuery(query)).toBe("since=2026-01-02T02%3A04%3A05.000Z");
+  });
+
+  it("reads enums, presets and orders in any case, as /export and the CLI take them", () => {
+    const { query, problems } = readQuery("eventType=deny&outcome=failed&range=1H&order=seq_asc");
+    expect(problems).toEqual([]);
+    expect(query).toEqual({ eventType: "DENY", outcome: "FAILED", range: { kind: "relative", preset: "1h" }, order: "SEQ_ASC", size: 20 });
+    expect(readQuery("eventType=Invoke&outcome=Succeeded&range=7D").query).toMatchObject({ eventType: "INVOKE", outcome: "SUCCEEDED" });
+  });
+
+  it("names every parameter it cannot read, never dropping one silently", () => {
+    const names = (search: string) => readQuery(search).problems.map((p) => `${p.name}=${p.value}`);
+    expect(names("eventType=NOPE")).toEqual(["eventType=NOPE"]);
+    expect(names("outcome=lost&since=garbage&until=nonsense")).toEqual(["outcome=lost", "since=garbage", "until=nonsense"]);
+    expect(names("first=100000&colour=red")).toEqual(["first=100000", "colour=red"]);
+    expect(names("range=2h")).toEqual(["range=2h"]);
+    expect(names("range=1h&since=2026-01-01T00:00:00Z")).toEqual(["range=1h"]);
+    expect(names("size=7&order=DROP")).toEqual(["order=DROP", "size=7"]);
+    expect(names("eventType=DENY&eventType=INVOKE")).toEqual(["eventType=INVOKE"]);
+    // A bare star is refused: leaving the field out is how "any principal" is said.
+    expect(names("principalId=*")).toEqual(["principalId=*"]);
+    expect(names("capabilityId=**")).toEqual(["capabilityId=**"]);
+    expect(readQuery("principalId=*").problems[0]!.reason).toMatch(/leave it out/);
+    // Empty fields are no filter, as an empty form field.
+    expect(names("principalId=&eventType=")).toEqual([]);
+    // What could be read stays readable (the form shows it); parseQuery keeps only that.
+    expect(parseQuery("eventType=NOPE&principalId=alice")).toEqual({ principalId: "alice", range: { kind: "all" }, order: "SEQ_DESC", size: 20 });
   });
 
   it("resolves a preset at search time, without an upper bound; an absolute range keeps both", () => {
@@ -147,6 +174,26 @@ describe("integrity marks", () => {
     expect(integrityOf(15, run({ fromSeq: 10, toSeq: 20 }))).toEqual({ state: "verified" });
     expect(integrityOf(15, null)).toEqual({ state: "unchecked" });
     expect(integrityOf(15, run({ ok: false, kind: "CHECKPOINT_INVALID" }))).toEqual({ state: "unchecked" });
+  });
+});
+
+describe("trace verdict headline", () => {
+  it("says what each kind verifyTrace returns means, at this record or a neighbour", () => {
+    expect(verdictHeadline("MUTATED", 16, 16)).toMatch(/^at this record: its HMAC does not recompute/);
+    expect(verdictHeadline("COLUMN_MISMATCH", 16, 16)).toBe("at this record: its indexed columns disagree with its hashed payload");
+    expect(verdictHeadline("BROKEN_LINK", 16, 16)).toBe("at this record: it does not link to the record before it (seq 15) as stored");
+    expect(verdictHeadline("BROKEN_LINK", 17, 16)).toMatch(/^at the next record \(seq 17\), which does not link to this one as stored/);
+    // A deleted neighbour is missing, never "does not link".
+    const deletedNext = verdictHeadline("NON_CONTIGUOUS", 17, 16);
+    expect(deletedNext).toBe("at the next record (seq 17): it is missing (deleted), though the chain head vouches for it");
+    expect(verdictHeadline("NON_CONTIGUOUS", 17, 18)).toBe("at the previous record (seq 17): it is missing (deleted), so this one cannot be vouched for");
+    expect(verdictHeadline("TRUNCATED", 17, 16)).toMatch(/missing from seq 17 on \(truncated\)/);
+    expect(verdictHeadline("TRUNCATED", 16, 16)).toMatch(/^at this record: .*truncated/);
+    expect(verdictHeadline("CHECKPOINT_INVALID", null, 16)).toMatch(/^at the prune checkpoint .*does not authenticate/);
+    expect(verdictHeadline(null, 16, 16)).toBe("at this record");
+    for (const kind of ["MUTATED", "COLUMN_MISMATCH", "TRUNCATED", "CHECKPOINT_INVALID"] as const) {
+      expect(verdictHeadline(kind, 17, 16), kind).not.toMatch(/does not link/);
+    }
   });
 });
 

@@ -101,6 +101,19 @@ function classified(trace: JsonObject) {
   return { eventType, activityId, activityName, failed, deny, driver: str(trace.driver_id) };
 }
 
+/** The class and activity attributes both mappings open with, in the reference's key order. */
+function classification(activityId: number, activityName: string): JsonObject {
+  return {
+    activity_id: BigInt(activityId),
+    activity_name: activityName,
+    category_uid: BigInt(CATEGORY_UID),
+    category_name: CATEGORY_NAME,
+    class_uid: BigInt(OCSF_CLASS_UID),
+    class_name: CLASS_NAME,
+    type_uid: BigInt(OCSF_CLASS_UID * 100 + activityId),
+  };
+}
+
 /** The reference's `unmapped` object: the trace fields OCSF 6003 has no attribute for. */
 function unmappedOf(trace: JsonObject, eventType: string): JsonObject {
   return {
@@ -124,13 +137,7 @@ function unmappedOf(trace: JsonObject, eventType: string): JsonObject {
 export function traceToOcsfReference(trace: JsonObject): JsonObject {
   const { eventType, activityId, activityName, failed, deny, driver } = classified(trace);
   return {
-    activity_id: BigInt(activityId),
-    activity_name: activityName,
-    category_uid: BigInt(CATEGORY_UID),
-    category_name: CATEGORY_NAME,
-    class_uid: BigInt(OCSF_CLASS_UID),
-    class_name: CLASS_NAME,
-    type_uid: BigInt(OCSF_CLASS_UID * 100 + activityId),
+    ...classification(activityId, activityName),
     severity_id: deny ? 3n : 1n,
     severity: deny ? "Medium" : "Informational",
     status_id: failed ? 2n : 1n,
@@ -171,13 +178,7 @@ export function traceToOcsf(trace: JsonObject, seq: number): JsonObject {
   const principal = str(trace.principal_id);
   const reasonCode = trace.reason_code;
   const event: JsonObject = {
-    activity_id: BigInt(activityId),
-    activity_name: activityName,
-    category_uid: BigInt(CATEGORY_UID),
-    category_name: CATEGORY_NAME,
-    class_uid: BigInt(OCSF_CLASS_UID),
-    class_name: CLASS_NAME,
-    type_uid: BigInt(OCSF_CLASS_UID * 100 + activityId),
+    ...classification(activityId, activityName),
     type_name: `${CLASS_NAME}: ${activityName}`,
     severity_id: deny ? 3n : 1n,
     severity: deny ? "Medium" : "Informational",

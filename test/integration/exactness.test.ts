@@ -118,7 +118,7 @@ describe.each(BACKENDS)("exact JSON on every road ($name)", (backend) => {
     const id = `prop-${backend.name}-${seq++}`;
     const before = (await count()).traces.totalCount;
     const response = await send(id, args);
-    const [expected, returnedArgs, returnedSummary] = pythonCanonical([
+    const [expected, returnedArgs, returnedSummary] = await pythonCanonical([
       { text: args },
       { text: response, path: ["data", "recordTraces", 0, "args"] },
       { text: response, path: ["data", "recordTraces", 0, "resultSummary"] },
@@ -168,7 +168,7 @@ describe.each(BACKENDS)("exact JSON on every road ($name)", (backend) => {
         const before = (await count()).traces.totalCount;
         const body = `{"query":"mutation($r: [String!]!) { recordTraceRecords(records: $r) { payload } }","variables":{"r":[${JSON.stringify(record)}]}}`;
         const response = await postText(gw, writer, body);
-        const [expected] = pythonCanonical([{ text: record }]);
+        const [expected] = await pythonCanonical([{ text: record }]);
         if (!expected!.ok) {
           const parsed = JSON.parse(response) as { errors?: { extensions?: { code?: string } }[] };
           expect(parsed.errors?.map((e) => e.extensions?.code), response).toEqual(["BAD_USER_INPUT"]);

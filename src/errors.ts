@@ -145,3 +145,8 @@ export function storableIdentifier<T extends string | null | undefined>(value: T
   }
   return value;
 }
+
+/** The errno code of a failed file operation, else its message (for `cannot open ...: ENOENT`). */
+export function errnoOf(e: unknown): string {
+  return (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+}

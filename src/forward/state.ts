@@ -14,6 +14,7 @@
 import { readFile } from "node:fs/promises";
 import { replaceFileAtomically } from "../atomic-file.js";
 import { ForwardError } from "./errors.js";
+import { errnoOf } from "../errors.js";
 
 /** The saved cursor (JSON, version 1). */
 export interface ForwardState {
@@ -35,7 +36,6 @@ export function initialState(to: string): ForwardState {
   return { version: 1, to, chainId: null, ackedSeq: null, delivered: 0, updatedAt: "" };
 }
 
-const errnoOf = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
 
 /**
  * Read the cursor file; null when it does not exist.

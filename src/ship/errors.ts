@@ -53,7 +53,3 @@ export function rotatedError(paths: ShipPaths, lastSeq: number | null, why: stri
   );
 }
 
-/** The errno code of a failed file operation, else its message (for `cannot open ...: ENOENT`). */
-export function errnoOf(e: unknown): string {
-  return (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-}

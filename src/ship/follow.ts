@@ -18,7 +18,8 @@ import { type FileHandle, open } from "node:fs/promises";
 import type { RecordHasher } from "../chain/hash.js";
 import { ChainVerifier } from "../chain/verify.js";
 import { type ChainedRecord, parseChainedRecord, RecordError } from "../ingest/reference-record.js";
-import { errnoOf, rotatedError, ShipError, type ShipPaths } from "./errors.js";
+import { errnoOf } from "../errors.js";
+import { rotatedError, ShipError, type ShipPaths } from "./errors.js";
 import type { FileIdentity, ShipState } from "./state.js";
 
 /** One complete line: [start, end) in bytes, `end` just after its newline. */

@@ -9,7 +9,8 @@
 import { readFile } from "node:fs/promises";
 import { replaceFileAtomically } from "../atomic-file.js";
 import { GENESIS_HASH } from "../chain/hash.js";
-import { errnoOf, ShipError } from "./errors.js";
+import { errnoOf } from "../errors.js";
+import { ShipError } from "./errors.js";
 
 /** The saved position; written only after the gateway acknowledged everything before it. */
 export interface ShipState {

@@ -614,6 +614,9 @@ const SUBSCRIPTIONS: Record<string, SubCase[]> = {
     { name: "the bare prefix team-a", variables: () => ({ afterSeq: -1, filter: { principalId: "team-a" } }), want: () => false },
     { name: "ALICE", variables: () => ({ afterSeq: -1, filter: { principalId: "ALICE" } }), want: () => false },
     { name: "admin traces", variables: () => ({ afterSeq: -1, filter: { capabilityId: "tracegate.trackToken" } }), want: () => false },
+    { name: "a foreign principal prefix", variables: () => ({ afterSeq: -1, filter: { principalIdPrefix: "b" } }), want: () => false },
+    { name: "foreign principals in a list", variables: () => ({ afterSeq: -1, filter: { principalIdIn: ["bob", "mallory"] } }), want: () => false },
+    { name: "bob's capability by prefix", variables: () => ({ afterSeq: -1, filter: { capabilityIdPrefix: "bob." } }), want: () => false },
   ],
   denyEvents: [
     { name: "live, no filter", variables: () => ({}), want: isDeny },
@@ -621,6 +624,7 @@ const SUBSCRIPTIONS: Record<string, SubCase[]> = {
     { name: "mallory's, replayed and live", variables: () => ({ afterSeq: -1, filter: { principalId: "mallory" } }), want: () => false },
     { name: "bob's reason code", variables: () => ({ afterSeq: -1, filter: { reasonCode: "bob_reason" } }), want: () => false },
     { name: "bob's, live", variables: () => ({ filter: { principalId: "bob" } }), want: () => false },
+    { name: "foreign principals by list and prefix", variables: () => ({ afterSeq: -1, filter: { principalIdIn: ["bob"], principalIdPrefix: "b" } }), want: () => false },
   ],
 };
 
@@ -644,6 +648,9 @@ const EXPORTS: Record<ExportFormat, ExportCase[]> = {
     { name: "admin traces", params: { capabilityId: "tracegate.createApiKey" }, want: none },
     { name: "after a cursor (tracegate forward's read)", params: { afterSeq: "0" }, want: (r) => r.seq > 0 },
     { name: "bob's, after a cursor", params: { afterSeq: "0", principalId: "bob" }, want: none },
+    { name: "a foreign principal prefix", params: { principalIdPrefix: "b" }, want: none },
+    { name: "a visible principal prefix", params: { principalIdPrefix: "a" }, want: (r) => r.principalId.startsWith("a") },
+    { name: "bob's capability in a list", params: { capabilityIdIn: "bob.private_tool" }, want: none },
   ],
   envelope: [
     { name: "everything", params: {}, want: all },
